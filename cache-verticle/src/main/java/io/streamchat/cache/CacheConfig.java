@@ -1,0 +1,27 @@
+package io.streamchat.cache;
+
+import io.streamchat.protocol.ConfigSource;
+
+/**
+ * Settings of the cache verticle.
+ *
+ * @param redisUrl          CHAT_REDIS_URL: {@code redis://[:password@]host:port[/db]}, {@code rediss://} for TLS
+ * @param historyTtlSeconds CHAT_HISTORY_TTL_SECONDS (86400): how long a session's log and history live after its last write
+ * @param logMaxEvents      CHAT_REDIS_LOG_MAX_EVENTS (10000): events kept per session log (approximately; older ones are trimmed)
+ * @param maxMessages       CHAT_HISTORY_MAX_MESSAGES (1000): messages kept per session history
+ * @param timeoutMs         CHAT_REDIS_TIMEOUT_MS (2000): one Redis request, after which it counts as failed
+ * @param poolSize          CHAT_REDIS_POOL_SIZE (8): connections per cache verticle instance
+ */
+public record CacheConfig(String redisUrl, long historyTtlSeconds, int logMaxEvents, int maxMessages,
+                          long timeoutMs, int poolSize) {
+
+  public static CacheConfig from(ConfigSource config) {
+    return new CacheConfig(
+        config.string("CHAT_REDIS_URL", "redis://127.0.0.1:6379"),
+        config.number("CHAT_HISTORY_TTL_SECONDS", 86_400),
+        config.integer("CHAT_REDIS_LOG_MAX_EVENTS", 10_000),
+        config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000),
+        config.number("CHAT_REDIS_TIMEOUT_MS", 2000),
+        config.integer("CHAT_REDIS_POOL_SIZE", 8));
+  }
+}

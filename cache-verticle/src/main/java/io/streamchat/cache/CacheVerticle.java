@@ -1,0 +1,77 @@
+package io.streamchat.cache;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.CacheCommand;
+import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.Claim;
+import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.RedisOptions;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The only code that talks to Redis. Session owners send it claims, appends and releases; it
+ * answers each from Redis. It keeps no state: retrying a failed append is the owner's job.
+ */
+public final class CacheVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CacheVerticle.class);
+
+  private Redis client;
+  private RedisSessionStore store;
+  private LongAdder appendFailures;
+
+  @Override
+  public Future<?> start() {
+    Codecs.register(vertx);
+    CacheConfig settings = CacheConfig.from(ConfigSource.of(config()));
+    client = Redis.createClient(vertx, new RedisOptions()
+        .setConnectionString(settings.redisUrl())
+        .setMaxPoolSize(settings.poolSize())
+        .setMaxPoolWaiting(10_000)
+        .setMaxWaitingHandlers(100_000));
+    store = new RedisSessionStore(RedisAPI.api(client), settings);
+    Metrics metrics = Metrics.of(vertx);
+    appendFailures = metrics.counter("chat_cache_append_failures_total", "Redis appends that failed (they are retried)");
+    String nodeId = ConfigSource.of(config()).string("CHAT_NODE_ID", "local");
+    MessageConsumer<CacheCommand> shared = vertx.eventBus().consumer(Addresses.CACHE, this::handle);
+    MessageConsumer<CacheCommand> local = vertx.eventBus().consumer(Addresses.cacheOf(nodeId), this::handle);
+    return Future.join(shared.completion(), local.completion());
+  }
+
+  @Override
+  public Future<?> stop() {
+    return client == null ? Future.succeededFuture() : client.close();
+  }
+
+  private void handle(Message<CacheCommand> message) {
+    CacheCommand command = message.body();
+    Future<?> result;
+    if (command instanceof Claim claim) {
+      result = store.claim(claim);
+    } else if (command instanceof Append append) {
+      result = store.append(append).onFailure(e -> appendFailures.increment());
+    } else {
+      result = store.release((Release) command).map("released");
+    }
+    result.onSuccess(message::reply).onFailure(failure -> {
+      if (RedisSessionStore.isFenced(failure)) {
+        message.fail(409, CacheCommand.FENCED);
+      } else {
+        LOG.warn("Redis {} failed: {}", command.getClass().getSimpleName(), failure.toString());
+        message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+      }
+    });
+  }
+}

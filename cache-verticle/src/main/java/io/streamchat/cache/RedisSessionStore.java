@@ -1,0 +1,139 @@
+package io.streamchat.cache;
+
+import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.Claim;
+import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
+import io.vertx.core.Future;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A session's log, history and metadata in Redis. Every key of a session shares the hash tag
+ * {@code {sessionId}} so that the scripts work on Redis Cluster. Layout:
+ * <ul>
+ *   <li>{@code chat:{id}:meta} hash: fence, epoch, released, last_seq, user_id, stream_seq</li>
+ *   <li>{@code chat:{id}:log} stream: one entry per event, entry id {@code <seq>-0}</li>
+ *   <li>{@code chat:{id}:messages} hash: message id to the message JSON of the history</li>
+ *   <li>{@code chat:{id}:order} list: message ids in order</li>
+ * </ul>
+ */
+final class RedisSessionStore {
+
+  static final String FENCED = "fenced";
+
+  private final RedisAPI redis;
+  private final CacheConfig config;
+  private final Map<String, String> scripts = Map.of(
+      "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"));
+
+  RedisSessionStore(RedisAPI redis, CacheConfig config) {
+    this.redis = redis;
+    this.config = config;
+  }
+
+  static List<String> keys(String sessionId) {
+    String prefix = "chat:{" + sessionId + "}:";
+    return List.of(prefix + "meta", prefix + "log", prefix + "messages", prefix + "order");
+  }
+
+  Future<Claimed> claim(Claim claim) {
+    List<String> args = List.of(claim.proposedEpoch(), Long.toString(config.historyTtlSeconds()),
+        Integer.toString(claim.replayEvents()), Integer.toString(Math.max(1, claim.maxMessages())));
+    return eval("claim", keys(claim.sessionId()), args).map(RedisSessionStore::toClaimed);
+  }
+
+  Future<Long> append(Append append) {
+    List<String> args = new ArrayList<>(5 + append.events().size() * 5);
+    args.add(Long.toString(append.fence()));
+    args.add(Long.toString(config.historyTtlSeconds()));
+    args.add(Integer.toString(config.logMaxEvents()));
+    args.add(Integer.toString(config.maxMessages()));
+    args.add(append.userId() == null ? "" : append.userId());
+    for (StoredEvent event : append.events()) {
+      args.add(Long.toString(event.seq()));
+      args.add(event.type());
+      args.add(event.json());
+      args.add(event.messageId() == null ? "" : event.messageId());
+      args.add(event.messageJson() == null ? "" : event.messageJson());
+    }
+    return eval("append", keys(append.sessionId()), args).map(Response::toLong);
+  }
+
+  Future<Void> release(Release release) {
+    return eval("release", keys(release.sessionId()).subList(0, 1), List.of(Long.toString(release.fence())))
+        .mapEmpty();
+  }
+
+  Future<Void> ping() {
+    return redis.ping(List.of()).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
+  }
+
+  static boolean isFenced(Throwable failure) {
+    return failure.getMessage() != null && failure.getMessage().contains(FENCED);
+  }
+
+  private Future<Response> eval(String name, List<String> keys, List<String> args) {
+    String script = scripts.get(name);
+    List<String> call = new ArrayList<>(2 + keys.size() + args.size());
+    call.add(script);
+    call.add(Integer.toString(keys.size()));
+    call.addAll(keys);
+    call.addAll(args);
+    return redis.eval(call).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  private static Claimed toClaimed(Response r) {
+    List<String> messages = new ArrayList<>();
+    for (Response message : r.get(5)) {
+      if (message != null) {
+        messages.add(message.toString());
+      }
+    }
+    List<StoredEvent> recent = events(r.get(6));
+    Collections.reverse(recent);
+    return new Claimed(r.get(0).toLong(), r.get(1).toString(), r.get(2).toInteger() == 1,
+        Long.parseLong(r.get(3).toString()), r.get(4).toString(), messages, recent, events(r.get(7)));
+  }
+
+  private static List<StoredEvent> events(Response entries) {
+    List<StoredEvent> events = new ArrayList<>(entries.size());
+    for (Response entry : entries) {
+      String id = entry.get(0).toString();
+      long seq = Long.parseLong(id.substring(0, id.indexOf('-')));
+      Response fields = entry.get(1);
+      String type = null;
+      String json = null;
+      for (int i = 0; i + 1 < fields.size(); i += 2) {
+        switch (fields.get(i).toString()) {
+          case "type" -> type = fields.get(i + 1).toString();
+          case "event" -> json = fields.get(i + 1).toString();
+          default -> { }
+        }
+      }
+      events.add(new StoredEvent(seq, type, json, null, null));
+    }
+    return events;
+  }
+
+  private static String load(String resource) {
+    try (InputStream in = RedisSessionStore.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalStateException("missing script " + resource);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

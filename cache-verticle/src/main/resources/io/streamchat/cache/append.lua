@@ -1,0 +1,43 @@
+-- Appends events to a session's log, refused unless the caller holds the newest fencing token.
+-- Events at or below the stored last seq are skipped, so a retried append is harmless.
+-- KEYS: meta, log, messages, order
+-- ARGV: fence, ttl seconds, log max length, max messages, user id, then per event:
+--       seq, type, event json, message id, message json ('' when the event changes no message)
+local meta, log, messages, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if tonumber(ARGV[1]) ~= tonumber(redis.call('HGET', meta, 'fence') or '0') then
+  return redis.error_reply('fenced')
+end
+if ARGV[5] ~= '' then
+  redis.call('HSETNX', meta, 'user_id', ARGV[5])
+end
+local last = tonumber(redis.call('HGET', meta, 'last_seq') or '0')
+for i = 6, #ARGV, 5 do
+  local seq = tonumber(ARGV[i])
+  if seq > last then
+    local kind, id, message = ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
+    redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], seq .. '-0', 'type', kind, 'event', ARGV[i + 2])
+    if message ~= '' then
+      if redis.call('HSETNX', messages, id, message) == 1 then
+        redis.call('RPUSH', order, id)
+      else
+        redis.call('HSET', messages, id, message)
+      end
+    end
+    if kind == 'stream_start' then
+      redis.call('HSET', meta, 'stream_seq', seq)
+    elseif kind == 'complete' then
+      redis.call('HDEL', meta, 'stream_seq')
+    end
+    last = seq
+  end
+end
+redis.call('HSET', meta, 'last_seq', last)
+local excess = redis.call('LLEN', order) - tonumber(ARGV[4])
+while excess > 0 do
+  redis.call('HDEL', messages, redis.call('LPOP', order))
+  excess = excess - 1
+end
+for _, key in ipairs(KEYS) do
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return last

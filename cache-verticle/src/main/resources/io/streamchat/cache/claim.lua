@@ -1,0 +1,35 @@
+-- Takes the next fencing token of a session and loads its state, atomically.
+-- KEYS: meta, log, messages, order
+-- ARGV: proposed epoch, ttl seconds, replay event count, max messages
+local meta, log, messages, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local fence = redis.call('HINCRBY', meta, 'fence', 1)
+local epoch = redis.call('HGET', meta, 'epoch')
+local changed = 0
+if not epoch then
+  -- No metadata: whatever else is stored under this session is an orphan of an expired log.
+  redis.call('DEL', log, messages, order)
+  epoch = ARGV[1]
+  changed = 1
+elseif redis.call('HGET', meta, 'released') ~= '1' then
+  -- The previous owner did not hand off cleanly: it may have delivered events it never stored.
+  epoch = ARGV[1]
+  changed = 1
+end
+redis.call('HSET', meta, 'epoch', epoch, 'released', '0')
+local last = redis.call('HGET', meta, 'last_seq') or '0'
+local user = redis.call('HGET', meta, 'user_id') or ''
+local streamSeq = redis.call('HGET', meta, 'stream_seq')
+local ids = redis.call('LRANGE', order, -tonumber(ARGV[4]), -1)
+local stored = {}
+if #ids > 0 then
+  stored = redis.call('HMGET', messages, unpack(ids))
+end
+local recent = redis.call('XREVRANGE', log, '+', '-', 'COUNT', ARGV[3])
+local streaming = {}
+if streamSeq then
+  streaming = redis.call('XRANGE', log, streamSeq .. '-0', '+')
+end
+for _, key in ipairs(KEYS) do
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return {fence, epoch, changed, last, user, stored, recent, streaming}

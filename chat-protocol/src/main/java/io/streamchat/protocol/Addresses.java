@@ -1,0 +1,41 @@
+package io.streamchat.protocol;
+
+/** Every event-bus address of the system. No other class spells an address. */
+public final class Addresses {
+
+  /** Every event of every session, with {@code session_id} and {@code user_id}, for internal consumers. */
+  public static final String EVENTS = "chat.events";
+  /** Request/reply API for other services: send, cancel, history, recover. */
+  public static final String API = "chat.api";
+  /** Asks a session verticle to claim and activate a session that has no owner yet. */
+  public static final String SESSION_ACTIVATE = "chat.session.activate";
+  /** Any AI bridge: starts a generation. */
+  public static final String AI_GENERATE = "chat.ai.generate";
+  /** Any cache verticle: Redis storage of the session logs. */
+  public static final String CACHE = "chat.cache";
+
+  private static final String SESSION_PREFIX = "chat.session.";
+
+  private Addresses() {
+  }
+
+  /** The address of the single owner of a session. */
+  public static String session(String sessionId) {
+    return SESSION_PREFIX + sessionId;
+  }
+
+  /** The address of one gateway verticle instance; connection frames are delivered there. */
+  public static String gateway(String nodeId, String instanceId) {
+    return "chat.gateway." + nodeId + "." + instanceId;
+  }
+
+  /** The address of one AI bridge instance; cancels and storage progress for its generations go there. */
+  public static String aiBridge(String nodeId, String instanceId) {
+    return "chat.ai.bridge." + nodeId + "." + instanceId;
+  }
+
+  /** The cache verticles of one node, preferred by that node's session owners. */
+  public static String cacheOf(String nodeId) {
+    return CACHE + "." + nodeId;
+  }
+}

@@ -1,0 +1,23 @@
+package io.streamchat.protocol;
+
+import java.util.List;
+
+/** Commands to AI bridges. */
+public sealed interface AiCommand {
+
+  record ContextMessage(String role, String content) {
+  }
+
+  /** Starts an answer; sent to {@link Addresses#AI_GENERATE}; the reply is the bridge's own address. */
+  record Generate(String sessionId, String messageId, String userId, List<ContextMessage> context)
+      implements AiCommand {
+  }
+
+  /** Stops an answer at once; sent to the bridge that runs it. */
+  record StopGeneration(String sessionId, String messageId) implements AiCommand {
+  }
+
+  /** The owner has durably stored this many chunks of the answer, and its end when {@code ended}. */
+  record StoredProgress(String sessionId, String messageId, int storedChunks, boolean ended) implements AiCommand {
+  }
+}

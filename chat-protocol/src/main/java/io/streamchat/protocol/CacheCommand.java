@@ -1,0 +1,33 @@
+package io.streamchat.protocol;
+
+import java.util.List;
+
+/** Commands to the cache verticles, the only code that talks to Redis. */
+public sealed interface CacheCommand {
+
+  /** One event as stored: its client JSON and, for events that change a message, that message's JSON. */
+  record StoredEvent(long seq, String type, String json, String messageId, String messageJson) {
+  }
+
+  /**
+   * Takes the next fencing token of a session and loads its state. {@code proposedEpoch} becomes
+   * the epoch unless the previous owner released the session cleanly.
+   */
+  record Claim(String sessionId, String proposedEpoch, int replayEvents, int maxMessages) implements CacheCommand {
+  }
+
+  record Claimed(long fence, String epoch, boolean epochChanged, long lastSeq, String userId,
+                 List<String> messages, List<StoredEvent> recentEvents, List<StoredEvent> streamingEvents) {
+  }
+
+  /** Appends events in seq order; refused unless {@code fence} is the session's newest token. Replies the stored last seq. */
+  record Append(String sessionId, long fence, String userId, List<StoredEvent> events) implements CacheCommand {
+  }
+
+  /** Marks a clean hand-off: every event delivered under this owner is stored. */
+  record Release(String sessionId, long fence) implements CacheCommand {
+  }
+
+  /** The failure message of an append or release whose fencing token is no longer the newest. */
+  String FENCED = "fenced";
+}

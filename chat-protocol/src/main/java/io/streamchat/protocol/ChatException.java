@@ -1,0 +1,37 @@
+package io.streamchat.protocol;
+
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+
+/** A failure a client should see, with its protocol error code. */
+public final class ChatException extends RuntimeException {
+
+  private final ErrorCode code;
+
+  public ChatException(ErrorCode code, String message) {
+    super(message, null, false, false);
+    this.code = code;
+  }
+
+  public ChatException(ErrorCode code) {
+    this(code, code.defaultMessage());
+  }
+
+  public ErrorCode code() {
+    return code;
+  }
+
+  /** The event-bus form: HTTP status as failure code, error code as message (the {@code chat.api} contract). */
+  public ReplyException toReplyException() {
+    return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code.httpStatus(), code.wire());
+  }
+
+  /** Any failure as a ChatException; a failed event-bus request keeps its error code. */
+  public static ChatException of(Throwable failure) {
+    if (failure instanceof ChatException chat) {
+      return chat;
+    }
+    ErrorCode code = ErrorCode.of(failure);
+    return new ChatException(code, code.defaultMessage());
+  }
+}

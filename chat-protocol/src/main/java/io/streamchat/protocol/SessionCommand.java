@@ -1,0 +1,55 @@
+package io.streamchat.protocol;
+
+import java.util.List;
+
+/** Commands to a session owner, sent to {@link Addresses#session(String)}. All are idempotent or deduplicated. */
+public sealed interface SessionCommand {
+
+  /**
+   * A connection attaches. With a cursor ({@code lastSeq} and {@code epoch} both set) it resumes,
+   * otherwise it gets a history snapshot. Frames for it go to {@code gatewayAddress}.
+   */
+  record Attach(String connectionId, String gatewayAddress, String userId, Long lastSeq, String epoch,
+                boolean quietRecovery) implements SessionCommand {
+    public boolean hasCursor() {
+      return lastSeq != null && epoch != null;
+    }
+  }
+
+  record Detach(String connectionId) implements SessionCommand {
+  }
+
+  /** Flow control: how many frames the connection has taken so far; also its keep-alive. */
+  record Credit(String connectionId, long framesReceived) implements SessionCommand {
+  }
+
+  /** A user message. {@code connectionId} is null when it comes from the HTTP or event-bus API. */
+  record SendMessage(String connectionId, String userId, String content, String clientMessageId)
+      implements SessionCommand {
+  }
+
+  /** {@code messageId} null means the answer streaming now. */
+  record Cancel(String connectionId, String messageId) implements SessionCommand {
+  }
+
+  /** The compat {@code reconnect} frame of a connection. */
+  record Reconnect(String connectionId, String messageId, int lastChunkIndex) implements SessionCommand {
+  }
+
+  /** HTTP recovery: chunks of one message after an index. {@code messageId} null means the latest answer. */
+  record Recover(String messageId, int lastChunkIndex) implements SessionCommand {
+  }
+
+  /** The history snapshot, replied as the JSON of a {@code history} reply. */
+  record GetHistory(String userId) implements SessionCommand {
+  }
+
+  /** Tokens of an answer from its generator, starting at chunk index {@code fromIndex}. */
+  record Tokens(String messageId, int fromIndex, List<String> texts) implements SessionCommand {
+  }
+
+  /** The generator has finished; {@code totalChunks} tokens were produced. */
+  record GenerationEnded(String messageId, int totalChunks, String status, String errorCode, String errorMessage)
+      implements SessionCommand {
+  }
+}

@@ -1,0 +1,32 @@
+package io.streamchat.protocol;
+
+import java.util.List;
+
+/** Replies of a session owner to {@link SessionCommand}s. */
+public sealed interface SessionReply {
+
+  record Accepted() implements SessionReply {
+  }
+
+  record MessageAccepted(String sessionId, String messageId, String replyMessageId) implements SessionReply {
+  }
+
+  record CancelResult(String messageId, String status, Integer totalChunks) implements SessionReply {
+  }
+
+  record RecoveredChunk(int index, long seq, String content) {
+  }
+
+  record RecoverResult(String status, String messageId, List<RecoveredChunk> chunks) implements SessionReply {
+  }
+
+  record History(String json) implements SessionReply {
+  }
+
+  /**
+   * Answer to {@link SessionCommand.Tokens}: whether the answer still streams, the next chunk index
+   * the owner expects, and how many chunks are stored durably (the generator may forget those).
+   */
+  record TokenAck(boolean streaming, int nextIndex, int storedChunks) implements SessionReply {
+  }
+}

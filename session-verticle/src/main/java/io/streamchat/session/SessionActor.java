@@ -1,0 +1,594 @@
+package io.streamchat.session;
+
+import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.FrameBatch;
+import io.streamchat.protocol.FrameBatch.Frame;
+import io.streamchat.protocol.SessionCommand.Attach;
+import io.streamchat.protocol.SessionCommand.Cancel;
+import io.streamchat.protocol.SessionCommand.Credit;
+import io.streamchat.protocol.SessionCommand.GenerationEnded;
+import io.streamchat.protocol.SessionCommand.Reconnect;
+import io.streamchat.protocol.SessionCommand.Recover;
+import io.streamchat.protocol.SessionCommand.SendMessage;
+import io.streamchat.protocol.SessionCommand.Tokens;
+import io.streamchat.protocol.SessionReply.CancelResult;
+import io.streamchat.protocol.SessionReply.MessageAccepted;
+import io.streamchat.protocol.SessionReply.RecoverResult;
+import io.streamchat.protocol.SessionReply.RecoveredChunk;
+import io.streamchat.protocol.SessionReply.TokenAck;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One chat session, single-threaded: it numbers every event, keeps the log and the history,
+ * decides what each attached connection gets next, and tracks what is stored. It does no I/O; it
+ * asks for it through {@link SessionEffects}.
+ */
+final class SessionActor {
+
+  static final String COMPLETED = "completed";
+  static final String CANCELLED = "cancelled";
+  static final String FAILED = "failed";
+  static final String INTERRUPTED = "interrupted";
+  static final String STREAMING = "streaming";
+
+  private final String sessionId;
+  private final SessionSettings settings;
+  private final SessionEffects effects;
+  private final String epoch;
+  private final EventLog log;
+  private final Map<String, MessageView> messages = new LinkedHashMap<>();
+  private final Map<String, MessageAccepted> byClientMessageId = new HashMap<>();
+  private final Map<String, Connection> connections = new HashMap<>();
+  private String userId;
+  private long storedSeq;
+  private Answer answer;
+  private LoggedEvent endedAwaitingStore;
+  private String endedGenerator;
+  private long lastActivityMs;
+
+  SessionActor(String sessionId, SessionSettings settings, SessionEffects effects, Claimed state) {
+    this.sessionId = sessionId;
+    this.settings = settings;
+    this.effects = effects;
+    this.epoch = state.epoch();
+    this.userId = state.userId() == null || state.userId().isEmpty() ? null : state.userId();
+    this.storedSeq = state.lastSeq();
+    this.log = new EventLog(settings.replayEvents(), state.lastSeq());
+    this.lastActivityMs = effects.nowMs();
+    for (String json : state.messages()) {
+      remember(MessageView.fromJson(new JsonObject(json)));
+    }
+    log.restore(state.recentEvents().stream().map(SessionActor::fromStored).toList());
+    restoreAnswer(state.streamingEvents());
+  }
+
+  String epoch() {
+    return epoch;
+  }
+
+  String userId() {
+    return userId;
+  }
+
+  long lastSeq() {
+    return log.lastSeq();
+  }
+
+  long storedSeq() {
+    return storedSeq;
+  }
+
+  long unstoredCount() {
+    return log.lastSeq() - storedSeq;
+  }
+
+  boolean isStreaming() {
+    return answer != null;
+  }
+
+  int connectionCount() {
+    return connections.size();
+  }
+
+  // ---- connections ----
+
+  void attach(Attach attach) {
+    touch();
+    if (userId == null && attach.userId() != null) {
+      userId = attach.userId();
+    }
+    long head = log.lastSeq();
+    Connection connection = new Connection(attach.connectionId(), attach.gatewayAddress(), head + 1, effects.nowMs());
+    Connection previous = connections.put(connection.id, connection);
+    if (previous != null && !previous.gatewayAddress.equals(connection.gatewayAddress)) {
+      effects.deliver(previous.gatewayAddress, FrameBatch.detached(previous.id));
+    }
+    if (!attach.hasCursor()) {
+      connection.replies.add(new Connection.Reply(head, historyFrame()));
+    } else if (epoch.equals(attach.epoch()) && log.canServeAfter(attach.lastSeq())) {
+      connection.nextSeq = attach.lastSeq() + 1;
+      if (!attach.quietRecovery()) {
+        JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "recovered")
+            .put("seq", head).put("chunks_recovered", log.countChunksAfter(attach.lastSeq()));
+        connection.replies.add(new Connection.Reply(attach.lastSeq(), reply(status)));
+      }
+    } else {
+      JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "reset").put("seq", head);
+      connection.replies.add(new Connection.Reply(head, reply(status)));
+      connection.replies.add(new Connection.Reply(head, historyFrame()));
+    }
+    pump(connection);
+  }
+
+  void detach(String connectionId) {
+    touch();
+    connections.remove(connectionId);
+  }
+
+  void credit(Credit credit) {
+    Connection connection = connections.get(credit.connectionId());
+    if (connection == null) {
+      return;
+    }
+    connection.lastSeenMs = effects.nowMs();
+    if (credit.framesReceived() > connection.framesAcknowledged) {
+      connection.framesAcknowledged = Math.min(credit.framesReceived(), connection.framesSent);
+      pump(connection);
+    }
+  }
+
+  /** Whether a connection is attached here; commands of an unknown connection mean it must attach again. */
+  boolean hasConnection(String connectionId) {
+    return connections.containsKey(connectionId);
+  }
+
+  /** Every connection, dropped: the gateways re-attach them wherever the session lives next. */
+  Collection<Connection> detachAll() {
+    List<Connection> all = new ArrayList<>(connections.values());
+    connections.clear();
+    return all;
+  }
+
+  // ---- messages and answers ----
+
+  MessageAccepted send(SendMessage send) {
+    touch();
+    if (send.clientMessageId() != null) {
+      MessageAccepted original = byClientMessageId.get(send.clientMessageId());
+      if (original != null) {
+        return original;
+      }
+    }
+    if (send.content() == null || send.content().isEmpty()) {
+      throw new ChatException(ErrorCode.BAD_REQUEST, "content must be a non-empty string");
+    }
+    if (send.content().length() > settings.maxMessageChars()) {
+      throw new ChatException(ErrorCode.TOO_LARGE,
+          "content exceeds the message limit of " + settings.maxMessageChars() + " characters");
+    }
+    if (answer != null) {
+      throw new ChatException(ErrorCode.BUSY);
+    }
+    if (unstoredCount() > settings.maxUnstoredEvents()) {
+      throw new ChatException(ErrorCode.UNAVAILABLE, "storage is behind; try again shortly");
+    }
+    if (userId == null) {
+      userId = send.userId();
+    }
+    String createdAt = now();
+    MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), COMPLETED, createdAt,
+        null, send.clientMessageId(), null, null, null);
+    remember(user);
+    JsonObject userEvent = event("user_message").put("message_id", user.messageId());
+    if (user.clientMessageId() != null) {
+      userEvent.put("client_message_id", user.clientMessageId());
+    }
+    userEvent.put("content", user.content()).put("created_at", createdAt);
+    append(LoggedEvent.USER_MESSAGE, userEvent, user.messageId(), -1, user);
+
+    answer = new Answer(effects.newId(), user.messageId(), createdAt, effects.nowMs());
+    MessageAccepted accepted = new MessageAccepted(sessionId, user.messageId(), answer.messageId);
+    if (send.clientMessageId() != null) {
+      byClientMessageId.put(send.clientMessageId(), accepted);
+    }
+    JsonObject start = event("stream_start").put("message_id", answer.messageId).put("reply_to", user.messageId());
+    append(LoggedEvent.STREAM_START, start, answer.messageId, -1, answer.view(STREAMING, null, null));
+    effects.startGeneration(answer.messageId, context());
+    return accepted;
+  }
+
+  CancelResult cancel(Cancel cancel) {
+    touch();
+    String messageId = cancel.messageId() != null ? cancel.messageId() : answer == null ? null : answer.messageId;
+    long before = log.lastSeq();
+    CancelResult result;
+    if (messageId == null) {
+      result = new CancelResult(null, "not_found", null);
+    } else if (answer != null && answer.messageId.equals(messageId)) {
+      result = new CancelResult(messageId, "cancelling", answer.chunkCount());
+    } else {
+      MessageView message = messages.get(messageId);
+      if (message == null || !message.isAssistant()) {
+        result = new CancelResult(messageId, "not_found", null);
+      } else {
+        String status = CANCELLED.equals(message.status()) ? "already_cancelled" : "already_completed";
+        result = new CancelResult(messageId, status, message.totalChunks());
+      }
+    }
+    Connection connection = cancel.connectionId() == null ? null : connections.get(cancel.connectionId());
+    if (connection != null) {
+      JsonObject ack = new JsonObject().put("type", "cancel_ack");
+      if (result.messageId() != null) {
+        ack.put("message_id", result.messageId());
+      }
+      ack.put("status", result.status());
+      if (result.totalChunks() != null) {
+        ack.put("total_chunks", result.totalChunks());
+      }
+      connection.replies.add(new Connection.Reply(before, reply(ack)));
+      pump(connection);
+    }
+    if ("cancelling".equals(result.status())) {
+      String generator = answer.generatorAddress;
+      finish(CANCELLED, null, null);
+      effects.stopGeneration(messageId, generator);
+    }
+    return result;
+  }
+
+  void reconnect(Reconnect reconnect) {
+    touch();
+    Connection connection = connections.get(reconnect.connectionId());
+    if (connection == null) {
+      return;
+    }
+    long after = log.lastSeq();
+    String status;
+    int chunks = 0;
+    List<LoggedEvent> resend = new ArrayList<>();
+    if (answer != null && answer.messageId.equals(reconnect.messageId())) {
+      status = "recovered";
+      for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
+        LoggedEvent chunk = log.get(answer.chunkSeq(index));
+        if (chunk != null) {
+          resend.add(chunk);
+        }
+      }
+    } else if (isAssistant(reconnect.messageId())) {
+      status = "complete";
+      resend.addAll(log.eventsOf(reconnect.messageId(), reconnect.lastChunkIndex()));
+    } else {
+      status = "not_found";
+    }
+    for (LoggedEvent event : resend) {
+      connection.replies.add(new Connection.Reply(after, event.frame()));
+      chunks += event.isChunk() ? 1 : 0;
+    }
+    JsonObject done = new JsonObject().put("type", "recovery_status").put("status", status)
+        .put("message_id", reconnect.messageId()).put("chunks_recovered", chunks).put("seq", after);
+    connection.replies.add(new Connection.Reply(after, reply(done)));
+    pump(connection);
+  }
+
+  RecoverResult recover(Recover recover) {
+    touch();
+    String messageId = recover.messageId() != null ? recover.messageId() : latestAnswerId();
+    List<RecoveredChunk> chunks = new ArrayList<>();
+    if (messageId != null && answer != null && answer.messageId.equals(messageId)) {
+      for (int index = Math.max(0, recover.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
+        chunks.add(new RecoveredChunk(index, answer.chunkSeq(index), answer.chunk(index)));
+      }
+      return new RecoverResult("recovered", messageId, chunks);
+    }
+    if (messageId != null && isAssistant(messageId)) {
+      for (LoggedEvent event : log.eventsOf(messageId, recover.lastChunkIndex())) {
+        if (event.isChunk()) {
+          chunks.add(new RecoveredChunk(event.index(), event.seq(), new JsonObject(event.json()).getString("content")));
+        }
+      }
+      return new RecoverResult("complete", messageId, chunks);
+    }
+    return new RecoverResult("not_found", messageId, chunks);
+  }
+
+  void generatorStarted(String messageId, String generatorAddress) {
+    if (answer != null && answer.messageId.equals(messageId)) {
+      answer.generatorAddress = generatorAddress;
+    }
+  }
+
+  void generatorFailed(String messageId, String errorCode, String errorMessage) {
+    if (answer != null && answer.messageId.equals(messageId) && answer.generatorAddress == null) {
+      finish(FAILED, errorCode, errorMessage);
+    }
+  }
+
+  TokenAck tokens(Tokens tokens) {
+    if (answer == null || !answer.messageId.equals(tokens.messageId())) {
+      return new TokenAck(false, -1, -1);
+    }
+    touch();
+    answer.lastProgressMs = effects.nowMs();
+    int index = tokens.fromIndex();
+    for (String text : tokens.texts()) {
+      if (index == answer.chunkCount()) {
+        appendChunk(text);
+      } else if (index > answer.chunkCount()) {
+        break;
+      }
+      index++;
+    }
+    return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq));
+  }
+
+  TokenAck generationEnded(GenerationEnded ended) {
+    if (answer == null || !answer.messageId.equals(ended.messageId())) {
+      return new TokenAck(false, -1, -1);
+    }
+    if (ended.totalChunks() > answer.chunkCount()) {
+      return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq));
+    }
+    int total = answer.chunkCount();
+    finish(ended.status(), ended.errorCode(), ended.errorMessage());
+    return new TokenAck(false, total, -1);
+  }
+
+  // ---- reads ----
+
+  /** The {@code history} reply; without its {@code type} for the HTTP API. */
+  JsonObject history(boolean withType) {
+    JsonObject history = new JsonObject();
+    if (withType) {
+      history.put("type", "history");
+    }
+    JsonArray list = new JsonArray();
+    int skip = Math.max(0, messages.size() + (answer == null ? 0 : 1) - settings.maxMessages());
+    for (MessageView message : messages.values()) {
+      if (skip-- > 0) {
+        continue;
+      }
+      list.add(message.toJson());
+    }
+    if (answer != null) {
+      list.add(answer.view(STREAMING, null, null).toJson());
+    }
+    return history.put("session_id", sessionId).put("epoch", epoch).put("seq", log.lastSeq()).put("messages", list);
+  }
+
+  // ---- storage ----
+
+  List<StoredEvent> unstored(int max) {
+    List<StoredEvent> batch = new ArrayList<>(Math.min(max, (int) unstoredCount()));
+    for (long seq = storedSeq + 1; seq <= log.lastSeq() && batch.size() < max; seq++) {
+      batch.add(log.get(seq).stored());
+    }
+    return batch;
+  }
+
+  void stored(long seq) {
+    if (seq <= storedSeq) {
+      return;
+    }
+    int before = answer == null ? 0 : answer.storedChunks(storedSeq);
+    storedSeq = Math.min(seq, log.lastSeq());
+    log.trim(storedSeq);
+    if (answer != null && answer.generatorAddress != null) {
+      int now = answer.storedChunks(storedSeq);
+      if (now > before) {
+        effects.storedProgress(answer.messageId, answer.generatorAddress, now, false);
+      }
+    }
+    if (endedAwaitingStore != null && endedAwaitingStore.seq() <= storedSeq) {
+      effects.storedProgress(endedAwaitingStore.messageId(), endedGenerator, endedAwaitingStore.index(), true);
+      endedAwaitingStore = null;
+      endedGenerator = null;
+    }
+  }
+
+  // ---- time ----
+
+  /** Ends an answer whose generator went silent and drops connections not heard from. */
+  void tick() {
+    long now = effects.nowMs();
+    if (answer != null && now - answer.lastProgressMs > settings.generatorTimeoutMs()) {
+      String messageId = answer.messageId;
+      String generator = answer.generatorAddress;
+      finish(INTERRUPTED, "generator_lost", "the AI generator stopped responding");
+      effects.stopGeneration(messageId, generator);
+    }
+    connections.values().removeIf(connection -> now - connection.lastSeenMs > settings.connectionTimeoutMs());
+  }
+
+  /** Idle: nobody attached, nothing streaming, everything stored, for the idle time. */
+  boolean canPassivate() {
+    return connections.isEmpty() && answer == null && storedSeq == log.lastSeq()
+        && effects.nowMs() - lastActivityMs >= settings.idleMs();
+  }
+
+  // ---- internals ----
+
+  private void appendChunk(String text) {
+    long seq = log.lastSeq() + 1;
+    int index = answer.chunkCount();
+    JsonObject chunk = event("chunk").put("message_id", answer.messageId).put("index", index).put("content", text);
+    answer.addChunk(text, seq);
+    append(LoggedEvent.CHUNK, chunk, answer.messageId, index, null);
+  }
+
+  private void finish(String status, String errorCode, String errorMessage) {
+    Answer ended = answer;
+    answer = null;
+    MessageView view = ended.view(status, errorCode, errorMessage);
+    remember(view);
+    JsonObject complete = event("complete").put("message_id", ended.messageId).put("status", status)
+        .put("total_chunks", ended.chunkCount()).put("content", view.content());
+    if (errorCode != null) {
+      complete.put("error", MessageView.error(errorCode, errorMessage));
+    }
+    LoggedEvent event = append(LoggedEvent.COMPLETE, complete, ended.messageId, ended.chunkCount(), view);
+    if (ended.generatorAddress != null) {
+      endedAwaitingStore = event;
+      endedGenerator = ended.generatorAddress;
+    }
+  }
+
+  private JsonObject event(String type) {
+    return new JsonObject().put("type", type).put("seq", log.lastSeq() + 1);
+  }
+
+  private LoggedEvent append(String type, JsonObject json, String messageId, int index, MessageView message) {
+    LoggedEvent event = new LoggedEvent(log.lastSeq() + 1, type, json.encode(), messageId, index,
+        message == null ? null : message.toJson().encode());
+    log.append(event, storedSeq);
+    effects.publish(event);
+    for (Connection connection : connections.values()) {
+      pump(connection);
+    }
+    effects.persist();
+    return event;
+  }
+
+  /** Sends a connection what it should get next, up to its window. */
+  private void pump(Connection connection) {
+    List<Frame> frames = null;
+    while (connection.inFlight() < settings.windowFrames()) {
+      Connection.Reply reply = connection.replies.peekFirst();
+      Frame next;
+      if (reply != null && reply.afterSeq() < connection.nextSeq) {
+        connection.replies.pollFirst();
+        next = reply.frame();
+      } else if (connection.nextSeq <= log.lastSeq()) {
+        LoggedEvent event = log.get(connection.nextSeq);
+        if (event == null) {
+          fellBehind(connection);
+          continue;
+        }
+        next = event.frame();
+        connection.nextSeq++;
+      } else {
+        break;
+      }
+      if (frames == null) {
+        frames = new ArrayList<>();
+      }
+      frames.add(next);
+      connection.framesSent++;
+    }
+    if (frames != null) {
+      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, frames));
+    }
+  }
+
+  /** The connection lags behind what the log holds: it starts over from a fresh snapshot. */
+  private void fellBehind(Connection connection) {
+    long head = log.lastSeq();
+    connection.replies.clear();
+    JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "reset").put("seq", head);
+    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, reply(status)));
+    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, historyFrame()));
+    connection.nextSeq = head + 1;
+  }
+
+  private Frame historyFrame() {
+    return new Frame(0, "history", history(true).encode());
+  }
+
+  private static Frame reply(JsonObject json) {
+    return new Frame(0, json.getString("type"), json.encode());
+  }
+
+  private List<ContextMessage> context() {
+    List<ContextMessage> context = new ArrayList<>();
+    for (MessageView message : messages.values()) {
+      if (!message.content().isEmpty()) {
+        context.add(new ContextMessage(message.role(), message.content()));
+      }
+    }
+    return context.subList(Math.max(0, context.size() - settings.contextMessages()), context.size());
+  }
+
+  private void remember(MessageView message) {
+    messages.remove(message.messageId());
+    messages.put(message.messageId(), message);
+    if (message.clientMessageId() != null) {
+      byClientMessageId.putIfAbsent(message.clientMessageId(), new MessageAccepted(sessionId, message.messageId(), null));
+    }
+    if (message.isAssistant() && message.replyTo() != null) {
+      MessageView question = messages.get(message.replyTo());
+      if (question != null && question.clientMessageId() != null) {
+        byClientMessageId.put(question.clientMessageId(),
+            new MessageAccepted(sessionId, question.messageId(), message.messageId()));
+      }
+    }
+    Iterator<MessageView> oldest = messages.values().iterator();
+    while (messages.size() > settings.maxMessages() && oldest.hasNext()) {
+      MessageView dropped = oldest.next();
+      oldest.remove();
+      if (dropped.clientMessageId() != null) {
+        byClientMessageId.remove(dropped.clientMessageId());
+      }
+    }
+  }
+
+  private boolean isAssistant(String messageId) {
+    MessageView message = messageId == null ? null : messages.get(messageId);
+    return message != null && message.isAssistant();
+  }
+
+  private String latestAnswerId() {
+    if (answer != null) {
+      return answer.messageId;
+    }
+    String latest = null;
+    for (MessageView message : messages.values()) {
+      if (message.isAssistant()) {
+        latest = message.messageId();
+      }
+    }
+    return latest;
+  }
+
+  private void restoreAnswer(List<StoredEvent> streaming) {
+    if (streaming.isEmpty() || !LoggedEvent.STREAM_START.equals(streaming.get(0).type())) {
+      return;
+    }
+    JsonObject start = new JsonObject(streaming.get(0).json());
+    String messageId = start.getString("message_id");
+    MessageView stored = messages.remove(messageId);
+    String createdAt = stored == null ? now() : stored.createdAt();
+    answer = new Answer(messageId, start.getString("reply_to"), createdAt, effects.nowMs());
+    for (StoredEvent event : streaming.subList(1, streaming.size())) {
+      JsonObject chunk = new JsonObject(event.json());
+      if (LoggedEvent.CHUNK.equals(event.type()) && chunk.getInteger("index") == answer.chunkCount()) {
+        answer.addChunk(chunk.getString("content"), event.seq());
+      }
+    }
+  }
+
+  private static LoggedEvent fromStored(StoredEvent stored) {
+    JsonObject json = new JsonObject(stored.json());
+    return new LoggedEvent(stored.seq(), stored.type(), stored.json(), json.getString("message_id"),
+        json.getInteger("index", -1), null);
+  }
+
+  private void touch() {
+    lastActivityMs = effects.nowMs();
+  }
+
+  private String now() {
+    return Instant.ofEpochMilli(effects.nowMs()).toString();
+  }
+}

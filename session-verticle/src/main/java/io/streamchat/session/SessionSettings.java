@@ -1,0 +1,36 @@
+package io.streamchat.session;
+
+import io.streamchat.protocol.ConfigSource;
+
+/**
+ * Settings of the session actors.
+ *
+ * @param idleMs              CHAT_SESSION_IDLE_MS (300000): a session with no connection and no answer streaming is passivated after this
+ * @param replayEvents        CHAT_SESSION_REPLAY_EVENTS (2048): events kept in memory (and loaded on activation) to serve cursors and reconnects
+ * @param maxMessages         CHAT_HISTORY_MAX_MESSAGES (1000): messages in a history snapshot and in memory
+ * @param maxMessageChars     CHAT_MAX_MESSAGE_CHARS (32000): longest user message
+ * @param windowFrames        CHAT_CONNECTION_WINDOW_FRAMES (256): frames sent to a connection before it must report progress
+ * @param maxUnstoredEvents   CHAT_CACHE_MAX_PENDING_EVENTS (50000): events waiting for Redis before new messages are refused
+ * @param generatorTimeoutMs  CHAT_GENERATOR_TIMEOUT_MS (60000): an answer with no token for this long ends {@code interrupted}
+ * @param connectionTimeoutMs CHAT_CONNECTION_TIMEOUT_MS (30000): a connection not heard from for this long is dropped
+ * @param requestTimeoutMs    CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
+ * @param contextMessages     CHAT_AI_CONTEXT_MESSAGES (50): earlier messages sent to the AI with a new question
+ */
+public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
+                              int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
+                              long requestTimeoutMs, int contextMessages) {
+
+  public static SessionSettings from(ConfigSource config) {
+    return new SessionSettings(
+        config.number("CHAT_SESSION_IDLE_MS", 300_000),
+        config.integer("CHAT_SESSION_REPLAY_EVENTS", 2048),
+        config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000),
+        config.integer("CHAT_MAX_MESSAGE_CHARS", 32_000),
+        config.integer("CHAT_CONNECTION_WINDOW_FRAMES", 256),
+        config.integer("CHAT_CACHE_MAX_PENDING_EVENTS", 50_000),
+        config.number("CHAT_GENERATOR_TIMEOUT_MS", 60_000),
+        config.number("CHAT_CONNECTION_TIMEOUT_MS", 30_000),
+        config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
+        config.integer("CHAT_AI_CONTEXT_MESSAGES", 50));
+  }
+}
