@@ -4,7 +4,7 @@ import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 
 /** A failure a client should see, with its protocol error code. */
-public final class ChatException extends RuntimeException {
+public class ChatException extends RuntimeException {
 
   private final ErrorCode code;
 

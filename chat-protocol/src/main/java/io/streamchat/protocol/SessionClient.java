@@ -16,6 +16,8 @@ public final class SessionClient {
 
   /** Failure code an owner uses for "not mine (any more): activate and retry". */
   public static final int RETRY_ELSEWHERE = 307;
+  /** Failure code for a connection's command when the owner does not know the connection: attach, then retry. */
+  public static final int NOT_ATTACHED = 410;
 
   private static final long[] BACKOFF_MS = {0, 5, 20, 50, 100, 200, 400, 800, 1000, 1000, 1000};
 

@@ -1,0 +1,114 @@
+package io.streamchat.ai;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.AiCommand;
+import io.streamchat.protocol.AiCommand.Generate;
+import io.streamchat.protocol.AiCommand.StopGeneration;
+import io.streamchat.protocol.AiCommand.StoredProgress;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.SessionClient;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs answers: takes generation requests from any session owner, streams each answer from the
+ * configured provider to the owner through a {@link Relay}, and stops an answer when told to.
+ */
+public final class AiBridgeVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AiBridgeVerticle.class);
+
+  private final Map<String, Relay> relays = new HashMap<>();
+  private final Map<String, Long> endedAt = new HashMap<>();
+  private AiSettings settings;
+  private Provider provider;
+  private SessionClient sessions;
+  private String address;
+
+  @Override
+  public Future<?> start() {
+    Codecs.register(vertx);
+    ConfigSource config = ConfigSource.of(config());
+    settings = AiSettings.from(config);
+    provider = switch (settings.provider()) {
+      case "demo" -> new DemoProvider(vertx, settings);
+      case "openai" -> new OpenAiProvider(vertx, settings);
+      default -> throw new IllegalArgumentException("CHAT_AI_PROVIDER must be demo or openai, got " + settings.provider());
+    };
+    sessions = new SessionClient(vertx, settings.requestTimeoutMs());
+    address = Addresses.aiBridge(config.string("CHAT_NODE_ID", "local"), UUID.randomUUID().toString());
+    Metrics.of(vertx).gauge("chat_ai_generations_active", "Answers being generated or awaiting storage", relays::size);
+    vertx.setPeriodic(1000, id -> forgetStale());
+    MessageConsumer<Generate> generate = vertx.eventBus().consumer(Addresses.AI_GENERATE, this::generate);
+    MessageConsumer<AiCommand> control = vertx.eventBus().consumer(address, this::control);
+    return Future.join(generate.completion(), control.completion());
+  }
+
+  @Override
+  public Future<?> stop() {
+    for (Relay relay : new ArrayList<>(relays.values())) {
+      relay.stop();
+    }
+    provider.close();
+    return Future.succeededFuture();
+  }
+
+  private void generate(Message<Generate> message) {
+    Generate request = message.body();
+    String key = key(request.sessionId(), request.messageId());
+    if (relays.containsKey(key)) {
+      message.reply(address);
+      return;
+    }
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), () -> {
+      relays.remove(key);
+      endedAt.remove(key);
+    });
+    relays.put(key, relay);
+    message.reply(address);
+    relay.generation = provider.start(request, relay);
+    LOG.debug("Session {}: generating answer {}", request.sessionId(), request.messageId());
+  }
+
+  private void control(Message<AiCommand> message) {
+    AiCommand command = message.body();
+    if (command instanceof StopGeneration stop) {
+      Relay relay = relays.get(key(stop.sessionId(), stop.messageId()));
+      if (relay != null) {
+        relay.stop();
+      }
+    } else if (command instanceof StoredProgress progress) {
+      Relay relay = relays.get(key(progress.sessionId(), progress.messageId()));
+      if (relay != null) {
+        relay.storedProgress(progress.storedChunks(), progress.ended());
+      }
+    }
+  }
+
+  /** Ended answers whose owner never confirmed storage (it died, then the answer was interrupted) are let go. */
+  private void forgetStale() {
+    long now = System.currentTimeMillis();
+    for (Map.Entry<String, Relay> entry : new ArrayList<>(relays.entrySet())) {
+      if (entry.getValue().endAccepted()) {
+        long since = endedAt.computeIfAbsent(entry.getKey(), k -> now);
+        if (now - since > settings.retainAfterEndMs()) {
+          entry.getValue().stop();
+        }
+      }
+    }
+  }
+
+  private static String key(String sessionId, String messageId) {
+    return sessionId + "/" + messageId;
+  }
+}

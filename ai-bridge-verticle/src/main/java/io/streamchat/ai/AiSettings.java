@@ -1,0 +1,40 @@
+package io.streamchat.ai;
+
+import io.streamchat.protocol.ConfigSource;
+
+/**
+ * Settings of the AI bridge.
+ *
+ * @param provider             CHAT_AI_PROVIDER ({@code demo}): {@code demo} or {@code openai}
+ * @param baseUrl              CHAT_AI_BASE_URL: an OpenAI-compatible API root, e.g. {@code http://127.0.0.1:11434/v1}
+ * @param apiKey               CHAT_AI_API_KEY: sent as a Bearer token when set
+ * @param model                CHAT_AI_MODEL: the model name
+ * @param systemPrompt         CHAT_AI_SYSTEM_PROMPT: first message of every request, when set
+ * @param demoTokensPerSecond  CHAT_AI_DEMO_TOKENS_PER_SECOND (30): pace of the demo provider
+ * @param demoTokens           CHAT_AI_DEMO_TOKENS (0 = the whole demo answer): cap on demo answer length
+ * @param stallTimeoutMs       CHAT_AI_STALL_TIMEOUT_MS (30000): a provider silent this long ends the answer {@code failed}/{@code stalled}
+ * @param connectTimeoutMs     CHAT_AI_CONNECT_TIMEOUT_MS (10000)
+ * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (64): connections to the provider per bridge instance
+ * @param requestTimeoutMs     CHAT_REQUEST_TIMEOUT_MS (5000): event-bus requests to session owners
+ * @param retainAfterEndMs     CHAT_AI_RETAIN_AFTER_END_MS (60000): how long an ended answer is kept for the owner to store it
+ */
+public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
+                         int demoTokensPerSecond, int demoTokens, long stallTimeoutMs, int connectTimeoutMs,
+                         int poolSize, long requestTimeoutMs, long retainAfterEndMs) {
+
+  public static AiSettings from(ConfigSource config) {
+    return new AiSettings(
+        config.string("CHAT_AI_PROVIDER", "demo"),
+        config.string("CHAT_AI_BASE_URL", "http://127.0.0.1:11434/v1"),
+        config.string("CHAT_AI_API_KEY", ""),
+        config.string("CHAT_AI_MODEL", "llama3.2"),
+        config.string("CHAT_AI_SYSTEM_PROMPT", ""),
+        config.integer("CHAT_AI_DEMO_TOKENS_PER_SECOND", 30),
+        config.integer("CHAT_AI_DEMO_TOKENS", 0),
+        config.number("CHAT_AI_STALL_TIMEOUT_MS", 30_000),
+        config.integer("CHAT_AI_CONNECT_TIMEOUT_MS", 10_000),
+        config.integer("CHAT_AI_HTTP_POOL_SIZE", 64),
+        config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
+        config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000));
+  }
+}

@@ -1,0 +1,153 @@
+package io.streamchat.ai;
+
+import io.streamchat.protocol.SessionClient;
+import io.streamchat.protocol.SessionCommand.GenerationEnded;
+import io.streamchat.protocol.SessionCommand.Tokens;
+import io.streamchat.protocol.SessionReply.TokenAck;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Carries one answer from its provider to the session owner, in order, one request at a time
+ * (tokens produced meanwhile travel together in the next one). Every token is kept until the
+ * owner reports it stored; a failed delivery is retried to whoever owns the session by then, and
+ * the owner drops what it already has by index.
+ */
+final class Relay implements TokenSink {
+
+  private static final int MAX_BATCH = 256;
+
+  private final Vertx vertx;
+  private final SessionClient sessions;
+  private final Runnable onFinished;
+  final String sessionId;
+  final String messageId;
+  private final List<String> tokens = new ArrayList<>();
+  Provider.Generation generation;
+  private int delivered;
+  private int stored;
+  private boolean inFlight;
+  private boolean retryScheduled;
+  private int failures;
+  private boolean ended;
+  private String status;
+  private String errorCode;
+  private String errorMessage;
+  private boolean endAccepted;
+  private boolean finished;
+
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, Runnable onFinished) {
+    this.vertx = vertx;
+    this.sessions = sessions;
+    this.sessionId = sessionId;
+    this.messageId = messageId;
+    this.onFinished = onFinished;
+  }
+
+  @Override
+  public void token(String text) {
+    if (!ended && !finished) {
+      tokens.add(text);
+      pump();
+    }
+  }
+
+  @Override
+  public void done() {
+    end("completed", null, null);
+  }
+
+  @Override
+  public void failed(String code, String message) {
+    end("failed", code, message);
+  }
+
+  /** The owner stopped the answer (cancel, or it gave up on it). */
+  void stop() {
+    if (generation != null) {
+      generation.cancel();
+    }
+    finish();
+  }
+
+  void storedProgress(int storedChunks, boolean answerEnded) {
+    stored = Math.max(stored, storedChunks);
+    if (answerEnded) {
+      finish();
+    }
+  }
+
+  boolean endAccepted() {
+    return endAccepted;
+  }
+
+  private void end(String status, String code, String message) {
+    if (ended || finished) {
+      return;
+    }
+    ended = true;
+    this.status = status;
+    this.errorCode = code;
+    this.errorMessage = message;
+    pump();
+  }
+
+  private void pump() {
+    if (inFlight || retryScheduled || finished) {
+      return;
+    }
+    if (delivered < tokens.size()) {
+      int to = Math.min(tokens.size(), delivered + MAX_BATCH);
+      Tokens batch = new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)));
+      inFlight = true;
+      sessions.<TokenAck>request(sessionId, batch).onComplete(result -> acknowledged(result, false));
+    } else if (ended && !endAccepted) {
+      inFlight = true;
+      GenerationEnded end = new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage);
+      sessions.<TokenAck>request(sessionId, end).onComplete(result -> acknowledged(result, true));
+    }
+  }
+
+  private void acknowledged(AsyncResult<TokenAck> result, boolean wasEnd) {
+    inFlight = false;
+    if (finished) {
+      return;
+    }
+    if (result.failed()) {
+      retryLater();
+      return;
+    }
+    failures = 0;
+    TokenAck ack = result.result();
+    if (!ack.streaming()) {
+      if (wasEnd && ack.nextIndex() >= 0) {
+        endAccepted = true;
+        return;
+      }
+      stop();
+      return;
+    }
+    delivered = Math.max(0, Math.min(ack.nextIndex(), tokens.size()));
+    stored = Math.max(stored, ack.storedChunks());
+    pump();
+  }
+
+  private void retryLater() {
+    failures++;
+    retryScheduled = true;
+    long backoff = Math.min(1000, 20L << Math.min(6, failures));
+    vertx.setTimer(backoff, id -> {
+      retryScheduled = false;
+      pump();
+    });
+  }
+
+  private void finish() {
+    if (!finished) {
+      finished = true;
+      onFinished.run();
+    }
+  }
+}

@@ -1,0 +1,13 @@
+package io.streamchat.ai;
+
+/** Where a provider puts an answer as it is produced. Called on the bridge's context only. */
+interface TokenSink {
+
+  void token(String text);
+
+  /** The answer is complete. */
+  void done();
+
+  /** The provider failed; what was produced is kept. */
+  void failed(String code, String message);
+}

@@ -1,0 +1,131 @@
+package io.streamchat.server;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.FileSystemXmlConfig;
+import com.hazelcast.config.TcpIpConfig;
+import io.streamchat.ai.AiBridgeVerticle;
+import io.streamchat.cache.CacheVerticle;
+import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.gateway.GatewayVerticle;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.session.SessionVerticle;
+import io.vertx.core.Deployable;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node: Vert.x (clustered when members are configured), the verticles of its roles, and an
+ * embedded Redis when none is configured. Stops in the reverse order: sockets close with 1012
+ * first, then sessions are stored and released, then the rest.
+ */
+public final class ChatServer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
+
+  private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
+      "cache", CacheVerticle::new,
+      "session", SessionVerticle::new,
+      "ai-bridge", AiBridgeVerticle::new,
+      "gateway", GatewayVerticle::new);
+  /** Start order: a verticle's dependencies start before it. */
+  private static final List<String> START_ORDER = List.of("cache", "session", "ai-bridge", "gateway");
+
+  private final ServerConfig config;
+  private final Vertx vertx;
+  private final EmbeddedRedis embeddedRedis;
+  private final Deque<String> deployments = new ArrayDeque<>();
+
+  private ChatServer(ServerConfig config, Vertx vertx, EmbeddedRedis embeddedRedis) {
+    this.config = config;
+    this.vertx = vertx;
+    this.embeddedRedis = embeddedRedis;
+  }
+
+  /** Starts a node. Blocking (starts processes): call it from main or a test thread, not an event loop. */
+  public static ChatServer start(JsonObject settings) throws Exception {
+    ServerConfig config = ServerConfig.from(ConfigSource.of(settings));
+    EmbeddedRedis redis = null;
+    JsonObject verticleConfig = settings.copy().put("CHAT_NODE_ID", config.nodeId())
+        .put("CHAT_ROLES", String.join(",", config.roles()));
+    if (config.redisUrl() == null && config.roles().contains("cache")) {
+      redis = EmbeddedRedis.start();
+      verticleConfig.put("CHAT_REDIS_URL", redis.url());
+    }
+    Vertx vertx = config.clustered()
+        ? Vertx.builder().with(new VertxOptions().setEventBusOptions(
+                new io.vertx.core.eventbus.EventBusOptions().setHost(config.clusterHost())))
+            .withClusterManager(new HazelcastClusterManager(hazelcast(config)))
+            .buildClustered().await()
+        : Vertx.vertx();
+    ChatServer server = new ChatServer(config, vertx, redis);
+    try {
+      for (String role : START_ORDER) {
+        if (config.roles().contains(role)) {
+          DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(config.instances(role));
+          server.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
+        }
+      }
+    } catch (Exception e) {
+      server.stop();
+      throw e;
+    }
+    LOG.info("Node {} started with roles {}{}", config.nodeId(), config.roles(),
+        redis == null ? "" : " and an embedded Redis at " + redis.url());
+    return server;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public String nodeId() {
+    return config.nodeId();
+  }
+
+  /** Blocking graceful stop. */
+  public void stop() {
+    while (!deployments.isEmpty()) {
+      String id = deployments.pop();
+      try {
+        vertx.undeploy(id).await();
+      } catch (Exception e) {
+        LOG.warn("Undeploying {} failed: {}", id, e.toString());
+      }
+    }
+    try {
+      vertx.close().await();
+    } catch (Exception e) {
+      LOG.warn("Closing Vert.x failed: {}", e.toString());
+    }
+    if (embeddedRedis != null) {
+      embeddedRedis.close();
+    }
+  }
+
+  private static Config hazelcast(ServerConfig config) throws IOException {
+    Path file = Path.of(config.clusterConfig());
+    Config hazelcast = Files.exists(file)
+        ? new FileSystemXmlConfig(file.toFile())
+        : new com.hazelcast.config.ClasspathXmlConfig("cluster.xml");
+    TcpIpConfig tcpIp = hazelcast.getNetworkConfig().getJoin().getTcpIpConfig();
+    tcpIp.setMembers(List.of(config.clusterMembers().split(",")));
+    hazelcast.getNetworkConfig().getInterfaces().setInterfaces(List.of(config.clusterHost()));
+    hazelcast.setInstanceName(config.nodeId());
+    return hazelcast;
+  }
+
+}

@@ -1,0 +1,54 @@
+package io.streamchat.server;
+
+import io.streamchat.protocol.ConfigSource;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Settings of the launcher.
+ *
+ * @param nodeId          CHAT_NODE_ID (generated): this node's name in logs, metrics and health
+ * @param roles           CHAT_ROLES (gateway,session,cache,ai-bridge): the verticles this node runs
+ * @param redisUrl        CHAT_REDIS_URL (unset: an embedded Redis is started)
+ * @param clusterMembers  CHAT_CLUSTER_MEMBERS (unset: not clustered): comma list of host[:port]
+ * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
+ * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
+ */
+record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
+                    String clusterConfig, ConfigSource source) {
+
+  static final List<String> ALL_ROLES = List.of("gateway", "session", "cache", "ai-bridge");
+
+  static ServerConfig from(ConfigSource config) {
+    Set<String> roles = new LinkedHashSet<>();
+    for (String role : config.string("CHAT_ROLES", String.join(",", ALL_ROLES)).split(",")) {
+      String name = role.strip();
+      if (name.isEmpty()) {
+        continue;
+      }
+      if (!ALL_ROLES.contains(name)) {
+        throw new IllegalArgumentException("CHAT_ROLES: unknown role '" + name + "'; known: " + ALL_ROLES);
+      }
+      roles.add(name);
+    }
+    return new ServerConfig(
+        config.string("CHAT_NODE_ID", "node-" + UUID.randomUUID().toString().substring(0, 8)),
+        roles,
+        config.string("CHAT_REDIS_URL", null),
+        config.string("CHAT_CLUSTER_MEMBERS", null),
+        config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
+        config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
+        config);
+  }
+
+  boolean clustered() {
+    return clusterMembers != null && !clusterMembers.isBlank();
+  }
+
+  /** Instances of a role's verticle: CHAT_GATEWAY_INSTANCES, CHAT_SESSION_INSTANCES, CHAT_CACHE_INSTANCES, CHAT_AI_BRIDGE_INSTANCES (1 each). */
+  int instances(String role) {
+    return Math.max(1, source.integer("CHAT_" + role.toUpperCase().replace('-', '_') + "_INSTANCES", 1));
+  }
+}

@@ -1,0 +1,36 @@
+package io.streamchat.gateway;
+
+import io.streamchat.protocol.ConfigSource;
+
+/**
+ * Settings of the gateway.
+ *
+ * @param port           CHAT_HTTP_PORT (8080): HTTP and WebSocket port
+ * @param host           CHAT_HTTP_HOST (0.0.0.0): address the HTTP server binds
+ * @param nodeId         CHAT_NODE_ID: this node's name
+ * @param maxFrameBytes  CHAT_WS_MAX_FRAME_BYTES (65536): larger client frames close the socket with 1009
+ * @param maxBadFrames   CHAT_WS_MAX_BAD_FRAMES (50): a socket sending more bad frames than this is closed with 1008
+ * @param maxBodyBytes   CHAT_HTTP_MAX_BODY_BYTES (1048576): larger HTTP bodies get 413
+ * @param windowFrames   CHAT_CONNECTION_WINDOW_FRAMES (256): frames the owner may send before the gateway reports progress
+ * @param keepAliveMs    CHAT_CONNECTION_KEEPALIVE_MS (10000): how often a connection tells its owner it is alive
+ * @param requestTimeoutMs CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
+ * @param maxQueuedCommands CHAT_WS_MAX_QUEUED_COMMANDS (64): client frames waiting for the owner before {@code rate_limited}
+ */
+public record GatewaySettings(int port, String host, String nodeId, int maxFrameBytes, int maxBadFrames,
+                              int maxBodyBytes, int windowFrames, long keepAliveMs, long requestTimeoutMs,
+                              int maxQueuedCommands) {
+
+  public static GatewaySettings from(ConfigSource config) {
+    return new GatewaySettings(
+        config.integer("CHAT_HTTP_PORT", 8080),
+        config.string("CHAT_HTTP_HOST", "0.0.0.0"),
+        config.string("CHAT_NODE_ID", "local"),
+        config.integer("CHAT_WS_MAX_FRAME_BYTES", 65_536),
+        config.integer("CHAT_WS_MAX_BAD_FRAMES", 50),
+        config.integer("CHAT_HTTP_MAX_BODY_BYTES", 1_048_576),
+        config.integer("CHAT_CONNECTION_WINDOW_FRAMES", 256),
+        config.number("CHAT_CONNECTION_KEEPALIVE_MS", 10_000),
+        config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
+        config.integer("CHAT_WS_MAX_QUEUED_COMMANDS", 64));
+  }
+}

@@ -1,0 +1,241 @@
+package io.streamchat.gateway;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.FrameBatch;
+import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.SessionClient;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP server of a node: the WebSocket endpoint, the HTTP API, the browser page, health and
+ * metrics. Each socket is served by the verticle instance that accepted it and written only from
+ * its context; frames for it arrive at this instance's own address.
+ */
+public final class GatewayVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
+
+  private final Map<String, SocketConnection> connections = new HashMap<>();
+  private GatewaySettings settings;
+  private SessionClient sessions;
+  private ChatApi api;
+  private Metrics metrics;
+  private String address;
+  private HttpServer server;
+  private volatile boolean ready;
+
+  @Override
+  public Future<?> start() {
+    Codecs.register(vertx);
+    settings = GatewaySettings.from(ConfigSource.of(config()));
+    sessions = new SessionClient(vertx, settings.requestTimeoutMs());
+    api = new ChatApi(sessions);
+    metrics = Metrics.of(vertx);
+    metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
+    address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
+    MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
+      SocketConnection connection = connections.get(message.body().connectionId());
+      if (connection != null) {
+        connection.deliver(message.body());
+      }
+    });
+    MessageConsumer<JsonObject> chatApi = vertx.eventBus().consumer(Addresses.API, message ->
+        api.handle(message.body()).onComplete(result -> {
+          if (result.succeeded()) {
+            message.reply(result.result());
+          } else {
+            message.reply(ChatException.of(result.cause()).toReplyException());
+          }
+        }));
+    vertx.setPeriodic(settings.keepAliveMs(), id -> connections.values().forEach(c -> c.credit(true)));
+    server = vertx.createHttpServer(new HttpServerOptions()
+        .setHost(settings.host())
+        .setPort(settings.port())
+        .setMaxWebSocketFrameSize(settings.maxFrameBytes())
+        .setMaxWebSocketMessageSize(settings.maxFrameBytes())
+        .setRegisterWebSocketWriteHandlers(false));
+    return Future.join(frames.completion(), chatApi.completion())
+        .compose(v -> server.requestHandler(router()).listen())
+        .onSuccess(s -> {
+          ready = true;
+          LOG.info("Gateway listening on port {}", s.actualPort());
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    ready = false;
+    for (SocketConnection connection : new ArrayList<>(connections.values())) {
+      connection.close((short) 1012, "server restarting; reconnect with your cursor");
+    }
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  private Router router() {
+    Router router = Router.router(vertx);
+    router.get("/ws/chat").handler(this::upgrade);
+    router.get("/ws/chat/v2").handler(this::upgrade);
+
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
+    for (String path : new String[] {"/api/chat", "/chat", "/api/chat/stream"}) {
+      router.post(path).handler(body).handler(ctx -> respond(ctx, 202, api::send));
+    }
+    router.post("/api/chat/recover").handler(body).handler(ctx -> respond(ctx, 200, api::recover));
+    router.post("/api/chat/cancel").handler(body).handler(ctx -> respond(ctx, 200, api::cancel));
+    router.get("/api/history/:session_id").handler(this::history);
+    router.get("/history/:session_id").handler(this::history);
+
+    router.get("/health/live").handler(ctx -> health(ctx, true));
+    router.get("/health/ready").handler(ctx -> health(ctx, ready));
+    router.get("/health").handler(ctx -> health(ctx, ready));
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(metrics.scrape()));
+    router.route("/*").handler(StaticHandler.create("webroot"));
+
+    router.errorHandler(413, ctx -> sendError(ctx, new ChatException(ErrorCode.TOO_LARGE, "request body over the limit")));
+    router.errorHandler(404, ctx -> sendError(ctx, new ChatException(ErrorCode.NOT_FOUND, "no such resource")));
+    router.errorHandler(405, ctx -> sendError(ctx, new ChatException(ErrorCode.NOT_FOUND, "method not allowed here")));
+    router.errorHandler(500, ctx -> {
+      LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+      sendError(ctx, new ChatException(ErrorCode.INTERNAL));
+    });
+    return router;
+  }
+
+  // ---- WebSocket ----
+
+  private void upgrade(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String sessionId = request.getParam("session_id");
+    if (!Identifiers.isSessionId(sessionId)) {
+      refuse(ctx, ErrorCode.BAD_REQUEST, "session_id must match [A-Za-z0-9_-]{1,64}");
+      return;
+    }
+    String userId = request.getParam("user_id");
+    if (userId != null && !Identifiers.isUserId(userId)) {
+      refuse(ctx, ErrorCode.BAD_REQUEST, "user_id must be letters, digits and _.@:- (at most 128)");
+      return;
+    }
+    String lastSeqParam = request.getParam("last_seq");
+    Long lastSeq = null;
+    if (lastSeqParam != null) {
+      try {
+        lastSeq = Long.parseLong(lastSeqParam);
+      } catch (NumberFormatException e) {
+        lastSeq = -1L;
+      }
+      if (lastSeq < 0) {
+        refuse(ctx, ErrorCode.BAD_REQUEST, "last_seq must be a non-negative integer");
+        return;
+      }
+    }
+    String epoch = request.getParam("epoch");
+    if (!ready) {
+      refuse(ctx, ErrorCode.UNAVAILABLE, "not ready");
+      return;
+    }
+    boolean cursor = lastSeq != null && epoch != null && !epoch.isEmpty();
+    Long cursorSeq = cursor ? lastSeq : null;
+    String cursorEpoch = cursor ? epoch : null;
+    request.toWebSocket().onSuccess(socket -> {
+      String id = UUID.randomUUID().toString();
+      SocketConnection connection = new SocketConnection(id, sessionId, userId, socket, settings, sessions, address,
+          () -> connections.remove(id));
+      connections.put(id, connection);
+      connection.open(cursorSeq, cursorEpoch);
+    }).onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString()));
+  }
+
+  private static void refuse(RoutingContext ctx, ErrorCode code, String message) {
+    sendError(ctx, new ChatException(code, message));
+  }
+
+  // ---- HTTP API ----
+
+  private void respond(RoutingContext ctx, int status, Function<JsonObject, Future<JsonObject>> call) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      sendError(ctx, ChatApi.badRequest("the body must be a JSON object"));
+      return;
+    }
+    if (body == null) {
+      sendError(ctx, ChatApi.badRequest("the body must be a JSON object"));
+      return;
+    }
+    Future<JsonObject> result;
+    try {
+      result = call.apply(body);
+    } catch (ChatException e) {
+      result = Future.failedFuture(e);
+    }
+    reply(ctx, status, result);
+  }
+
+  private void history(RoutingContext ctx) {
+    Future<JsonObject> result;
+    try {
+      result = api.history(ctx.pathParam("session_id"));
+    } catch (ChatException e) {
+      result = Future.failedFuture(e);
+    }
+    reply(ctx, 200, result);
+  }
+
+  private static void reply(RoutingContext ctx, int status, Future<JsonObject> result) {
+    result.onSuccess(json -> ctx.response().setStatusCode(status)
+            .putHeader("content-type", "application/json").end(json.encode()))
+        .onFailure(failure -> {
+          ChatException error = ChatException.of(failure);
+          if (error.code() == ErrorCode.INTERNAL) {
+            LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), failure);
+          }
+          sendError(ctx, error);
+        });
+  }
+
+  private static void sendError(RoutingContext ctx, ChatException error) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    JsonObject body = new JsonObject().put("error",
+        new JsonObject().put("code", error.code().wire()).put("message", error.getMessage()));
+    ctx.response().setStatusCode(error.code().httpStatus()).putHeader("content-type", "application/json");
+    if (error.code() == ErrorCode.RATE_LIMITED) {
+      ctx.response().putHeader("retry-after", "1");
+    }
+    ctx.response().end(body.encode());
+  }
+
+  private void health(RoutingContext ctx, boolean up) {
+    JsonObject checks = new JsonObject().put("gateway", ready ? "UP" : "DOWN").put("connections", connections.size());
+    JsonObject body = new JsonObject().put("status", up ? "UP" : "DOWN").put("node_id", settings.nodeId())
+        .put("checks", checks);
+    ctx.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.encode());
+  }
+}

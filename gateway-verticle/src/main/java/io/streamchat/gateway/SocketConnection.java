@@ -1,0 +1,235 @@
+package io.streamchat.gateway;
+
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.FrameBatch;
+import io.streamchat.protocol.SessionClient;
+import io.streamchat.protocol.SessionCommand;
+import io.streamchat.protocol.SessionCommand.Attach;
+import io.streamchat.protocol.SessionCommand.Credit;
+import io.streamchat.protocol.SessionCommand.Detach;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client WebSocket. Everything here runs on the gateway verticle's context, which is the only
+ * writer of the socket. Client frames become commands to the session owner, sent one at a time
+ * so that they keep their order; frames from the owner are written as they come, and the owner
+ * is told how far the socket has taken them, so that a slow socket pauses its stream.
+ */
+final class SocketConnection {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SocketConnection.class);
+
+  private record Pending(SessionCommand command, String ref) {
+  }
+
+  private final String id;
+  private final String sessionId;
+  private final String userId;
+  private final ServerWebSocket socket;
+  private final GatewaySettings settings;
+  private final SessionClient sessions;
+  private final String gatewayAddress;
+  private final Runnable onClosed;
+  private final ArrayDeque<Pending> commands = new ArrayDeque<>();
+  private boolean commandInFlight;
+  private boolean closed;
+  private int badFrames;
+  private long framesReceived;
+  private long framesCredited;
+  private boolean awaitingDrain;
+  /** The client's position: the highest event seq written to it and the epoch it belongs to. */
+  private long lastSeq = -1;
+  private String epoch;
+
+  SocketConnection(String id, String sessionId, String userId, ServerWebSocket socket, GatewaySettings settings,
+                   SessionClient sessions, String gatewayAddress, Runnable onClosed) {
+    this.id = id;
+    this.sessionId = sessionId;
+    this.userId = userId;
+    this.socket = socket;
+    this.settings = settings;
+    this.sessions = sessions;
+    this.gatewayAddress = gatewayAddress;
+    this.onClosed = onClosed;
+  }
+
+  void open(Long cursorSeq, String cursorEpoch) {
+    socket.textMessageHandler(this::onText);
+    socket.binaryMessageHandler(this::onBinary);
+    socket.closeHandler(v -> onClose());
+    socket.exceptionHandler(e -> LOG.debug("Session {}: socket error: {}", sessionId, e.toString()));
+    submit(new Attach(id, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
+  }
+
+  /** Closes the socket, e.g. with 1012 when the server shuts down. */
+  void close(short code, String reason) {
+    if (!closed) {
+      socket.close(code, reason);
+    }
+  }
+
+  // ---- from the client ----
+
+  private void onText(String text) {
+    ClientFrame frame = ClientFrame.parse(text);
+    if (frame instanceof ClientFrame.Heartbeat) {
+      write("{\"type\":\"heartbeat_ack\"}");
+    } else if (frame instanceof ClientFrame.Ping) {
+      write("{\"type\":\"pong\"}");
+    } else if (frame instanceof ClientFrame.Message message) {
+      submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId()), "message");
+    } else if (frame instanceof ClientFrame.Cancel cancel) {
+      submit(new SessionCommand.Cancel(id, cancel.messageId()), "cancel");
+    } else if (frame instanceof ClientFrame.Reconnect reconnect) {
+      submit(new SessionCommand.Reconnect(id, reconnect.messageId(), reconnect.lastChunkIndex()), "reconnect");
+    } else if (frame instanceof ClientFrame.Invalid invalid) {
+      badFrame(invalid.message(), invalid.ref());
+    }
+  }
+
+  private void onBinary(Buffer ignored) {
+    badFrame("binary frames are not supported; send JSON text frames", null);
+  }
+
+  private void badFrame(String message, String ref) {
+    writeError(ErrorCode.BAD_REQUEST, message, ref);
+    if (++badFrames > settings.maxBadFrames()) {
+      close((short) 1008, "too many bad frames");
+    }
+  }
+
+  private void submit(SessionCommand command, String ref) {
+    if (closed) {
+      return;
+    }
+    if (commands.size() >= settings.maxQueuedCommands()) {
+      writeError(ErrorCode.RATE_LIMITED, "too many frames waiting; slow down", ref);
+      return;
+    }
+    commands.addLast(new Pending(command, ref));
+    nextCommand();
+  }
+
+  private void nextCommand() {
+    if (commandInFlight || closed || commands.isEmpty()) {
+      return;
+    }
+    Pending pending = commands.pollFirst();
+    commandInFlight = true;
+    sessions.request(sessionId, pending.command()).onComplete(result -> {
+      commandInFlight = false;
+      replied(pending, result);
+      nextCommand();
+    });
+  }
+
+  private void replied(Pending pending, AsyncResult<Object> result) {
+    if (result.succeeded() || closed) {
+      return;
+    }
+    Throwable failure = result.cause();
+    if (failure instanceof ReplyException reply && reply.failureCode() == SessionClient.NOT_ATTACHED) {
+      commands.addFirst(pending);
+      commands.addFirst(new Pending(reattach(), null));
+      return;
+    }
+    ChatException error = ChatException.of(failure);
+    if (pending.command() instanceof Attach) {
+      LOG.warn("Session {}: could not attach a connection: {}", sessionId, failure.toString());
+      writeError(error.code(), "the session is unavailable; reconnect with your cursor", null);
+      close((short) 1013, "session unavailable");
+    } else {
+      writeError(error.code(), error.getMessage(), pending.ref());
+    }
+  }
+
+  /** Attach again where the session lives now, from this socket's position; the client sees no seam. */
+  private Attach reattach() {
+    return new Attach(id, gatewayAddress, userId, epoch == null ? null : lastSeq, epoch, true);
+  }
+
+  // ---- from the owner ----
+
+  void deliver(FrameBatch batch) {
+    if (closed) {
+      return;
+    }
+    for (FrameBatch.Frame frame : batch.frames()) {
+      framesReceived++;
+      if (FrameBatch.DETACHED.equals(frame.type())) {
+        framesCredited = 0;
+        framesReceived = 0;
+        submit(reattach(), null);
+        return;
+      }
+      if (frame.seq() > lastSeq) {
+        lastSeq = frame.seq();
+      } else if ("history".equals(frame.type())) {
+        JsonObject history = new JsonObject(frame.json());
+        epoch = history.getString("epoch");
+        lastSeq = history.getLong("seq");
+      }
+      write(frame.json());
+    }
+    if (socket.writeQueueFull()) {
+      if (!awaitingDrain) {
+        awaitingDrain = true;
+        socket.drainHandler(v -> {
+          awaitingDrain = false;
+          credit(false);
+        });
+      }
+    } else {
+      credit(false);
+    }
+  }
+
+  /** Reports progress to the owner, at least every half window; {@code keepAlive} sends even without news. */
+  void credit(boolean keepAlive) {
+    if (closed || awaitingDrain && !keepAlive) {
+      return;
+    }
+    long received = awaitingDrain ? framesCredited : framesReceived;
+    if (keepAlive || received - framesCredited >= Math.max(1, settings.windowFrames() / 2)) {
+      framesCredited = received;
+      sessions.send(sessionId, new Credit(id, received));
+    }
+  }
+
+  // ---- the socket ----
+
+  private void writeError(ErrorCode code, String message, String ref) {
+    JsonObject error = new JsonObject().put("type", "error").put("code", code.wire()).put("message", message);
+    if (code == ErrorCode.RATE_LIMITED) {
+      error.put("retry_after_ms", 1000);
+    }
+    if (ref != null) {
+      error.put("ref", ref);
+    }
+    write(error.encode());
+  }
+
+  private void write(String json) {
+    if (!closed) {
+      socket.writeTextMessage(json);
+    }
+  }
+
+  private void onClose() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    commands.clear();
+    sessions.send(sessionId, new Detach(id));
+    onClosed.run();
+  }
+}

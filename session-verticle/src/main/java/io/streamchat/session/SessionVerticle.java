@@ -1,0 +1,403 @@
+package io.streamchat.session;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AiCommand.Generate;
+import io.streamchat.protocol.AiCommand.StopGeneration;
+import io.streamchat.protocol.AiCommand.StoredProgress;
+import io.streamchat.protocol.CacheCommand;
+import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.Claim;
+import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.FrameBatch;
+import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.SessionClient;
+import io.streamchat.protocol.SessionCommand;
+import io.streamchat.protocol.SessionCommand.Attach;
+import io.streamchat.protocol.SessionCommand.Cancel;
+import io.streamchat.protocol.SessionCommand.Credit;
+import io.streamchat.protocol.SessionCommand.Detach;
+import io.streamchat.protocol.SessionCommand.GenerationEnded;
+import io.streamchat.protocol.SessionCommand.GetHistory;
+import io.streamchat.protocol.SessionCommand.Reconnect;
+import io.streamchat.protocol.SessionCommand.Recover;
+import io.streamchat.protocol.SessionCommand.SendMessage;
+import io.streamchat.protocol.SessionCommand.Tokens;
+import io.streamchat.protocol.SessionReply;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.Json;
+import io.vertx.core.shareddata.AsyncMap;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns sessions: claims them on demand, registers each at its own address, runs its actor on this
+ * verticle's context, stores its events through the cache verticle (in order, retried until
+ * stored), and hands it off when idle or shutting down.
+ */
+public final class SessionVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
+  private static final int MAX_APPEND_BATCH = 512;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Map<String, ActiveSession> sessions = new HashMap<>();
+  private final Set<String> activating = new HashSet<>();
+  private SessionSettings settings;
+  private String ownerId;
+  private String cacheAddress;
+  private DeliveryOptions requestOptions;
+  private AsyncMap<String, String> leases;
+  private LongAdder eventsTotal;
+  private LongAdder appendRetries;
+
+  @Override
+  public Future<?> start() {
+    Codecs.register(vertx);
+    ConfigSource config = ConfigSource.of(config());
+    settings = SessionSettings.from(config);
+    String nodeId = config.string("CHAT_NODE_ID", "local");
+    ownerId = nodeId + "/" + UUID.randomUUID();
+    boolean localCache = config.string("CHAT_ROLES", "gateway,session,cache,ai-bridge").contains("cache");
+    cacheAddress = localCache ? Addresses.cacheOf(nodeId) : Addresses.CACHE;
+    requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
+    Metrics metrics = Metrics.of(vertx);
+    eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
+    appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
+    metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
+    metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
+        () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
+    vertx.setPeriodic(1000, id -> tick());
+    return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
+        .compose(map -> {
+          leases = map;
+          return vertx.eventBus().<String>consumer(Addresses.SESSION_ACTIVATE, this::activate).completion();
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<Void>> handOffs = new ArrayList<>();
+    for (ActiveSession session : new ArrayList<>(sessions.values())) {
+      handOffs.add(handOff(session));
+    }
+    return Future.join(handOffs);
+  }
+
+  /** Session ids owned here, for health and tests. */
+  int ownedSessions() {
+    return sessions.size();
+  }
+
+  // ---- ownership ----
+
+  private void activate(Message<String> request) {
+    String sessionId = request.body();
+    if (!Identifiers.isSessionId(sessionId)) {
+      request.fail(ErrorCode.BAD_REQUEST.httpStatus(), ErrorCode.BAD_REQUEST.wire());
+      return;
+    }
+    if (sessions.containsKey(sessionId) || !activating.add(sessionId)) {
+      request.reply("owned");
+      return;
+    }
+    leases.putIfAbsent(sessionId, ownerId)
+        .compose(holder -> holder != null && !holder.equals(ownerId)
+            ? Future.succeededFuture("elsewhere")
+            : claim(sessionId))
+        .onComplete(result -> {
+          activating.remove(sessionId);
+          if (result.succeeded()) {
+            request.reply(result.result());
+          } else {
+            LOG.warn("Could not activate session {}: {}", sessionId, result.cause().toString());
+            leases.removeIfPresent(sessionId, ownerId);
+            request.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+          }
+        });
+  }
+
+  private Future<String> claim(String sessionId) {
+    Claim claim = new Claim(sessionId, newEpoch(), settings.replayEvents(), settings.maxMessages());
+    return vertx.eventBus().<Claimed>request(cacheAddress, claim, requestOptions)
+        .compose(reply -> {
+          Claimed claimed = reply.body();
+          ActiveSession session = new ActiveSession(sessionId, claimed.fence());
+          session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
+          session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
+          sessions.put(sessionId, session);
+          LOG.debug("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
+              claimed.epoch(), claimed.lastSeq());
+          return session.consumer.completion().map("activated");
+        });
+  }
+
+  private void tick() {
+    for (ActiveSession session : new ArrayList<>(sessions.values())) {
+      if (session.closing) {
+        continue;
+      }
+      session.actor.tick();
+      if (session.actor.canPassivate() && !session.appendInFlight) {
+        passivate(session);
+      }
+    }
+  }
+
+  private void passivate(ActiveSession session) {
+    session.closing = true;
+    session.consumer.unregister()
+        .compose(v -> release(session))
+        .onComplete(v -> forget(session));
+  }
+
+  /** Graceful hand-off: connections re-attach elsewhere, every event is stored, then the session is released. */
+  private Future<Void> handOff(ActiveSession session) {
+    session.closing = true;
+    for (Connection connection : session.actor.detachAll()) {
+      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id));
+    }
+    return session.consumer.unregister()
+        .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> release(session))
+        .onComplete(v -> forget(session))
+        .recover(e -> Future.succeededFuture());
+  }
+
+  private Future<Void> flushed(ActiveSession session, long deadline) {
+    if (session.actor.unstoredCount() == 0) {
+      return Future.succeededFuture();
+    }
+    if (System.currentTimeMillis() > deadline) {
+      return Future.failedFuture("session " + session.id + " still has unstored events");
+    }
+    Promise<Void> waited = Promise.promise();
+    vertx.setTimer(20, t -> waited.complete());
+    return waited.future().compose(v -> flushed(session, deadline));
+  }
+
+  private Future<Void> release(ActiveSession session) {
+    if (session.actor.unstoredCount() > 0) {
+      return Future.succeededFuture();
+    }
+    return vertx.eventBus().request(cacheAddress, new Release(session.id, session.fence), requestOptions)
+        .<Void>mapEmpty()
+        .recover(e -> {
+          LOG.warn("Session {} was not released cleanly: {}", session.id, e.toString());
+          return Future.succeededFuture();
+        });
+  }
+
+  private void forget(ActiveSession session) {
+    sessions.remove(session.id, session);
+    leases.removeIfPresent(session.id, ownerId);
+  }
+
+  /** A newer owner holds the session: stop at once; connections re-attach to the new owner. */
+  private void lostOwnership(ActiveSession session) {
+    if (session.closing && !sessions.containsKey(session.id)) {
+      return;
+    }
+    LOG.warn("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
+    session.closing = true;
+    for (Connection connection : session.actor.detachAll()) {
+      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id));
+    }
+    session.consumer.unregister().onComplete(v -> forget(session));
+  }
+
+  // ---- commands ----
+
+  private void handle(ActiveSession session, Message<SessionCommand> message) {
+    if (session.closing) {
+      message.reply(SessionClient.retryElsewhere());
+      return;
+    }
+    SessionCommand command = message.body();
+    SessionActor actor = session.actor;
+    try {
+      if (command instanceof Credit credit) {
+        actor.credit(credit);
+        return;
+      }
+      message.reply(execute(actor, command));
+    } catch (ChatException e) {
+      message.reply(e.toReplyException());
+    } catch (RuntimeException e) {
+      LOG.error("Session {} failed on {}", session.id, command.getClass().getSimpleName(), e);
+      message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
+    }
+  }
+
+  private Object execute(SessionActor actor, SessionCommand command) {
+    if (command instanceof Tokens tokens) {
+      return actor.tokens(tokens);
+    } else if (command instanceof Attach attach) {
+      actor.attach(attach);
+      return new SessionReply.Accepted();
+    } else if (command instanceof SendMessage send) {
+      return actor.send(send);
+    } else if (command instanceof Cancel cancel) {
+      requireAttached(actor, cancel.connectionId());
+      return actor.cancel(cancel);
+    } else if (command instanceof Reconnect reconnect) {
+      requireAttached(actor, reconnect.connectionId());
+      actor.reconnect(reconnect);
+      return new SessionReply.Accepted();
+    } else if (command instanceof Detach detach) {
+      actor.detach(detach.connectionId());
+      return new SessionReply.Accepted();
+    } else if (command instanceof GenerationEnded ended) {
+      return actor.generationEnded(ended);
+    } else if (command instanceof Recover recover) {
+      return actor.recover(recover);
+    } else if (command instanceof GetHistory) {
+      return new SessionReply.History(actor.history(false).encode());
+    }
+    throw new ChatException(ErrorCode.BAD_REQUEST, "unknown command " + command.getClass().getSimpleName());
+  }
+
+  /** A connection's command that needs its stream: if the connection is not attached here, its gateway must attach first. */
+  private static void requireAttached(SessionActor actor, String connectionId) {
+    if (connectionId != null && !actor.hasConnection(connectionId)) {
+      throw new NotAttached();
+    }
+  }
+
+  /** Replied as {@link SessionClient#NOT_ATTACHED}. */
+  private static final class NotAttached extends ChatException {
+    NotAttached() {
+      super(ErrorCode.UNAVAILABLE, "connection not attached");
+    }
+
+    @Override
+    public ReplyException toReplyException() {
+      return new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, SessionClient.NOT_ATTACHED,
+          "not attached");
+    }
+  }
+
+  // ---- storage ----
+
+  private void persist(ActiveSession session) {
+    if (session.appendInFlight || session.retryScheduled || !sessions.containsKey(session.id)) {
+      return;
+    }
+    List<StoredEvent> batch = session.actor.unstored(MAX_APPEND_BATCH);
+    if (batch.isEmpty()) {
+      return;
+    }
+    session.appendInFlight = true;
+    Append append = new Append(session.id, session.fence, session.actor.userId(), batch);
+    vertx.eventBus().<Long>request(cacheAddress, append, requestOptions).onComplete(result -> {
+      session.appendInFlight = false;
+      if (result.succeeded()) {
+        session.failedAppends = 0;
+        session.actor.stored(result.result().body());
+        persist(session);
+      } else if (result.cause() instanceof ReplyException reply && CacheCommand.FENCED.equals(reply.getMessage())) {
+        lostOwnership(session);
+      } else {
+        session.failedAppends++;
+        appendRetries.increment();
+        if (session.failedAppends == 1) {
+          LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
+              session.id, result.cause().toString());
+        }
+        session.retryScheduled = true;
+        long backoff = Math.min(2000, 50L << Math.min(6, session.failedAppends));
+        vertx.setTimer(backoff, t -> {
+          session.retryScheduled = false;
+          persist(session);
+        });
+      }
+    });
+  }
+
+  private static String newEpoch() {
+    return Long.toString(RANDOM.nextLong() & Long.MAX_VALUE, 36);
+  }
+
+  /** Carries out what one session's actor asks for. */
+  private final class Effects implements SessionEffects {
+    private final ActiveSession session;
+    private final EventBus eventBus = vertx.eventBus();
+
+    Effects(ActiveSession session) {
+      this.session = session;
+    }
+
+    @Override
+    public void deliver(String gatewayAddress, FrameBatch batch) {
+      eventBus.send(gatewayAddress, batch);
+    }
+
+    @Override
+    public void publish(LoggedEvent event) {
+      eventsTotal.increment();
+      String user = session.actor == null ? null : session.actor.userId();
+      eventBus.publish(Addresses.EVENTS, "{\"session_id\":\"" + session.id + "\",\"user_id\":" + Json.encode(user)
+          + "," + event.json().substring(1));
+    }
+
+    @Override
+    public void persist() {
+      SessionVerticle.this.persist(session);
+    }
+
+    @Override
+    public void startGeneration(String messageId, List<ContextMessage> context) {
+      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context);
+      eventBus.<String>request(Addresses.AI_GENERATE, generate, requestOptions)
+          .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
+          .onFailure(failure -> {
+            LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
+            session.actor.generatorFailed(messageId, "provider_unavailable", "no AI bridge is available");
+          });
+    }
+
+    @Override
+    public void stopGeneration(String messageId, String generatorAddress) {
+      if (generatorAddress != null) {
+        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId));
+      }
+    }
+
+    @Override
+    public void storedProgress(String messageId, String generatorAddress, int storedChunks, boolean ended) {
+      eventBus.send(generatorAddress, new StoredProgress(session.id, messageId, storedChunks, ended));
+    }
+
+    @Override
+    public long nowMs() {
+      return System.currentTimeMillis();
+    }
+
+    @Override
+    public String newId() {
+      return UUID.randomUUID().toString();
+    }
+  }
+}
