@@ -74,8 +74,10 @@ public final class GatewayVerticle extends VerticleBase {
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port())
-        .setMaxWebSocketFrameSize(settings.maxFrameBytes())
-        .setMaxWebSocketMessageSize(settings.maxFrameBytes())
+        // The protocol's limit is enforced per message in SocketConnection, which closes with 1009;
+        // the transport's own limit only bounds what it buffers before that check.
+        .setMaxWebSocketFrameSize(transportLimit(settings))
+        .setMaxWebSocketMessageSize(transportLimit(settings))
         .setRegisterWebSocketWriteHandlers(false));
     return Future.join(frames.completion(), chatApi.completion())
         .compose(v -> server.requestHandler(router()).listen())
@@ -83,6 +85,10 @@ public final class GatewayVerticle extends VerticleBase {
           ready = true;
           LOG.info("Gateway listening on port {}", s.actualPort());
         });
+  }
+
+  private static int transportLimit(GatewaySettings settings) {
+    return Math.max(settings.maxFrameBytes() * 4, 1 << 20);
   }
 
   @Override

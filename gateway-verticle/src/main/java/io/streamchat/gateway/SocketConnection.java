@@ -79,6 +79,10 @@ final class SocketConnection {
   // ---- from the client ----
 
   private void onText(String text) {
+    if (tooLarge(text)) {
+      close((short) 1009, "frame over " + settings.maxFrameBytes() + " bytes");
+      return;
+    }
     ClientFrame frame = ClientFrame.parse(text);
     if (frame instanceof ClientFrame.Heartbeat) {
       write("{\"type\":\"heartbeat_ack\"}");
@@ -95,8 +99,18 @@ final class SocketConnection {
     }
   }
 
-  private void onBinary(Buffer ignored) {
+  private void onBinary(Buffer data) {
+    if (data.length() > settings.maxFrameBytes()) {
+      close((short) 1009, "frame over " + settings.maxFrameBytes() + " bytes");
+      return;
+    }
     badFrame("binary frames are not supported; send JSON text frames", null);
+  }
+
+  private boolean tooLarge(String text) {
+    int limit = settings.maxFrameBytes();
+    return text.length() > limit
+        || (text.length() * 3L > limit && text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > limit);
   }
 
   private void badFrame(String message, String ref) {

@@ -1,0 +1,171 @@
+package io.streamchat.testkit;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
+
+/**
+ * A real HTTP server that speaks the OpenAI streaming chat completions format, with answers whose
+ * length, pace and failures a test or the load tool decides. Tokens are {@code "t<i> "} unless
+ * the script says otherwise; each carries its emit time when {@code stampTokens} is on.
+ */
+public final class FakeOpenAi implements AutoCloseable {
+
+  /** What the next answers look like. */
+  public record Script(int tokens, long intervalMs, int status, int stallAfter, int dropAfter, boolean sendDone,
+                       boolean crlf, boolean stampTokens) {
+    public static Script tokens(int count, long intervalMs) {
+      return new Script(count, intervalMs, 200, -1, -1, true, false, false);
+    }
+
+    public Script withStatus(int code) {
+      return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens);
+    }
+
+    public Script stallingAfter(int count) {
+      return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens);
+    }
+
+    public Script droppingAfter(int count) {
+      return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens);
+    }
+
+    public Script withoutDone() {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens);
+    }
+
+    public Script withCrlf() {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens);
+    }
+
+    public Script stamped() {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true);
+    }
+  }
+
+  private final Vertx vertx;
+  private final HttpServer server;
+  private volatile Script script = Script.tokens(20, 5);
+  private final List<JsonObject> requests = new CopyOnWriteArrayList<>();
+  private final AtomicInteger closedEarly = new AtomicInteger();
+  private final AtomicInteger active = new AtomicInteger();
+
+  private FakeOpenAi(Vertx vertx, HttpServer server) {
+    this.vertx = vertx;
+    this.server = server;
+  }
+
+  public static FakeOpenAi start(Vertx vertx) {
+    FakeOpenAi[] holder = new FakeOpenAi[1];
+    HttpServer server = vertx.createHttpServer().requestHandler(request -> holder[0].handle(request));
+    holder[0] = new FakeOpenAi(vertx, server);
+    server.listen(0, "127.0.0.1").await();
+    return holder[0];
+  }
+
+  public String baseUrl() {
+    return "http://127.0.0.1:" + server.actualPort() + "/v1";
+  }
+
+  public void script(Script next) {
+    this.script = next;
+  }
+
+  public List<JsonObject> requests() {
+    return requests;
+  }
+
+  /** Streams the client closed before the answer ended (a cancel upstream). */
+  public int closedEarly() {
+    return closedEarly.get();
+  }
+
+  public int active() {
+    return active.get();
+  }
+
+  public static String token(int index) {
+    return "t" + index + " ";
+  }
+
+  private void handle(HttpServerRequest request) {
+    if (!request.path().endsWith("/chat/completions")) {
+      request.response().setStatusCode(404).end();
+      return;
+    }
+    Script current = script;
+    request.body().onSuccess(body -> {
+      requests.add(body.toJsonObject());
+      HttpServerResponse response = request.response();
+      if (current.status() != 200) {
+        response.setStatusCode(current.status()).putHeader("content-type", "application/json")
+            .end(new JsonObject().put("error", new JsonObject().put("message", "scripted failure")).encode());
+        return;
+      }
+      response.setChunked(true).putHeader("content-type", "text/event-stream");
+      stream(response, current);
+    });
+  }
+
+  private void stream(HttpServerResponse response, Script current) {
+    String eol = current.crlf() ? "\r\n" : "\n";
+    active.incrementAndGet();
+    boolean[] ended = {false};
+    response.closeHandler(v -> {
+      if (!ended[0]) {
+        ended[0] = true;
+        active.decrementAndGet();
+        closedEarly.incrementAndGet();
+      }
+    });
+    int[] next = {0};
+    LongConsumer[] tick = new LongConsumer[1];
+    tick[0] = id -> {
+      if (ended[0]) {
+        return;
+      }
+      int index = next[0]++;
+      if (index == current.dropAfter()) {
+        ended[0] = true;
+        active.decrementAndGet();
+        response.reset();
+        return;
+      }
+      if (index == current.stallAfter()) {
+        return;
+      }
+      if (index < current.tokens()) {
+        String text = current.stampTokens() ? token(index).strip() + "@" + System.nanoTime() + " " : token(index);
+        JsonObject chunk = new JsonObject().put("id", "c").put("object", "chat.completion.chunk")
+            .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
+                .put("delta", new JsonObject().put("content", text)).putNull("finish_reason")));
+        response.write(Buffer.buffer("data: " + chunk.encode() + eol + eol));
+        vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
+        return;
+      }
+      JsonObject last = new JsonObject().put("choices", new io.vertx.core.json.JsonArray().add(
+          new JsonObject().put("index", 0).put("delta", new JsonObject()).put("finish_reason", "stop")));
+      StringBuilder tail = new StringBuilder("data: " + last.encode() + eol + eol);
+      if (current.sendDone()) {
+        tail.append("data: [DONE]").append(eol).append(eol);
+      }
+      ended[0] = true;
+      active.decrementAndGet();
+      response.end(tail.toString());
+    };
+    response.write(": keep-alive" + eol + eol);
+    vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
+  }
+
+  @Override
+  public void close() {
+    server.close().await();
+  }
+}
