@@ -69,7 +69,7 @@ public final class CacheVerticle extends VerticleBase {
       if (RedisSessionStore.isFenced(failure)) {
         message.fail(409, CacheCommand.FENCED);
       } else {
-        LOG.warn("Redis {} failed: {}", command.getClass().getSimpleName(), failure.toString());
+        LOG.debug("Redis {} failed: {}", command.getClass().getSimpleName(), failure.toString());
         message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
       }
     });
