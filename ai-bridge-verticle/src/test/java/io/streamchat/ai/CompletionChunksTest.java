@@ -1,0 +1,62 @@
+package io.streamchat.ai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class CompletionChunksTest {
+
+  private final List<String> seen = new ArrayList<>();
+  private final CompletionChunks chunks = new CompletionChunks(new TokenSink() {
+    @Override
+    public void token(String text) {
+      seen.add(text);
+    }
+
+    @Override
+    public void done() {
+      seen.add("<done>");
+    }
+
+    @Override
+    public void failed(String code, String message) {
+      seen.add("<failed " + code + ">");
+    }
+  });
+
+  private static String delta(String content) {
+    return "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content + "\"},\"finish_reason\":null}]}";
+  }
+
+  @Test
+  void deltasBecomeTokensAndFinishReasonEndsTheAnswerOnce() {
+    chunks.onData("{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}");
+    chunks.onData(delta("Hel"));
+    chunks.onData(delta("lo"));
+    chunks.onData("{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"total_tokens\":3}}");
+    chunks.onData("[DONE]");
+    chunks.onEnd();
+    assertThat(seen).containsExactly("Hel", "lo", "<done>");
+  }
+
+  @Test
+  void malformedEventsAreSkippedAndCounted() {
+    chunks.onData("{not json");
+    chunks.onData("[1,2]");
+    chunks.onData(delta("ok"));
+    chunks.onData("{\"choices\":\"weird\"}");
+    chunks.onEnd();
+    assertThat(seen).containsExactly("ok", "<done>");
+    assertThat(chunks.malformed()).isEqualTo(2);
+  }
+
+  @Test
+  void anErrorObjectMidStreamFailsTheAnswerKeepingWhatCameBefore() {
+    chunks.onData(delta("partial"));
+    chunks.onData("{\"error\":{\"message\":\"overloaded\"}}");
+    chunks.onData(delta("ignored"));
+    assertThat(seen).containsExactly("partial", "<failed provider_error>");
+  }
+}

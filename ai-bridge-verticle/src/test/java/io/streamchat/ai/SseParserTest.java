@@ -1,0 +1,46 @@
+package io.streamchat.ai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SseParserTest {
+
+  private final List<String> events = new ArrayList<>();
+  private final SseParser parser = new SseParser(events::add);
+
+  @Test
+  void eventsSplitAnywhereEvenInsideACharacterComeOutWhole() {
+    byte[] stream = "data: {\"t\":\"héllo €\"}\n\ndata: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+    for (byte b : stream) {
+      parser.feed(new byte[] {b});
+    }
+    assertThat(events).containsExactly("{\"t\":\"héllo €\"}", "[DONE]");
+  }
+
+  @Test
+  void crlfAndCrLineEndingsCommentsAndMultiLineData() {
+    parser.feed(": keep-alive\r\n\r\ndata: a\r\ndata: b\r\n\r\nevent: x\rdata:c\r\r".getBytes(StandardCharsets.UTF_8));
+    assertThat(events).containsExactly("a\nb", "c");
+  }
+
+  @Test
+  void aCrlfSplitBetweenTwoPacketsIsOneLineEnd() {
+    parser.feed("data: a\r".getBytes(StandardCharsets.UTF_8));
+    parser.feed("\n\r\n".getBytes(StandardCharsets.UTF_8));
+    assertThat(events).containsExactly("a");
+  }
+
+  @Test
+  void aLastEventWithoutBlankLineCountsAtTheEnd() {
+    byte[] bytes = "data: one\n\ndata: two".getBytes(StandardCharsets.UTF_8);
+    parser.feed(Arrays.copyOfRange(bytes, 0, 7));
+    parser.feed(Arrays.copyOfRange(bytes, 7, bytes.length));
+    parser.end();
+    assertThat(events).containsExactly("one", "two");
+  }
+}
