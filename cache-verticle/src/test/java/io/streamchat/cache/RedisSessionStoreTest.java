@@ -1,0 +1,105 @@
+package io.streamchat.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.Claim;
+import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The Redis layout and its scripts against a real redis-server. */
+@ExtendWith(VertxExtension.class)
+class RedisSessionStoreTest {
+
+  private static EmbeddedRedis redis;
+  private RedisSessionStore store;
+  private RedisAPI api;
+
+  @BeforeAll
+  static void startRedis() throws Exception {
+    redis = EmbeddedRedis.start();
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    redis.close();
+  }
+
+  @BeforeEach
+  void connect(Vertx vertx) {
+    api = RedisAPI.api(Redis.createClient(vertx, redis.url()));
+    store = new RedisSessionStore(api, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2));
+  }
+
+  private static StoredEvent user(long seq, String id) {
+    return new StoredEvent(seq, "user_message", "{\"seq\":" + seq + "}", id, "{\"message_id\":\"" + id + "\"}");
+  }
+
+  private static StoredEvent chunk(long seq) {
+    return new StoredEvent(seq, "chunk", "{\"seq\":" + seq + ",\"index\":0}", "a", null);
+  }
+
+  @Test
+  void aStaleFencingTokenCannotAppendASingleEvent() {
+    Claimed first = store.claim(new Claim("fenced", "e1", 100, 10)).await();
+    Claimed second = store.claim(new Claim("fenced", "e2", 100, 10)).await();
+    assertThat(second.fence()).isEqualTo(first.fence() + 1);
+    assertThatThrownBy(() -> store.append(new Append("fenced", first.fence(), "u", List.of(user(1, "m1")))).await())
+        .hasMessageContaining("fenced");
+    assertThat(api.xlen("chat:{fenced}:log").await().toLong()).isZero();
+    assertThat(store.append(new Append("fenced", second.fence(), "u", List.of(user(1, "m1")))).await()).isEqualTo(1);
+    assertThatThrownBy(() -> store.release(new Release("fenced", first.fence())).await()).hasMessageContaining("fenced");
+  }
+
+  @Test
+  void retriedAppendsAreHarmlessAndHistoryIsCapped() {
+    Claimed claimed = store.claim(new Claim("retry", "e1", 100, 10)).await();
+    List<StoredEvent> batch = List.of(user(1, "m1"), chunk(2), user(3, "m2"));
+    store.append(new Append("retry", claimed.fence(), "u", batch)).await();
+    assertThat(store.append(new Append("retry", claimed.fence(), "u", batch)).await()).isEqualTo(3);
+    store.append(new Append("retry", claimed.fence(), "u", List.of(user(4, "m3"), user(5, "m4")))).await();
+    assertThat(api.xlen("chat:{retry}:log").await().toLong()).isEqualTo(5);
+    Claimed again = store.claim(new Claim("retry", "e2", 2, 10)).await();
+    assertThat(again.lastSeq()).isEqualTo(5);
+    assertThat(again.userId()).isEqualTo("u");
+    assertThat(again.messages()).as("capped at 3 messages, oldest out")
+        .containsExactly("{\"message_id\":\"m2\"}", "{\"message_id\":\"m3\"}", "{\"message_id\":\"m4\"}");
+    assertThat(again.recentEvents()).extracting(StoredEvent::seq).containsExactly(4L, 5L);
+  }
+
+  @Test
+  void theEpochSurvivesOnlyACleanRelease() {
+    Claimed first = store.claim(new Claim("epochs", "e1", 10, 10)).await();
+    assertThat(first.epoch()).isEqualTo("e1");
+    store.release(new Release("epochs", first.fence())).await();
+    Claimed clean = store.claim(new Claim("epochs", "e2", 10, 10)).await();
+    assertThat(clean.epoch()).isEqualTo("e1");
+    assertThat(clean.epochChanged()).isFalse();
+    Claimed crashed = store.claim(new Claim("epochs", "e3", 10, 10)).await();
+    assertThat(crashed.epoch()).isEqualTo("e3");
+    assertThat(crashed.epochChanged()).isTrue();
+  }
+
+  @Test
+  void theAnswerInProgressIsLoadedWithItsChunks() {
+    Claimed claimed = store.claim(new Claim("streaming", "e1", 10, 10)).await();
+    store.append(new Append("streaming", claimed.fence(), "u", List.of(user(1, "q"),
+        new StoredEvent(2, "stream_start", "{\"seq\":2}", "a", "{\"message_id\":\"a\",\"status\":\"streaming\"}"),
+        chunk(3), chunk(4)))).await();
+    Claimed loaded = store.claim(new Claim("streaming", "e2", 1, 10)).await();
+    assertThat(loaded.streamingEvents()).extracting(StoredEvent::seq).containsExactly(2L, 3L, 4L);
+    assertThat(loaded.recentEvents()).extracting(StoredEvent::seq).containsExactly(4L);
+  }
+}
