@@ -123,7 +123,13 @@ public final class ChatServer {
         : new com.hazelcast.config.ClasspathXmlConfig("cluster.xml");
     TcpIpConfig tcpIp = hazelcast.getNetworkConfig().getJoin().getTcpIpConfig();
     tcpIp.setMembers(List.of(config.clusterMembers().split(",")));
-    hazelcast.getNetworkConfig().getInterfaces().setInterfaces(List.of(config.clusterHost()));
+    if (config.clusterHost().matches("[0-9.]+|[0-9a-fA-F:]+")) {
+      hazelcast.getNetworkConfig().getInterfaces().setEnabled(true).setInterfaces(List.of(config.clusterHost()));
+    } else {
+      // A host name (as in docker-compose): bind all interfaces, advertise the name.
+      hazelcast.getNetworkConfig().getInterfaces().setEnabled(false);
+      hazelcast.getNetworkConfig().setPublicAddress(config.clusterHost());
+    }
     hazelcast.setInstanceName(config.nodeId());
     return hazelcast;
   }

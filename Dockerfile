@@ -1,0 +1,13 @@
+# Builds the runnable jar and runs one node. Configuration comes from CHAT_* environment variables.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY . .
+RUN mvn -B -q -DskipTests package
+
+FROM eclipse-temurin:17-jre
+WORKDIR /app
+COPY --from=build /src/chat-server/target/chat-server.jar /app/chat-server.jar
+COPY cluster.xml /app/cluster.xml
+EXPOSE 8080 5701
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["java", "-XX:+UseZGC", "-Dhazelcast.logging.type=slf4j", "-jar", "/app/chat-server.jar"]
