@@ -10,6 +10,7 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.SessionClient;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -34,6 +35,7 @@ public final class AiBridgeVerticle extends VerticleBase {
   private Provider provider;
   private SessionClient sessions;
   private String address;
+  private MessageConsumer<Generate> generateConsumer;
 
   @Override
   public Future<?> start() {
@@ -49,18 +51,36 @@ public final class AiBridgeVerticle extends VerticleBase {
     address = Addresses.aiBridge(config.string("CHAT_NODE_ID", "local"), UUID.randomUUID().toString());
     Metrics.of(vertx).gauge("chat_ai_generations_active", "Answers being generated or awaiting storage", relays::size);
     vertx.setPeriodic(1000, id -> forgetStale());
-    MessageConsumer<Generate> generate = vertx.eventBus().consumer(Addresses.AI_GENERATE, this::generate);
+    vertx.setPeriodic(Relay.KEEP_ALIVE_MS / 4, id -> relays.values().forEach(Relay::keepAlive));
+    generateConsumer = vertx.eventBus().consumer(Addresses.AI_GENERATE, this::generate);
     MessageConsumer<AiCommand> control = vertx.eventBus().consumer(address, this::control);
-    return Future.join(generate.completion(), control.completion());
+    return Future.join(generateConsumer.completion(), control.completion());
   }
 
+  /**
+   * Graceful stop: no new answers are taken; answers running here go on (their owners may be
+   * moving to other nodes meanwhile) until they are delivered or the drain time is up.
+   */
   @Override
   public Future<?> stop() {
-    for (Relay relay : new ArrayList<>(relays.values())) {
-      relay.stop();
+    return generateConsumer.unregister()
+        .compose(v -> drained(System.currentTimeMillis() + settings.drainMs()))
+        .onComplete(v -> {
+          for (Relay relay : new ArrayList<>(relays.values())) {
+            relay.stop();
+          }
+          provider.close();
+        });
+  }
+
+  private Future<Void> drained(long deadline) {
+    boolean busy = relays.values().stream().anyMatch(relay -> !relay.endAccepted());
+    if (!busy || System.currentTimeMillis() > deadline) {
+      return Future.succeededFuture();
     }
-    provider.close();
-    return Future.succeededFuture();
+    Promise<Void> later = Promise.promise();
+    vertx.setTimer(100, t -> later.complete());
+    return later.future().compose(v -> drained(deadline));
   }
 
   private void generate(Message<Generate> message) {
@@ -70,7 +90,7 @@ public final class AiBridgeVerticle extends VerticleBase {
       message.reply(address);
       return;
     }
-    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), () -> {
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), address, () -> {
       relays.remove(key);
       endedAt.remove(key);
     });

@@ -17,10 +17,11 @@ import io.streamchat.protocol.ConfigSource;
  * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (64): connections to the provider per bridge instance
  * @param requestTimeoutMs     CHAT_REQUEST_TIMEOUT_MS (5000): event-bus requests to session owners
  * @param retainAfterEndMs     CHAT_AI_RETAIN_AFTER_END_MS (60000): how long an ended answer is kept for the owner to store it
+ * @param drainMs              CHAT_AI_DRAIN_MS (30000): on shutdown, how long running answers may take to finish
  */
 public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
                          int demoTokensPerSecond, int demoTokens, long stallTimeoutMs, int connectTimeoutMs,
-                         int poolSize, long requestTimeoutMs, long retainAfterEndMs) {
+                         int poolSize, long requestTimeoutMs, long retainAfterEndMs, long drainMs) {
 
   public static AiSettings from(ConfigSource config) {
     return new AiSettings(
@@ -35,6 +36,7 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.integer("CHAT_AI_CONNECT_TIMEOUT_MS", 10_000),
         config.integer("CHAT_AI_HTTP_POOL_SIZE", 64),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
-        config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000));
+        config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000),
+        config.number("CHAT_AI_DRAIN_MS", 30_000));
   }
 }

@@ -1,6 +1,7 @@
 package io.streamchat.ai;
 
 import io.streamchat.protocol.SessionClient;
+import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply.TokenAck;
@@ -13,15 +14,19 @@ import java.util.List;
  * Carries one answer from its provider to the session owner, in order, one request at a time
  * (tokens produced meanwhile travel together in the next one). Every token is kept until the
  * owner reports it stored; a failed delivery is retried to whoever owns the session by then, and
- * the owner drops what it already has by index.
+ * the owner drops what it already has by index. While the provider is silent it sends an empty
+ * batch every {@link #KEEP_ALIVE_MS}, so that the owner knows the generator lives and the relay
+ * learns soon when the owner is gone.
  */
 final class Relay implements TokenSink {
 
   private static final int MAX_BATCH = 256;
+  static final long KEEP_ALIVE_MS = 1000;
 
   private final Vertx vertx;
   private final SessionClient sessions;
   private final Runnable onFinished;
+  private final String bridgeAddress;
   final String sessionId;
   final String messageId;
   private final List<String> tokens = new ArrayList<>();
@@ -37,13 +42,26 @@ final class Relay implements TokenSink {
   private String errorMessage;
   private boolean endAccepted;
   private boolean finished;
+  /** The newest owner's fencing token: acknowledgements from an older owner do not count. */
+  private long ownerFence = -1;
+  private long lastSentMs = System.currentTimeMillis();
 
-  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, Runnable onFinished) {
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String bridgeAddress,
+        Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
     this.messageId = messageId;
+    this.bridgeAddress = bridgeAddress;
     this.onFinished = onFinished;
+  }
+
+  /** Called periodically: a silent answer still tells its owner it is alive. */
+  void keepAlive() {
+    if (!ended && !finished && !inFlight && !retryScheduled
+        && System.currentTimeMillis() - lastSentMs >= KEEP_ALIVE_MS) {
+      send(new Tokens(messageId, delivered, List.of(), bridgeAddress), false);
+    }
   }
 
   @Override
@@ -100,14 +118,16 @@ final class Relay implements TokenSink {
     }
     if (delivered < tokens.size()) {
       int to = Math.min(tokens.size(), delivered + MAX_BATCH);
-      Tokens batch = new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)));
-      inFlight = true;
-      sessions.<TokenAck>request(sessionId, batch).onComplete(result -> acknowledged(result, false));
+      send(new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)), bridgeAddress), false);
     } else if (ended && !endAccepted) {
-      inFlight = true;
-      GenerationEnded end = new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage);
-      sessions.<TokenAck>request(sessionId, end).onComplete(result -> acknowledged(result, true));
+      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage), true);
     }
+  }
+
+  private void send(SessionCommand command, boolean isEnd) {
+    inFlight = true;
+    lastSentMs = System.currentTimeMillis();
+    sessions.<TokenAck>request(sessionId, command).onComplete(result -> acknowledged(result, isEnd));
   }
 
   private void acknowledged(AsyncResult<TokenAck> result, boolean wasEnd) {
@@ -121,6 +141,11 @@ final class Relay implements TokenSink {
     }
     failures = 0;
     TokenAck ack = result.result();
+    if (ack.fence() < ownerFence) {
+      retryLater();
+      return;
+    }
+    ownerFence = ack.fence();
     if (!ack.streaming()) {
       if (wasEnd && ack.nextIndex() >= 0) {
         endAccepted = true;

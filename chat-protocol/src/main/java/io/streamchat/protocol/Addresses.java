@@ -11,6 +11,8 @@ public final class Addresses {
   public static final String SESSION_ACTIVATE = "chat.session.activate";
   /** Any AI bridge: starts a generation. */
   public static final String AI_GENERATE = "chat.ai.generate";
+  /** This node's view of the cluster lost a member; the body is its cluster node id. Published locally. */
+  public static final String MEMBER_LEFT = "chat.cluster.member-left";
   /** Any cache verticle: Redis storage of the session logs. */
   public static final String CACHE = "chat.cache";
 

@@ -6,7 +6,7 @@ import java.util.List;
  * Frames for one connection, in the order they must be written. Events carry their seq; replies
  * (history, recovery_status, cancel_ack, error) carry seq 0.
  */
-public record FrameBatch(String connectionId, List<Frame> frames) {
+public record FrameBatch(String connectionId, long fence, List<Frame> frames) {
 
   public record Frame(long seq, String type, String json) {
   }
@@ -14,7 +14,11 @@ public record FrameBatch(String connectionId, List<Frame> frames) {
   /** The session owner has dropped this connection (lost ownership, passivated or evicted it). */
   public static final String DETACHED = "detached";
 
-  public static FrameBatch detached(String connectionId) {
-    return new FrameBatch(connectionId, List.of(new Frame(0, DETACHED, "")));
+  /**
+   * The owner holding {@code fence} drops this connection. {@code fence} lets a gateway ignore the
+   * frames of an owner that was replaced: fencing tokens of a session only grow.
+   */
+  public static FrameBatch detached(String connectionId, long fence) {
+    return new FrameBatch(connectionId, fence, List.of(new Frame(0, DETACHED, "")));
   }
 }

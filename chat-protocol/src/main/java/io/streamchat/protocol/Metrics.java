@@ -40,6 +40,12 @@ public final class Metrics implements Shareable {
         (old, added) -> new Entry(help, "gauge", () -> old.value().getAsLong() + added.value().getAsLong()));
   }
 
+  /** The current value of a metric, or 0 when it is not registered. */
+  public long value(String name) {
+    Entry entry = entries.get(name);
+    return entry == null ? 0 : entry.value().getAsLong();
+  }
+
   public String scrape() {
     StringBuilder out = new StringBuilder();
     entries.forEach((name, entry) -> out.append("# HELP ").append(name).append(' ').append(entry.help()).append('\n')

@@ -19,7 +19,9 @@ public final class SessionClient {
   /** Failure code for a connection's command when the owner does not know the connection: attach, then retry. */
   public static final int NOT_ATTACHED = 410;
 
-  private static final long[] BACKOFF_MS = {0, 5, 20, 50, 100, 200, 400, 800, 1000, 1000, 1000};
+  /** About ten seconds in all: longer than the cluster takes to declare a hung member dead. */
+  private static final long[] BACKOFF_MS = {0, 5, 20, 50, 100, 200, 300, 400, 500, 500, 500, 500, 500, 500, 500,
+      500, 500, 500, 500, 500, 500, 500, 500, 500, 500};
 
   private final Vertx vertx;
   private final DeliveryOptions options;
@@ -37,7 +39,12 @@ public final class SessionClient {
     return attempt(sessionId, command, 0);
   }
 
-  /** Fire and forget, for messages whose loss the protocol tolerates (credit, keep-alive). */
+  /** One request to the current owner, without activation or retry: does the owner still know it? */
+  public Future<Object> probe(String sessionId, SessionCommand command) {
+    return vertx.eventBus().request(Addresses.session(sessionId), command, options).map(message -> message.body());
+  }
+
+  /** Fire and forget, for messages whose loss the protocol tolerates (credit). */
   public void send(String sessionId, SessionCommand command) {
     vertx.eventBus().send(Addresses.session(sessionId), command, options);
   }
@@ -46,7 +53,7 @@ public final class SessionClient {
     return vertx.eventBus().<T>request(Addresses.session(sessionId), command, options)
         .map(message -> message.body())
         .recover(failure -> {
-          if (!needsActivation(failure)) {
+          if (!needsActivation(failure) && !(isTimeout(failure) && safeToRepeat(command))) {
             return Future.failedFuture(failure);
           }
           if (attempt + 1 >= BACKOFF_MS.length) {
@@ -58,6 +65,21 @@ public final class SessionClient {
         });
   }
 
+  private static boolean isTimeout(Throwable failure) {
+    return failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT;
+  }
+
+  /**
+   * Commands that may be sent again after a timeout (the owner may be hung, or gone without the
+   * cluster knowing yet): repeating them changes nothing. A message or a cancel is not repeated,
+   * since it may have been carried out.
+   */
+  private static boolean safeToRepeat(SessionCommand command) {
+    return command instanceof SessionCommand.Attach || command instanceof SessionCommand.Tokens
+        || command instanceof SessionCommand.GenerationEnded || command instanceof SessionCommand.GetHistory
+        || command instanceof SessionCommand.Recover || command instanceof SessionCommand.Detach;
+  }
+
   private static boolean needsActivation(Throwable failure) {
     if (failure instanceof ReplyException reply) {
       return reply.failureType() == ReplyFailure.NO_HANDLERS
@@ -66,8 +88,13 @@ public final class SessionClient {
     return false;
   }
 
+  /** Activation prefers this node, so a session lives where its first connection came in. */
   private Future<Void> activate(String sessionId) {
-    return vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, options)
+    DeliveryOptions local = new DeliveryOptions(options).setLocalOnly(true);
+    return vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, local)
+        .recover(failure -> failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS
+            ? vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, options)
+            : Future.failedFuture(failure))
         .<Void>mapEmpty()
         .recover(failure -> {
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {

@@ -19,8 +19,11 @@ public sealed interface SessionCommand {
   record Detach(String connectionId) implements SessionCommand {
   }
 
-  /** Flow control: how many frames the connection has taken so far; also its keep-alive. */
-  record Credit(String connectionId, long framesReceived) implements SessionCommand {
+  /**
+   * Flow control: how many frames the connection has taken so far. With {@code probe} it is also a
+   * keep-alive that the owner answers, so that the gateway learns when the owner is gone.
+   */
+  record Credit(String connectionId, long framesReceived, boolean probe) implements SessionCommand {
   }
 
   /** A user message. {@code connectionId} is null when it comes from the HTTP or event-bus API. */
@@ -44,8 +47,12 @@ public sealed interface SessionCommand {
   record GetHistory(String userId) implements SessionCommand {
   }
 
-  /** Tokens of an answer from its generator, starting at chunk index {@code fromIndex}. */
-  record Tokens(String messageId, int fromIndex, List<String> texts) implements SessionCommand {
+  /**
+   * Tokens of an answer from its generator (at {@code generatorAddress}), starting at chunk index
+   * {@code fromIndex}. An empty list is the generator's keep-alive.
+   */
+  record Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress)
+      implements SessionCommand {
   }
 
   /** The generator has finished; {@code totalChunks} tokens were produced. */

@@ -8,6 +8,10 @@ public sealed interface SessionReply {
   record Accepted() implements SessionReply {
   }
 
+  /** A connection is attached to the owner on cluster node {@code ownerNode} holding fencing token {@code fence}. */
+  record Attached(long fence, String ownerNode) implements SessionReply {
+  }
+
   record MessageAccepted(String sessionId, String messageId, String replyMessageId) implements SessionReply {
   }
 
@@ -27,6 +31,6 @@ public sealed interface SessionReply {
    * Answer to {@link SessionCommand.Tokens}: whether the answer still streams, the next chunk index
    * the owner expects, and how many chunks are stored durably (the generator may forget those).
    */
-  record TokenAck(boolean streaming, int nextIndex, int storedChunks) implements SessionReply {
+  record TokenAck(boolean streaming, int nextIndex, int storedChunks, long fence) implements SessionReply {
   }
 }

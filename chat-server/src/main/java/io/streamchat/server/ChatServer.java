@@ -16,6 +16,13 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.streamchat.protocol.Addresses;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBusOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,12 +54,31 @@ public final class ChatServer {
   private final ServerConfig config;
   private final Vertx vertx;
   private final EmbeddedRedis embeddedRedis;
+  private final HazelcastInstance hazelcast;
   private final Deque<String> deployments = new ArrayDeque<>();
 
-  private ChatServer(ServerConfig config, Vertx vertx, EmbeddedRedis embeddedRedis) {
+  private ChatServer(ServerConfig config, Vertx vertx, EmbeddedRedis embeddedRedis, HazelcastInstance hazelcast) {
     this.config = config;
     this.vertx = vertx;
     this.embeddedRedis = embeddedRedis;
+    this.hazelcast = hazelcast;
+  }
+
+  /** Tells this node's verticles, on the event bus, when a member leaves: gateways follow sessions it owned. */
+  private static void announceDepartures(Vertx vertx, HazelcastInstance hazelcast) {
+    DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
+    hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+        LOG.info("Cluster member joined: {}", event.getMember());
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        LOG.warn("Cluster member left: {}", event.getMember());
+        vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getUuid().toString(), localOnly);
+      }
+    });
   }
 
   /** Starts a node. Blocking (starts processes): call it from main or a test thread, not an event loop. */
@@ -65,13 +91,16 @@ public final class ChatServer {
       redis = EmbeddedRedis.start();
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
-    Vertx vertx = config.clustered()
-        ? Vertx.builder().with(new VertxOptions().setEventBusOptions(
-                new io.vertx.core.eventbus.EventBusOptions().setHost(config.clusterHost())))
-            .withClusterManager(new HazelcastClusterManager(hazelcast(config)))
+    HazelcastInstance hazelcast = config.clustered() ? Hazelcast.newHazelcastInstance(hazelcast(config)) : null;
+    Vertx vertx = hazelcast != null
+        ? Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
+            .withClusterManager(new HazelcastClusterManager(hazelcast))
             .buildClustered().await()
         : Vertx.vertx();
-    ChatServer server = new ChatServer(config, vertx, redis);
+    if (hazelcast != null) {
+      announceDepartures(vertx, hazelcast);
+    }
+    ChatServer server = new ChatServer(config, vertx, redis, hazelcast);
     try {
       for (String role : START_ORDER) {
         if (config.roles().contains(role)) {
@@ -111,6 +140,9 @@ public final class ChatServer {
     } catch (Exception e) {
       LOG.warn("Closing Vert.x failed: {}", e.toString());
     }
+    if (hazelcast != null) {
+      hazelcast.shutdown();
+    }
     if (embeddedRedis != null) {
       embeddedRedis.close();
     }
@@ -121,6 +153,7 @@ public final class ChatServer {
     Config hazelcast = Files.exists(file)
         ? new FileSystemXmlConfig(file.toFile())
         : new com.hazelcast.config.ClasspathXmlConfig("cluster.xml");
+    hazelcast.getNetworkConfig().setPort(config.clusterPort());
     TcpIpConfig tcpIp = hazelcast.getNetworkConfig().getJoin().getTcpIpConfig();
     tcpIp.setMembers(List.of(config.clusterMembers().split(",")));
     if (config.clusterHost().matches("[0-9.]+|[0-9a-fA-F:]+")) {

@@ -14,10 +14,11 @@ import java.util.UUID;
  * @param redisUrl        CHAT_REDIS_URL (unset: an embedded Redis is started)
  * @param clusterMembers  CHAT_CLUSTER_MEMBERS (unset: not clustered): comma list of host[:port]
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
+ * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
-                    String clusterConfig, ConfigSource source) {
+                    int clusterPort, String clusterConfig, ConfigSource source) {
 
   static final List<String> ALL_ROLES = List.of("gateway", "session", "cache", "ai-bridge");
 
@@ -39,6 +40,7 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.string("CHAT_REDIS_URL", null),
         config.string("CHAT_CLUSTER_MEMBERS", null),
         config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
+        config.integer("CHAT_CLUSTER_PORT", 5701),
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
         config);
   }

@@ -7,6 +7,7 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.SessionClient;
 import io.vertx.core.Future;
@@ -70,7 +71,11 @@ public final class GatewayVerticle extends VerticleBase {
             message.reply(ChatException.of(result.cause()).toReplyException());
           }
         }));
-    vertx.setPeriodic(settings.keepAliveMs(), id -> connections.values().forEach(c -> c.credit(true)));
+    vertx.setPeriodic(settings.keepAliveMs(), id -> connections.values().forEach(SocketConnection::probe));
+    MessageConsumer<String> memberLeft = vertx.eventBus().localConsumer(Addresses.MEMBER_LEFT, message -> {
+      String node = message.body();
+      connections.values().forEach(connection -> connection.ownerLeft(node));
+    });
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port())
@@ -79,7 +84,7 @@ public final class GatewayVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(transportLimit(settings))
         .setMaxWebSocketMessageSize(transportLimit(settings))
         .setRegisterWebSocketWriteHandlers(false));
-    return Future.join(frames.completion(), chatApi.completion())
+    return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
         .compose(v -> server.requestHandler(router()).listen())
         .onSuccess(s -> {
           ready = true;
@@ -239,7 +244,10 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private void health(RoutingContext ctx, boolean up) {
-    JsonObject checks = new JsonObject().put("gateway", ready ? "UP" : "DOWN").put("connections", connections.size());
+    JsonObject checks = new JsonObject().put("gateway", ready ? "UP" : "DOWN")
+        .put("connections", connections.size())
+        .put("cluster_members", Membership.size(vertx))
+        .put("sessions_owned", metrics.value("chat_sessions_owned"));
     JsonObject body = new JsonObject().put("status", up ? "UP" : "DOWN").put("node_id", settings.nodeId())
         .put("checks", checks);
     ctx.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.encode());

@@ -8,6 +8,7 @@ import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.Detach;
+import io.streamchat.protocol.SessionReply;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.ReplyException;
@@ -48,6 +49,10 @@ final class SocketConnection {
   /** The client's position: the highest event seq written to it and the epoch it belongs to. */
   private long lastSeq = -1;
   private String epoch;
+  /** The fencing token of the owner this socket follows; frames of older owners are stale. */
+  private long ownerFence = -1;
+  private String ownerNode;
+  private boolean probeInFlight;
 
   SocketConnection(String id, String sessionId, String userId, ServerWebSocket socket, GatewaySettings settings,
                    SessionClient sessions, String gatewayAddress, Runnable onClosed) {
@@ -146,7 +151,14 @@ final class SocketConnection {
   }
 
   private void replied(Pending pending, AsyncResult<Object> result) {
-    if (result.succeeded() || closed) {
+    if (closed) {
+      return;
+    }
+    if (result.succeeded()) {
+      if (result.result() instanceof SessionReply.Attached attached) {
+        ownerFence = Math.max(ownerFence, attached.fence());
+        ownerNode = attached.ownerNode();
+      }
       return;
     }
     Throwable failure = result.cause();
@@ -173,15 +185,14 @@ final class SocketConnection {
   // ---- from the owner ----
 
   void deliver(FrameBatch batch) {
-    if (closed) {
+    if (closed || batch.fence() < ownerFence) {
       return;
     }
+    ownerFence = batch.fence();
     for (FrameBatch.Frame frame : batch.frames()) {
       framesReceived++;
       if (FrameBatch.DETACHED.equals(frame.type())) {
-        framesCredited = 0;
-        framesReceived = 0;
-        submit(reattach(), null);
+        moveOn();
         return;
       }
       if (frame.seq() > lastSeq) {
@@ -198,24 +209,62 @@ final class SocketConnection {
         awaitingDrain = true;
         socket.drainHandler(v -> {
           awaitingDrain = false;
-          credit(false);
+          credit();
         });
       }
     } else {
-      credit(false);
+      credit();
     }
   }
 
-  /** Reports progress to the owner, at least every half window; {@code keepAlive} sends even without news. */
-  void credit(boolean keepAlive) {
-    if (closed || awaitingDrain && !keepAlive) {
+  /** Reports progress to the owner, at least every half window. */
+  void credit() {
+    if (closed || awaitingDrain) {
       return;
     }
-    long received = awaitingDrain ? framesCredited : framesReceived;
-    if (keepAlive || received - framesCredited >= Math.max(1, settings.windowFrames() / 2)) {
-      framesCredited = received;
-      sessions.send(sessionId, new Credit(id, received));
+    if (framesReceived - framesCredited >= Math.max(1, settings.windowFrames() / 2)) {
+      framesCredited = framesReceived;
+      sessions.send(sessionId, new Credit(id, framesReceived, false));
     }
+  }
+
+  /**
+   * The periodic keep-alive: it reports progress too, and when the owner does not answer (gone,
+   * handed off, or it forgot this connection) the socket attaches again where the session lives now.
+   */
+  void probe() {
+    if (closed || probeInFlight || commandInFlight || ownerFence < 0) {
+      return;
+    }
+    probeInFlight = true;
+    long received = awaitingDrain ? framesCredited : framesReceived;
+    framesCredited = received;
+    long fenceProbed = ownerFence;
+    sessions.probe(sessionId, new Credit(id, received, true)).onComplete(result -> {
+      probeInFlight = false;
+      if (result.failed() && fenceProbed == ownerFence) {
+        moveOn();
+      }
+    });
+  }
+
+  /** The owner of this socket's session left the cluster: follow the session to its next owner. */
+  void ownerLeft(String node) {
+    if (node.equals(ownerNode)) {
+      moveOn();
+    }
+  }
+
+  String ownerNode() {
+    return ownerNode;
+  }
+
+  private void moveOn() {
+    framesCredited = 0;
+    framesReceived = 0;
+    awaitingDrain = false;
+    ownerNode = null;
+    submit(reattach(), null);
   }
 
   // ---- the socket ----

@@ -48,6 +48,7 @@ final class SessionActor {
   private final SessionSettings settings;
   private final SessionEffects effects;
   private final String epoch;
+  private final long fence;
   private final EventLog log;
   private final Map<String, MessageView> messages = new LinkedHashMap<>();
   private final Map<String, MessageAccepted> byClientMessageId = new HashMap<>();
@@ -64,6 +65,7 @@ final class SessionActor {
     this.settings = settings;
     this.effects = effects;
     this.epoch = state.epoch();
+    this.fence = state.fence();
     this.userId = state.userId() == null || state.userId().isEmpty() ? null : state.userId();
     this.storedSeq = state.lastSeq();
     this.log = new EventLog(settings.replayEvents(), state.lastSeq());
@@ -77,6 +79,10 @@ final class SessionActor {
 
   String epoch() {
     return epoch;
+  }
+
+  long fence() {
+    return fence;
   }
 
   String userId() {
@@ -114,7 +120,7 @@ final class SessionActor {
     Connection connection = new Connection(attach.connectionId(), attach.gatewayAddress(), head + 1, effects.nowMs());
     Connection previous = connections.put(connection.id, connection);
     if (previous != null && !previous.gatewayAddress.equals(connection.gatewayAddress)) {
-      effects.deliver(previous.gatewayAddress, FrameBatch.detached(previous.id));
+      effects.deliver(previous.gatewayAddress, FrameBatch.detached(previous.id, fence));
     }
     if (!attach.hasCursor()) {
       connection.replies.add(new Connection.Reply(head, historyFrame()));
@@ -318,10 +324,13 @@ final class SessionActor {
 
   TokenAck tokens(Tokens tokens) {
     if (answer == null || !answer.messageId.equals(tokens.messageId())) {
-      return new TokenAck(false, -1, -1);
+      return new TokenAck(false, -1, -1, fence);
     }
     touch();
     answer.lastProgressMs = effects.nowMs();
+    if (answer.generatorAddress == null) {
+      answer.generatorAddress = tokens.generatorAddress();
+    }
     int index = tokens.fromIndex();
     for (String text : tokens.texts()) {
       if (index == answer.chunkCount()) {
@@ -331,19 +340,19 @@ final class SessionActor {
       }
       index++;
     }
-    return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq));
+    return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq), fence);
   }
 
   TokenAck generationEnded(GenerationEnded ended) {
     if (answer == null || !answer.messageId.equals(ended.messageId())) {
-      return new TokenAck(false, -1, -1);
+      return new TokenAck(false, -1, -1, fence);
     }
     if (ended.totalChunks() > answer.chunkCount()) {
-      return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq));
+      return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq), fence);
     }
     int total = answer.chunkCount();
     finish(ended.status(), ended.errorCode(), ended.errorMessage());
-    return new TokenAck(false, total, -1);
+    return new TokenAck(false, total, -1, fence);
   }
 
   // ---- reads ----
@@ -488,7 +497,7 @@ final class SessionActor {
       connection.framesSent++;
     }
     if (frames != null) {
-      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, frames));
+      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, fence, frames));
     }
   }
 

@@ -11,7 +11,7 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxMessageChars     CHAT_MAX_MESSAGE_CHARS (32000): longest user message
  * @param windowFrames        CHAT_CONNECTION_WINDOW_FRAMES (256): frames sent to a connection before it must report progress
  * @param maxUnstoredEvents   CHAT_CACHE_MAX_PENDING_EVENTS (50000): events waiting for Redis before new messages are refused
- * @param generatorTimeoutMs  CHAT_GENERATOR_TIMEOUT_MS (60000): an answer with no token for this long ends {@code interrupted}
+ * @param generatorTimeoutMs  CHAT_GENERATOR_TIMEOUT_MS (15000): an answer whose generator is silent this long (no token, no keep-alive) ends {@code interrupted}
  * @param connectionTimeoutMs CHAT_CONNECTION_TIMEOUT_MS (30000): a connection not heard from for this long is dropped
  * @param requestTimeoutMs    CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
  * @param contextMessages     CHAT_AI_CONTEXT_MESSAGES (50): earlier messages sent to the AI with a new question
@@ -28,7 +28,7 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.integer("CHAT_MAX_MESSAGE_CHARS", 32_000),
         config.integer("CHAT_CONNECTION_WINDOW_FRAMES", 256),
         config.integer("CHAT_CACHE_MAX_PENDING_EVENTS", 50_000),
-        config.number("CHAT_GENERATOR_TIMEOUT_MS", 60_000),
+        config.number("CHAT_GENERATOR_TIMEOUT_MS", 15_000),
         config.number("CHAT_CONNECTION_TIMEOUT_MS", 30_000),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
         config.integer("CHAT_AI_CONTEXT_MESSAGES", 50));

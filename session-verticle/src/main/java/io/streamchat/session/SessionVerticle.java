@@ -17,6 +17,7 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.SessionClient;
 import io.streamchat.protocol.SessionCommand;
@@ -66,6 +67,10 @@ public final class SessionVerticle extends VerticleBase {
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
   private SessionSettings settings;
+  private static final String OWNER_SEPARATOR = "|";
+
+  private String clusterNodeId;
+  /** This instance as a lease holder: its cluster node id, then a unique suffix. */
   private String ownerId;
   private String cacheAddress;
   private DeliveryOptions requestOptions;
@@ -79,7 +84,8 @@ public final class SessionVerticle extends VerticleBase {
     ConfigSource config = ConfigSource.of(config());
     settings = SessionSettings.from(config);
     String nodeId = config.string("CHAT_NODE_ID", "local");
-    ownerId = nodeId + "/" + UUID.randomUUID();
+    clusterNodeId = Membership.nodeId(vertx);
+    ownerId = clusterNodeId + OWNER_SEPARATOR + UUID.randomUUID();
     boolean localCache = config.string("CHAT_ROLES", "gateway,session,cache,ai-bridge").contains("cache");
     cacheAddress = localCache ? Addresses.cacheOf(nodeId) : Addresses.CACHE;
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
@@ -124,9 +130,17 @@ public final class SessionVerticle extends VerticleBase {
       return;
     }
     leases.putIfAbsent(sessionId, ownerId)
-        .compose(holder -> holder != null && !holder.equals(ownerId)
-            ? Future.succeededFuture("elsewhere")
-            : claim(sessionId))
+        .compose(holder -> {
+          if (holder == null || holder.equals(ownerId)) {
+            return claim(sessionId);
+          }
+          if (Membership.isMember(vertx, holder.substring(0, holder.indexOf(OWNER_SEPARATOR)))) {
+            return Future.succeededFuture("elsewhere");
+          }
+          // The holder's node left the cluster: take the lease over, unless another node just did.
+          return leases.replaceIfPresent(sessionId, holder, ownerId)
+              .compose(replaced -> replaced ? claim(sessionId) : Future.succeededFuture("elsewhere"));
+        })
         .onComplete(result -> {
           activating.remove(sessionId);
           if (result.succeeded()) {
@@ -177,7 +191,7 @@ public final class SessionVerticle extends VerticleBase {
   private Future<Void> handOff(ActiveSession session) {
     session.closing = true;
     for (Connection connection : session.actor.detachAll()) {
-      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id));
+      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id, session.fence));
     }
     return session.consumer.unregister()
         .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
@@ -223,7 +237,7 @@ public final class SessionVerticle extends VerticleBase {
     LOG.warn("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
     session.closing = true;
     for (Connection connection : session.actor.detachAll()) {
-      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id));
+      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id, session.fence));
     }
     session.consumer.unregister().onComplete(v -> forget(session));
   }
@@ -240,6 +254,10 @@ public final class SessionVerticle extends VerticleBase {
     try {
       if (command instanceof Credit credit) {
         actor.credit(credit);
+        if (credit.probe()) {
+          requireAttached(actor, credit.connectionId());
+          message.reply(new SessionReply.Accepted());
+        }
         return;
       }
       message.reply(execute(actor, command));
@@ -256,7 +274,7 @@ public final class SessionVerticle extends VerticleBase {
       return actor.tokens(tokens);
     } else if (command instanceof Attach attach) {
       actor.attach(attach);
-      return new SessionReply.Accepted();
+      return new SessionReply.Attached(actor.fence(), clusterNodeId);
     } else if (command instanceof SendMessage send) {
       return actor.send(send);
     } else if (command instanceof Cancel cancel) {

@@ -90,13 +90,13 @@ class SessionActorTest {
   void attachWithCursorGetsStatusThenExactlyTheLaterEvents() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c")));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
     actor.attach(attach("c1", 2L, "e1"));
     assertThat(effects.types()).containsExactly("recovery_status", "chunk", "chunk", "chunk");
     assertThat(new JsonObject(effects.frames.get(0).json()).getInteger("chunks_recovered")).isEqualTo(3);
     assertThat(effects.frames.subList(1, 4)).extracting(Frame::seq).containsExactly(3L, 4L, 5L);
     effects.frames.clear();
-    actor.tokens(new Tokens(answer, 3, List.of("d")));
+    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge"));
     assertThat(effects.frames).extracting(Frame::seq).containsExactly(6L);
   }
 
@@ -105,9 +105,9 @@ class SessionActorTest {
     SessionActor actor = actor(4);
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c", "d", "e", "f")));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c", "d", "e", "f"), "bridge"));
     assertThat(effects.frames).hasSize(4);
-    actor.credit(new Credit("c1", 4));
+    actor.credit(new Credit("c1", 4, false));
     assertThat(effects.frames).hasSize(8);
     assertThat(effects.frames.subList(1, 8)).extracting(Frame::seq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
   }
@@ -117,12 +117,12 @@ class SessionActorTest {
     SessionActor actor = actor(3);
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c")));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
     assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo("cancelling");
     assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo("already_cancelled");
-    assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"))).streaming()).isFalse();
+    assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge")).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
-      actor.credit(new Credit("c1", credit));
+      actor.credit(new Credit("c1", credit, false));
     }
     assertThat(effects.types()).containsExactly("history", "user_message", "stream_start", "chunk", "chunk", "chunk",
         "cancel_ack", "complete", "cancel_ack");
@@ -133,14 +133,14 @@ class SessionActorTest {
   void tokensAreTakenOnceInIndexOrder() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    assertThat(actor.tokens(new Tokens(answer, 0, List.of("a", "b"))).nextIndex()).isEqualTo(2);
-    TokenAck duplicate = actor.tokens(new Tokens(answer, 1, List.of("b", "c")));
+    assertThat(actor.tokens(new Tokens(answer, 0, List.of("a", "b"), "bridge")).nextIndex()).isEqualTo(2);
+    TokenAck duplicate = actor.tokens(new Tokens(answer, 1, List.of("b", "c"), "bridge"));
     assertThat(duplicate.nextIndex()).isEqualTo(3);
-    TokenAck gap = actor.tokens(new Tokens(answer, 5, List.of("f")));
+    TokenAck gap = actor.tokens(new Tokens(answer, 5, List.of("f"), "bridge"));
     assertThat(gap.nextIndex()).isEqualTo(3);
     TokenAck early = actor.generationEnded(new GenerationEnded(answer, 4, "completed", null, null));
     assertThat(early.streaming()).as("the owner misses a token: the generator must resend it").isTrue();
-    actor.tokens(new Tokens(answer, 3, List.of("d")));
+    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge"));
     assertThat(actor.generationEnded(new GenerationEnded(answer, 4, "completed", null, null)).streaming()).isFalse();
     JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("content")).isEqualTo("abcd");
@@ -156,7 +156,7 @@ class SessionActorTest {
     assertThat(actor.send(new SendMessage(null, "u", "hi", "c1")).replyMessageId()).isEqualTo(answer);
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "other", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
-    actor.tokens(new Tokens(answer, 0, List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")));
+    actor.tokens(new Tokens(answer, 0, List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10"), "bridge"));
     actor.generationEnded(new GenerationEnded(answer, 10, "completed", null, null));
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "more", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.UNAVAILABLE));
@@ -169,7 +169,7 @@ class SessionActorTest {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.generatorStarted(answer, "bridge");
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c")));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
     actor.stored(4);
     actor.generationEnded(new GenerationEnded(answer, 3, "completed", null, null));
     actor.stored(actor.lastSeq());
@@ -180,7 +180,7 @@ class SessionActorTest {
   void aSilentGeneratorEndsTheAnswerInterruptedWithWhatWasProduced() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("kept")));
+    actor.tokens(new Tokens(answer, 0, List.of("kept"), "bridge"));
     effects.now += 5_001;
     actor.tick();
     JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
