@@ -47,7 +47,7 @@ public final class AiBridgeVerticle extends VerticleBase {
       case "openai" -> new OpenAiProvider(vertx, settings);
       default -> throw new IllegalArgumentException("CHAT_AI_PROVIDER must be demo or openai, got " + settings.provider());
     };
-    sessions = new SessionClient(vertx, settings.requestTimeoutMs());
+    sessions = new SessionClient(vertx, settings.deliveryTimeoutMs());
     address = Addresses.aiBridge(config.string("CHAT_NODE_ID", "local"), UUID.randomUUID().toString());
     Metrics.of(vertx).gauge("chat_ai_generations_active", "Answers being generated or awaiting storage", relays::size);
     vertx.setPeriodic(1000, id -> forgetStale());

@@ -3,6 +3,7 @@ package io.streamchat.cache;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.Codecs;
@@ -62,6 +63,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.claim(claim);
     } else if (command instanceof Append append) {
       result = store.append(append).onFailure(e -> appendFailures.increment());
+    } else if (command instanceof CheckFence check) {
+      result = store.checkFence(check.sessionId(), check.fence()).map("current");
     } else {
       result = store.release((Release) command).map("released");
     }

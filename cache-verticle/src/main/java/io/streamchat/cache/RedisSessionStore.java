@@ -75,6 +75,13 @@ final class RedisSessionStore {
         .mapEmpty();
   }
 
+  Future<Void> checkFence(String sessionId, long fence) {
+    return redis.hget(keys(sessionId).get(0), "fence").timeout(config.timeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(current -> current != null && current.toLong() == fence
+            ? Future.<Void>succeededFuture()
+            : Future.failedFuture(FENCED));
+  }
+
   Future<Void> ping() {
     return redis.ping(List.of()).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
   }

@@ -24,6 +24,10 @@ public sealed interface CacheCommand {
   record Append(String sessionId, long fence, String userId, List<StoredEvent> events) implements CacheCommand {
   }
 
+  /** Whether {@code fence} is still the session's newest token; fails with {@link #FENCED} when not. */
+  record CheckFence(String sessionId, long fence) implements CacheCommand {
+  }
+
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }

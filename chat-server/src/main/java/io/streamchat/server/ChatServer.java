@@ -30,6 +30,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class ChatServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
+  private static final String VERTX_NODE_ID = "__vertx.nodeId";
 
   private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
       "cache", CacheVerticle::new,
@@ -76,7 +78,7 @@ public final class ChatServer {
       @Override
       public void memberRemoved(MembershipEvent event) {
         LOG.warn("Cluster member left: {}", event.getMember());
-        vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getUuid().toString(), localOnly);
+        vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getAttribute(VERTX_NODE_ID), localOnly);
       }
     });
   }
@@ -164,6 +166,8 @@ public final class ChatServer {
       hazelcast.getNetworkConfig().setPublicAddress(config.clusterHost());
     }
     hazelcast.setInstanceName(config.nodeId());
+    // Vert.x takes its cluster node id from this attribute when it is handed a Hazelcast instance.
+    hazelcast.getMemberAttributeConfig().setAttribute(VERTX_NODE_ID, UUID.randomUUID().toString());
     return hazelcast;
   }
 

@@ -7,6 +7,7 @@ import io.streamchat.protocol.AiCommand.StopGeneration;
 import io.streamchat.protocol.AiCommand.StoredProgress;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
@@ -62,6 +63,9 @@ public final class SessionVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
   private static final int MAX_APPEND_BATCH = 512;
+  private static final long TICK_MS = 1000;
+  /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
+  private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
@@ -77,6 +81,7 @@ public final class SessionVerticle extends VerticleBase {
   private AsyncMap<String, String> leases;
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
+  private long lastTickMs;
 
   @Override
   public Future<?> start() {
@@ -95,7 +100,7 @@ public final class SessionVerticle extends VerticleBase {
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
-    vertx.setPeriodic(1000, id -> tick());
+    vertx.setPeriodic(TICK_MS, id -> tick());
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
         .compose(map -> {
           leases = map;
@@ -169,6 +174,13 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private void tick() {
+    long now = System.currentTimeMillis();
+    long sinceLastTick = now - lastTickMs;
+    lastTickMs = now;
+    if (sinceLastTick > PAUSE_SUSPECTED_MS && sinceLastTick < now) {
+      LOG.warn("This node was paused for {} ms; checking that its sessions are still its own", sinceLastTick);
+      sessions.values().forEach(this::checkFence);
+    }
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
       if (session.closing) {
         continue;
@@ -178,6 +190,16 @@ public final class SessionVerticle extends VerticleBase {
         passivate(session);
       }
     }
+  }
+
+  /** After a pause the cluster may have handed a session to another node: a stale owner must stop. */
+  private void checkFence(ActiveSession session) {
+    vertx.eventBus().request(cacheAddress, new CheckFence(session.id, session.fence), requestOptions)
+        .onFailure(failure -> {
+          if (failure instanceof ReplyException reply && CacheCommand.FENCED.equals(reply.getMessage())) {
+            lostOwnership(session);
+          }
+        });
   }
 
   private void passivate(ActiveSession session) {
