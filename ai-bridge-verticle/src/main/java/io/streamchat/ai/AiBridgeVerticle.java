@@ -105,7 +105,7 @@ public final class AiBridgeVerticle extends VerticleBase {
     if (command instanceof StopGeneration stop) {
       Relay relay = relays.get(key(stop.sessionId(), stop.messageId()));
       if (relay != null) {
-        relay.stop();
+        relay.stopFrom(stop.fence());
       }
     } else if (command instanceof StoredProgress progress) {
       Relay relay = relays.get(key(progress.sessionId(), progress.messageId()));

@@ -15,7 +15,7 @@ import io.streamchat.protocol.ConfigSource;
  * @param stallTimeoutMs       CHAT_AI_STALL_TIMEOUT_MS (30000): a provider silent this long ends the answer {@code failed}/{@code stalled}
  * @param connectTimeoutMs     CHAT_AI_CONNECT_TIMEOUT_MS (10000)
  * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (64): connections to the provider per bridge instance
- * @param deliveryTimeoutMs    CHAT_AI_DELIVERY_TIMEOUT_MS (1000): one delivery of tokens to the session owner; on
+ * @param deliveryTimeoutMs    CHAT_AI_DELIVERY_TIMEOUT_MS (500): one delivery of tokens to the session owner; on
  *                             timeout the tokens go again, to whoever owns the session by then
  * @param retainAfterEndMs     CHAT_AI_RETAIN_AFTER_END_MS (60000): how long an ended answer is kept for the owner to store it
  * @param drainMs              CHAT_AI_DRAIN_MS (30000): on shutdown, how long running answers may take to finish
@@ -36,7 +36,7 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.number("CHAT_AI_STALL_TIMEOUT_MS", 30_000),
         config.integer("CHAT_AI_CONNECT_TIMEOUT_MS", 10_000),
         config.integer("CHAT_AI_HTTP_POOL_SIZE", 64),
-        config.number("CHAT_AI_DELIVERY_TIMEOUT_MS", 1000),
+        config.number("CHAT_AI_DELIVERY_TIMEOUT_MS", 500),
         config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000),
         config.number("CHAT_AI_DRAIN_MS", 30_000));
   }

@@ -82,7 +82,14 @@ final class Relay implements TokenSink {
     end("failed", code, message);
   }
 
-  /** The owner stopped the answer (cancel, or it gave up on it). */
+  /** An owner stopped the answer; one that was replaced by a newer owner is not listened to. */
+  void stopFrom(long fence) {
+    if (fence >= ownerFence) {
+      stop();
+    }
+  }
+
+  /** Stops the answer (cancel, shutdown, or its owner gave up on it). */
   void stop() {
     if (generation != null) {
       generation.cancel();

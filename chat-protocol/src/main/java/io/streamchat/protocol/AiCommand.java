@@ -13,8 +13,8 @@ public sealed interface AiCommand {
       implements AiCommand {
   }
 
-  /** Stops an answer at once; sent to the bridge that runs it. */
-  record StopGeneration(String sessionId, String messageId) implements AiCommand {
+  /** Stops an answer at once; sent to the bridge that runs it by the owner holding {@code fence}. */
+  record StopGeneration(String sessionId, String messageId, long fence) implements AiCommand {
   }
 
   /** The owner has durably stored this many chunks of the answer, and its end when {@code ended}. */

@@ -23,12 +23,21 @@ public final class SessionClient {
   private static final long[] BACKOFF_MS = {0, 5, 20, 50, 100, 200, 300, 400, 500, 500, 500, 500, 500, 500, 500,
       500, 500, 500, 500, 500, 500, 500, 500, 500, 500};
 
+  /**
+   * An owner answers in microseconds; a command that may be repeated is given up on sooner than
+   * the request timeout, so that a dead owner is replaced quickly (a request to a killed node is
+   * not failed by the event bus, it times out).
+   */
+  private static final long REPEATABLE_ATTEMPT_MS = 500;
+
   private final Vertx vertx;
   private final DeliveryOptions options;
+  private final DeliveryOptions repeatableOptions;
 
   public SessionClient(Vertx vertx, long requestTimeoutMs) {
     this.vertx = vertx;
     this.options = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
+    this.repeatableOptions = new DeliveryOptions().setSendTimeout(Math.min(requestTimeoutMs, REPEATABLE_ATTEMPT_MS));
   }
 
   public static ReplyException retryElsewhere() {
@@ -50,7 +59,8 @@ public final class SessionClient {
   }
 
   private <T> Future<T> attempt(String sessionId, SessionCommand command, int attempt) {
-    return vertx.eventBus().<T>request(Addresses.session(sessionId), command, options)
+    DeliveryOptions attemptOptions = safeToRepeat(command) ? repeatableOptions : options;
+    return vertx.eventBus().<T>request(Addresses.session(sessionId), command, attemptOptions)
         .map(message -> message.body())
         .recover(failure -> {
           if (!needsActivation(failure) && !(isTimeout(failure) && safeToRepeat(command))) {

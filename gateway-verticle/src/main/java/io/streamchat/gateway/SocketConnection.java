@@ -156,6 +156,8 @@ final class SocketConnection {
     }
     if (result.succeeded()) {
       if (result.result() instanceof SessionReply.Attached attached) {
+        LOG.debug("Session {}: connection {} attached to {} (fence {})", sessionId, id, attached.ownerNode(),
+            attached.fence());
         ownerFence = Math.max(ownerFence, attached.fence());
         ownerNode = attached.ownerNode();
       }
@@ -195,12 +197,12 @@ final class SocketConnection {
         moveOn();
         return;
       }
-      if (frame.seq() > lastSeq) {
-        lastSeq = frame.seq();
-      } else if ("history".equals(frame.type())) {
+      if ("history".equals(frame.type())) {
         JsonObject history = new JsonObject(frame.json());
         epoch = history.getString("epoch");
         lastSeq = history.getLong("seq");
+      } else if (frame.seq() > lastSeq) {
+        lastSeq = frame.seq();
       }
       write(frame.json());
     }
@@ -260,6 +262,7 @@ final class SocketConnection {
   }
 
   private void moveOn() {
+    LOG.debug("Session {}: connection {} follows the session to its next owner (from seq {})", sessionId, id, lastSeq);
     framesCredited = 0;
     framesReceived = 0;
     awaitingDrain = false;

@@ -178,8 +178,11 @@ public final class SessionVerticle extends VerticleBase {
     long sinceLastTick = now - lastTickMs;
     lastTickMs = now;
     if (sinceLastTick > PAUSE_SUSPECTED_MS && sinceLastTick < now) {
+      // Time jumped: the watchdogs would see every generator as silent. First make sure the
+      // sessions are still ours; a stale owner must not end answers that a new owner is carrying.
       LOG.warn("This node was paused for {} ms; checking that its sessions are still its own", sinceLastTick);
       sessions.values().forEach(this::checkFence);
+      return;
     }
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
       if (session.closing) {
@@ -421,7 +424,7 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void stopGeneration(String messageId, String generatorAddress) {
       if (generatorAddress != null) {
-        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId));
+        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId, session.fence));
       }
     }
 
