@@ -7,6 +7,7 @@ import io.streamchat.protocol.AiCommand.StopGeneration;
 import io.streamchat.protocol.AiCommand.StoredProgress;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.SessionClient;
 import io.vertx.core.Future;
@@ -90,7 +91,11 @@ public final class AiBridgeVerticle extends VerticleBase {
       message.reply(address);
       return;
     }
-    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), address, () -> {
+    if (overLimit(request.userId())) {
+      message.fail(ErrorCode.RATE_LIMITED.httpStatus(), ErrorCode.RATE_LIMITED.wire());
+      return;
+    }
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.userId(), address, () -> {
       relays.remove(key);
       endedAt.remove(key);
     });
@@ -126,6 +131,18 @@ public final class AiBridgeVerticle extends VerticleBase {
         }
       }
     }
+  }
+
+  private boolean overLimit(String userId) {
+    int active = 0;
+    int ofUser = 0;
+    for (Relay relay : relays.values()) {
+      if (relay.generating()) {
+        active++;
+        ofUser += userId != null && userId.equals(relay.userId) ? 1 : 0;
+      }
+    }
+    return active >= settings.maxActivePerNode() || (userId != null && ofUser >= settings.maxActivePerUser());
   }
 
   private static String key(String sessionId, String messageId) {

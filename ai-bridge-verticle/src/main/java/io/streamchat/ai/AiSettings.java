@@ -19,10 +19,17 @@ import io.streamchat.protocol.ConfigSource;
  *                             timeout the tokens go again, to whoever owns the session by then
  * @param retainAfterEndMs     CHAT_AI_RETAIN_AFTER_END_MS (60000): how long an ended answer is kept for the owner to store it
  * @param drainMs              CHAT_AI_DRAIN_MS (30000): on shutdown, how long running answers may take to finish
+ * @param maxRetries           CHAT_AI_MAX_RETRIES (2): tries again after a refused connection, 5xx or 429 before the first token
+ * @param retryBackoffMs       CHAT_AI_RETRY_BACKOFF_MS (250): first retry delay, doubled each time
+ * @param contextChars         CHAT_AI_CONTEXT_CHARS (24000): budget of the conversation sent with a question, oldest out first
+ * @param maxActivePerNode     CHAT_AI_MAX_ACTIVE_PER_NODE (256): answers one bridge instance generates at once
+ * @param maxActivePerUser     CHAT_AI_MAX_ACTIVE_PER_USER (4): answers of one user one bridge instance generates at once
  */
 public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
                          int demoTokensPerSecond, int demoTokens, long stallTimeoutMs, int connectTimeoutMs,
-                         int poolSize, long deliveryTimeoutMs, long retainAfterEndMs, long drainMs) {
+                         int poolSize, long deliveryTimeoutMs, long retainAfterEndMs, long drainMs,
+                         int maxRetries, long retryBackoffMs, int contextChars, int maxActivePerNode,
+                         int maxActivePerUser) {
 
   public static AiSettings from(ConfigSource config) {
     return new AiSettings(
@@ -38,6 +45,11 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.integer("CHAT_AI_HTTP_POOL_SIZE", 64),
         config.number("CHAT_AI_DELIVERY_TIMEOUT_MS", 500),
         config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000),
-        config.number("CHAT_AI_DRAIN_MS", 30_000));
+        config.number("CHAT_AI_DRAIN_MS", 30_000),
+        config.integer("CHAT_AI_MAX_RETRIES", 2),
+        config.number("CHAT_AI_RETRY_BACKOFF_MS", 250),
+        config.integer("CHAT_AI_CONTEXT_CHARS", 24_000),
+        config.integer("CHAT_AI_MAX_ACTIVE_PER_NODE", 256),
+        config.integer("CHAT_AI_MAX_ACTIVE_PER_USER", 4));
   }
 }

@@ -14,6 +14,7 @@ final class CompletionChunks {
   private final TokenSink sink;
   private boolean finished;
   private int malformed;
+  private JsonObject usage;
 
   CompletionChunks(TokenSink sink) {
     this.sink = sink;
@@ -27,8 +28,16 @@ final class CompletionChunks {
     return malformed;
   }
 
+  /** The token usage the provider reported, if it did. */
+  JsonObject usage() {
+    return usage;
+  }
+
   void onData(String data) {
     if (finished) {
+      if (!"[DONE]".equals(data.strip())) {
+        readUsage(data);
+      }
       return;
     }
     if ("[DONE]".equals(data.strip())) {
@@ -48,6 +57,9 @@ final class CompletionChunks {
       sink.failed("provider_error", "the AI provider reported an error: " + error.getString("message", error.encode()));
       return;
     }
+    if (json.getValue("usage") instanceof JsonObject reported) {
+      usage = reported;
+    }
     JsonArray choices = json.getValue("choices") instanceof JsonArray c ? c : null;
     if (choices == null || choices.isEmpty() || !(choices.getValue(0) instanceof JsonObject choice)) {
       return;
@@ -58,6 +70,17 @@ final class CompletionChunks {
     }
     if (choice.getValue("finish_reason") instanceof String) {
       finish();
+    }
+  }
+
+  /** After the finish, some servers send one more event with the usage alone. */
+  private void readUsage(String data) {
+    try {
+      if (new JsonObject(data).getValue("usage") instanceof JsonObject reported) {
+        usage = reported;
+      }
+    } catch (DecodeException | ClassCastException e) {
+      malformed++;
     }
   }
 

@@ -7,11 +7,14 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.streamchat.protocol.Metrics;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,10 +29,17 @@ final class OpenAiProvider implements Provider {
   private final Vertx vertx;
   private final AiSettings settings;
   private final HttpClientAgent client;
+  private final LongAdder malformedEvents;
+  private final LongAdder promptTokens;
+  private final LongAdder completionTokens;
 
   OpenAiProvider(Vertx vertx, AiSettings settings) {
     this.vertx = vertx;
     this.settings = settings;
+    Metrics metrics = Metrics.of(vertx);
+    this.malformedEvents = metrics.counter("chat_ai_malformed_events_total", "Malformed stream events skipped");
+    this.promptTokens = metrics.counter("chat_ai_prompt_tokens_total", "Prompt tokens the provider reported");
+    this.completionTokens = metrics.counter("chat_ai_completion_tokens_total", "Completion tokens the provider reported");
     this.client = vertx.createHttpClient(
         new HttpClientOptions().setConnectTimeout(settings.connectTimeoutMs()).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(settings.poolSize()));
@@ -38,6 +48,20 @@ final class OpenAiProvider implements Provider {
   @Override
   public Generation start(Generate request, TokenSink sink) {
     Upstream upstream = new Upstream(sink);
+    upstream.watch();
+    attempt(upstream, request, body(request).toBuffer(), 0);
+    return upstream;
+  }
+
+  /**
+   * One try. Before the first token, a refused connection, a 5xx or a 429 is tried again with
+   * backoff, up to CHAT_AI_MAX_RETRIES times; once tokens have flowed, a failure ends the answer.
+   */
+  private void attempt(Upstream upstream, Generate request, Buffer body, int attempt) {
+    if (upstream.ended) {
+      return;
+    }
+    upstream.progress();
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setAbsoluteURI(settings.baseUrl().replaceAll("/+$", "") + "/chat/completions")
@@ -49,36 +73,78 @@ final class OpenAiProvider implements Provider {
     client.request(options)
         .compose(http -> {
           upstream.request = http;
-          if (upstream.cancelled) {
-            http.reset();
+          if (upstream.ended) {
+            http.connection().close();
           }
-          return http.send(body(request).toBuffer());
+          return http.send(body);
         })
         .onSuccess(response -> {
-          if (response.statusCode() != 200) {
-            response.body().onComplete(body -> upstream.fail(codeFor(response.statusCode()),
-                "the AI provider answered HTTP " + response.statusCode()
-                    + (body.succeeded() ? ": " + abbreviate(body.result()) : "")));
+          if (response.statusCode() == 200) {
+            stream(upstream, request, response);
             return;
           }
-          CompletionChunks chunks = new CompletionChunks(upstream);
-          SseParser parser = new SseParser(chunks::onData);
-          upstream.watch();
-          response.handler(buffer -> {
-            upstream.progress();
-            parser.feed(buffer.getBytes());
-          });
-          response.exceptionHandler(e -> upstream.fail("provider_error", "the AI provider's stream broke: " + e));
-          response.endHandler(v -> {
-            parser.end();
-            if (chunks.malformed() > 0) {
-              LOG.warn("Answer {}: skipped {} malformed stream events", request.messageId(), chunks.malformed());
+          int status = response.statusCode();
+          response.body().onComplete(answer -> {
+            String detail = answer.succeeded() ? abbreviate(answer.result()) : "";
+            if (retryable(status) && !upstream.hasTokens && attempt < settings.maxRetries()) {
+              retryLater(upstream, request, body, attempt, "HTTP " + status);
+            } else {
+              upstream.fail(codeFor(status), explain(status, detail));
             }
-            chunks.onEnd();
           });
         })
-        .onFailure(e -> upstream.fail("provider_unavailable", "the AI provider is unreachable: " + e.getMessage()));
-    return upstream;
+        .onFailure(e -> {
+          if (!upstream.hasTokens && attempt < settings.maxRetries()) {
+            retryLater(upstream, request, body, attempt, e.toString());
+          } else {
+            upstream.fail("provider_unavailable", "the AI provider is unreachable at " + settings.baseUrl() + ": "
+                + e.getMessage());
+          }
+        });
+  }
+
+  private void retryLater(Upstream upstream, Generate request, Buffer body, int attempt, String reason) {
+    long backoff = settings.retryBackoffMs() << attempt;
+    LOG.info("Answer {}: the AI provider failed ({}); trying again in {} ms", request.messageId(), reason, backoff);
+    vertx.setTimer(backoff, id -> attempt(upstream, request, body, attempt + 1));
+  }
+
+  private void stream(Upstream upstream, Generate request, HttpClientResponse response) {
+    CompletionChunks chunks = new CompletionChunks(upstream);
+    SseParser parser = new SseParser(chunks::onData);
+    response.handler(buffer -> {
+      upstream.progress();
+      parser.feed(buffer.getBytes());
+    });
+    response.exceptionHandler(e -> upstream.fail("provider_error", "the AI provider's stream broke: " + e));
+    response.endHandler(v -> {
+      parser.end();
+      if (chunks.malformed() > 0) {
+        malformedEvents.add(chunks.malformed());
+        LOG.warn("Answer {}: skipped {} malformed stream events", request.messageId(), chunks.malformed());
+      }
+      JsonObject usage = chunks.usage();
+      if (usage != null) {
+        promptTokens.add(usage.getLong("prompt_tokens", 0L));
+        completionTokens.add(usage.getLong("completion_tokens", 0L));
+      }
+      chunks.onEnd();
+    });
+  }
+
+  private static boolean retryable(int status) {
+    return status >= 500 || status == 429;
+  }
+
+  private static String explain(int status, String detail) {
+    String suffix = detail.isEmpty() ? "" : ": " + detail;
+    return switch (status) {
+      case 401, 403 -> "the AI provider refused the credentials (HTTP " + status + "); check CHAT_AI_API_KEY" + suffix;
+      case 404 -> "the AI provider does not know this model or endpoint (HTTP 404); check CHAT_AI_MODEL and "
+          + "CHAT_AI_BASE_URL" + suffix;
+      case 400 -> "the AI provider rejected the request (HTTP 400)" + suffix;
+      default -> "the AI provider answered HTTP " + status + suffix;
+    };
   }
 
   @Override
@@ -91,14 +157,14 @@ final class OpenAiProvider implements Provider {
     if (!settings.systemPrompt().isEmpty()) {
       messages.add(new JsonObject().put("role", "system").put("content", settings.systemPrompt()));
     }
-    for (ContextMessage message : request.context()) {
+    for (ContextMessage message : ContextWindow.fit(request.context(), settings.contextChars())) {
       messages.add(new JsonObject().put("role", message.role()).put("content", message.content()));
     }
     return new JsonObject().put("model", settings.model()).put("stream", true).put("messages", messages);
   }
 
   private static String codeFor(int status) {
-    return status == 401 || status == 403 || status == 404 || status == 400 ? "provider_rejected" : "provider_error";
+    return status >= 400 && status < 500 && status != 429 ? "provider_rejected" : "provider_error";
   }
 
   private static String abbreviate(Buffer body) {
@@ -110,8 +176,8 @@ final class OpenAiProvider implements Provider {
   private final class Upstream implements Generation, TokenSink {
     private final TokenSink sink;
     private HttpClientRequest request;
-    private boolean cancelled;
     private boolean ended;
+    private boolean hasTokens;
     private long lastProgress = System.currentTimeMillis();
     private long stallTimer = -1;
 
@@ -122,7 +188,7 @@ final class OpenAiProvider implements Provider {
     void watch() {
       long period = Math.max(100, settings.stallTimeoutMs() / 4);
       stallTimer = vertx.setPeriodic(period, id -> {
-        if (System.currentTimeMillis() - lastProgress > settings.stallTimeoutMs()) {
+        if (!ended && System.currentTimeMillis() - lastProgress > settings.stallTimeoutMs()) {
           fail("stalled", "the AI provider sent nothing for " + settings.stallTimeoutMs() + " ms");
           close();
         }
@@ -136,6 +202,7 @@ final class OpenAiProvider implements Provider {
     @Override
     public void token(String text) {
       if (!ended) {
+        hasTokens = true;
         sink.token(text);
       }
     }
@@ -164,7 +231,6 @@ final class OpenAiProvider implements Provider {
 
     @Override
     public void cancel() {
-      cancelled = true;
       ended = true;
       stopWatching();
       close();

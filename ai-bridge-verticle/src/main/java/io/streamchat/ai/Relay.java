@@ -29,6 +29,7 @@ final class Relay implements TokenSink {
   private final String bridgeAddress;
   final String sessionId;
   final String messageId;
+  final String userId;
   private final List<String> tokens = new ArrayList<>();
   Provider.Generation generation;
   private int delivered;
@@ -46,12 +47,13 @@ final class Relay implements TokenSink {
   private long ownerFence = -1;
   private long lastSentMs = System.currentTimeMillis();
 
-  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String bridgeAddress,
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String userId, String bridgeAddress,
         Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
     this.messageId = messageId;
+    this.userId = userId;
     this.bridgeAddress = bridgeAddress;
     this.onFinished = onFinished;
   }
@@ -106,6 +108,11 @@ final class Relay implements TokenSink {
 
   boolean endAccepted() {
     return endAccepted;
+  }
+
+  /** Whether the provider is still producing this answer (it counts against the concurrency limits). */
+  boolean generating() {
+    return !ended && !finished;
   }
 
   private void end(String status, String code, String message) {

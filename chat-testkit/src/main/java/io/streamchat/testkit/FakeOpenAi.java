@@ -18,36 +18,64 @@ import java.util.function.LongConsumer;
  */
 public final class FakeOpenAi implements AutoCloseable {
 
-  /** What the next answers look like. */
+  /**
+   * What the next answers look like: {@code tokens} tokens every {@code intervalMs}; a non-200
+   * {@code status}; silence from token {@code stallAfter}; the connection reset at token
+   * {@code dropAfter}; no {@code [DONE]}; CRLF line ends; every event written a few bytes at a
+   * time ({@code splitWrites}); a malformed event before every {@code malformedEvery}-th token;
+   * tokens stamped with their emit time in nanoseconds.
+   */
   public record Script(int tokens, long intervalMs, int status, int stallAfter, int dropAfter, boolean sendDone,
-                       boolean crlf, boolean stampTokens) {
+                       boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery) {
     public static Script tokens(int count, long intervalMs) {
-      return new Script(count, intervalMs, 200, -1, -1, true, false, false);
+      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0);
     }
 
     public Script withStatus(int code) {
-      return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens);
+      return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
+          malformedEvery);
     }
 
     public Script stallingAfter(int count) {
-      return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens);
+      return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens, splitWrites,
+          malformedEvery);
     }
 
     public Script droppingAfter(int count) {
-      return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens);
+      return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens, splitWrites,
+          malformedEvery);
     }
 
     public Script withoutDone() {
-      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens);
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens, splitWrites,
+          malformedEvery);
     }
 
     public Script withCrlf() {
-      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens);
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens, splitWrites,
+          malformedEvery);
     }
 
     public Script stamped() {
-      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true);
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true, splitWrites,
+          malformedEvery);
     }
+
+    public Script splittingWrites() {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, true,
+          malformedEvery);
+    }
+
+    public Script withMalformedEvery(int every) {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
+          every);
+    }
+  }
+
+  /** Answers with {@code status} to the next {@code count} requests, then follows the script again. */
+  public void failNext(int count, int status) {
+    failures.set(count);
+    failureStatus = status;
   }
 
   private final Vertx vertx;
@@ -56,6 +84,8 @@ public final class FakeOpenAi implements AutoCloseable {
   private final List<JsonObject> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger closedEarly = new AtomicInteger();
   private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger failures = new AtomicInteger();
+  private volatile int failureStatus = 500;
 
   private FakeOpenAi(Vertx vertx, HttpServer server) {
     this.vertx = vertx;
@@ -104,8 +134,9 @@ public final class FakeOpenAi implements AutoCloseable {
     request.body().onSuccess(body -> {
       requests.add(body.toJsonObject());
       HttpServerResponse response = request.response();
-      if (current.status() != 200) {
-        response.setStatusCode(current.status()).putHeader("content-type", "application/json")
+      int status = failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0 ? failureStatus : current.status();
+      if (status != 200) {
+        response.setStatusCode(status).putHeader("content-type", "application/json")
             .end(new JsonObject().put("error", new JsonObject().put("message", "scripted failure")).encode());
         return;
       }
@@ -146,7 +177,10 @@ public final class FakeOpenAi implements AutoCloseable {
         JsonObject chunk = new JsonObject().put("id", "c").put("object", "chat.completion.chunk")
             .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
                 .put("delta", new JsonObject().put("content", text)).putNull("finish_reason")));
-        response.write(Buffer.buffer("data: " + chunk.encode() + eol + eol));
+        if (current.malformedEvery() > 0 && index % current.malformedEvery() == 0) {
+          write(response, "data: {\"choices\": [" + eol + eol, current);
+        }
+        write(response, "data: " + chunk.encode() + eol + eol, current);
         vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
         return;
       }
@@ -162,6 +196,17 @@ public final class FakeOpenAi implements AutoCloseable {
     };
     response.write(": keep-alive" + eol + eol);
     vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
+  }
+
+  private static void write(HttpServerResponse response, String text, Script script) {
+    if (!script.splitWrites()) {
+      response.write(Buffer.buffer(text));
+      return;
+    }
+    byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    for (int from = 0; from < bytes.length; from += 3) {
+      response.write(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, from, Math.min(bytes.length, from + 3))));
+    }
   }
 
   @Override

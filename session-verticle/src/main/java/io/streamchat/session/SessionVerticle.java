@@ -416,6 +416,11 @@ public final class SessionVerticle extends VerticleBase {
       eventBus.<String>request(Addresses.AI_GENERATE, generate, requestOptions)
           .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
           .onFailure(failure -> {
+            if (ErrorCode.of(failure) == ErrorCode.RATE_LIMITED) {
+              session.actor.generatorFailed(messageId, ErrorCode.RATE_LIMITED.wire(),
+                  "too many answers are being generated; try again shortly");
+              return;
+            }
             LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
             session.actor.generatorFailed(messageId, "provider_unavailable", "no AI bridge is available");
           });

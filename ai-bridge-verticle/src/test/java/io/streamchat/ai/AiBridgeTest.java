@@ -1,0 +1,215 @@
+package io.streamchat.ai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AiCommand.Generate;
+import io.streamchat.protocol.AiCommand.StopGeneration;
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.SessionCommand;
+import io.streamchat.protocol.SessionCommand.GenerationEnded;
+import io.streamchat.protocol.SessionCommand.Tokens;
+import io.streamchat.protocol.SessionReply.TokenAck;
+import io.streamchat.testkit.FakeOpenAi;
+import io.streamchat.testkit.FakeOpenAi.Script;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The AI bridge against a real OpenAI-compatible streaming HTTP server, with a stand-in session
+ * owner on the event bus that records what arrives.
+ */
+@ExtendWith(VertxExtension.class)
+class AiBridgeTest {
+
+  private static Vertx serverVertx;
+  private static FakeOpenAi fake;
+
+  /** What the stand-in owner received for one answer. */
+  private static final class Owner {
+    final StringBuilder text = new StringBuilder();
+    int next;
+    final CompletableFuture<GenerationEnded> ended = new CompletableFuture<>();
+  }
+
+  @BeforeAll
+  static void startProvider() {
+    serverVertx = Vertx.vertx();
+    fake = FakeOpenAi.start(serverVertx);
+  }
+
+  @AfterAll
+  static void stopProvider() {
+    fake.close();
+    serverVertx.close().await();
+  }
+
+  private static JsonObject settings(String baseUrl) {
+    return new JsonObject().put("CHAT_AI_PROVIDER", "openai").put("CHAT_AI_BASE_URL", baseUrl)
+        .put("CHAT_AI_MODEL", "m").put("CHAT_AI_API_KEY", "k").put("CHAT_AI_STALL_TIMEOUT_MS", 500)
+        .put("CHAT_AI_RETRY_BACKOFF_MS", 20).put("CHAT_AI_SYSTEM_PROMPT", "be brief")
+        .put("CHAT_AI_CONTEXT_CHARS", 30).put("CHAT_AI_MAX_ACTIVE_PER_USER", 1);
+  }
+
+  private static Owner run(Vertx vertx, JsonObject settings, String session, Script script) throws Exception {
+    Codecs.register(vertx);
+    fake.script(script);
+    vertx.deployVerticle(AiBridgeVerticle::new, new DeploymentOptions().setConfig(settings)).await();
+    Owner owner = new Owner();
+    vertx.eventBus().<SessionCommand>consumer(Addresses.session(session), message -> {
+      if (message.body() instanceof Tokens tokens) {
+        for (int i = 0; i < tokens.texts().size(); i++) {
+          if (tokens.fromIndex() + i == owner.next) {
+            owner.text.append(tokens.texts().get(i));
+            owner.next++;
+          }
+        }
+        message.reply(new TokenAck(true, owner.next, owner.next, 1));
+      } else if (message.body() instanceof GenerationEnded ended) {
+        owner.ended.complete(ended);
+        message.reply(new TokenAck(false, owner.next, -1, 1));
+      }
+    }).completion().await();
+    vertx.eventBus().request(Addresses.AI_GENERATE, new Generate(session, "a-" + session, "u-" + session,
+        List.of(new ContextMessage("user", "an old question that is long"), new ContextMessage("assistant", "old"),
+            new ContextMessage("user", "the question")))).await();
+    return owner;
+  }
+
+  private static String tokens(int count) {
+    return IntStream.range(0, count).mapToObj(FakeOpenAi::token).collect(Collectors.joining());
+  }
+
+  private static GenerationEnded ended(Owner owner) throws Exception {
+    return owner.ended.get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void eventsSplitAcrossPacketsWithCrlfCommentsAndNoDoneArriveWhole(Vertx vertx) throws Exception {
+    Owner owner = run(vertx, settings(fake.baseUrl()), "split",
+        Script.tokens(30, 1).splittingWrites().withCrlf().withoutDone());
+    GenerationEnded ended = ended(owner);
+    assertThat(ended.status()).isEqualTo("completed");
+    assertThat(ended.totalChunks()).isEqualTo(30);
+    assertThat(owner.text.toString()).isEqualTo(tokens(30));
+  }
+
+  @Test
+  void theRequestCarriesTheSystemPromptAndTheNewestContextThatFitsTheBudget(Vertx vertx) throws Exception {
+    ended(run(vertx, settings(fake.baseUrl()), "context", Script.tokens(2, 1)));
+    JsonObject request = fake.requests().get(fake.requests().size() - 1);
+    assertThat(request.getString("model")).isEqualTo("m");
+    assertThat(request.getBoolean("stream")).isTrue();
+    JsonArray messages = request.getJsonArray("messages");
+    assertThat(messages.getJsonObject(0).getString("role")).isEqualTo("system");
+    assertThat(messages.stream().map(m -> ((JsonObject) m).getString("content")).toList())
+        .containsExactly("be brief", "old", "the question");
+  }
+
+  @Test
+  void malformedEventsAreSkippedNotFatal(Vertx vertx) throws Exception {
+    Owner owner = run(vertx, settings(fake.baseUrl()), "malformed", Script.tokens(20, 1).withMalformedEvery(5));
+    assertThat(ended(owner).status()).isEqualTo("completed");
+    assertThat(owner.text.toString()).isEqualTo(tokens(20));
+  }
+
+  @Test
+  void serverErrorsBeforeTheFirstTokenAreRetriedThenTheAnswerFails(Vertx vertx) throws Exception {
+    int before = fake.requests().size();
+    fake.failNext(2, 503);
+    Owner recovered = run(vertx, settings(fake.baseUrl()), "retry-ok", Script.tokens(3, 1));
+    assertThat(ended(recovered).status()).isEqualTo("completed");
+    assertThat(fake.requests().size() - before).isEqualTo(3);
+
+    before = fake.requests().size();
+    Owner failed = run(vertx, settings(fake.baseUrl()), "retry-fail", Script.tokens(3, 1).withStatus(500));
+    GenerationEnded ended = ended(failed);
+    assertThat(ended.status()).isEqualTo("failed");
+    assertThat(ended.errorCode()).isEqualTo("provider_error");
+    assertThat(fake.requests().size() - before).isEqualTo(3);
+  }
+
+  @Test
+  void rejectedCredentialsFailAtOnceWithAMessageAnOperatorUnderstands(Vertx vertx) throws Exception {
+    int before = fake.requests().size();
+    GenerationEnded ended = ended(run(vertx, settings(fake.baseUrl()), "rejected", Script.tokens(3, 1).withStatus(401)));
+    assertThat(ended.status()).isEqualTo("failed");
+    assertThat(ended.errorCode()).isEqualTo("provider_rejected");
+    assertThat(ended.errorMessage()).contains("CHAT_AI_API_KEY");
+    assertThat(fake.requests().size() - before).isEqualTo(1);
+  }
+
+  @Test
+  void anUnreachableProviderFailsAfterItsRetries(Vertx vertx) throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    GenerationEnded ended = ended(run(vertx, settings("http://127.0.0.1:" + closedPort + "/v1"), "refused",
+        Script.tokens(1, 1)));
+    assertThat(ended.status()).isEqualTo("failed");
+    assertThat(ended.errorCode()).isEqualTo("provider_unavailable");
+  }
+
+  @Test
+  void aStallFailsTheAnswerKeepingWhatWasProduced(Vertx vertx) throws Exception {
+    Owner owner = run(vertx, settings(fake.baseUrl()), "stall", Script.tokens(50, 1).stallingAfter(7));
+    GenerationEnded ended = ended(owner);
+    assertThat(ended.status()).isEqualTo("failed");
+    assertThat(ended.errorCode()).isEqualTo("stalled");
+    assertThat(owner.text.toString()).isEqualTo(tokens(7));
+    assertThat(ended.totalChunks()).isEqualTo(7);
+  }
+
+  @Test
+  void aDisconnectMidStreamFailsTheAnswerKeepingWhatWasProduced(Vertx vertx) throws Exception {
+    Owner owner = run(vertx, settings(fake.baseUrl()), "drop", Script.tokens(50, 1).droppingAfter(9));
+    GenerationEnded ended = ended(owner);
+    assertThat(ended.status()).isEqualTo("failed");
+    assertThat(ended.errorCode()).isEqualTo("provider_error");
+    assertThat(owner.text.toString()).isEqualTo(tokens(9));
+  }
+
+  @Test
+  void stopClosesTheUpstreamConnectionWithinASecond(Vertx vertx) throws Exception {
+    int closedBefore = fake.closedEarly();
+    Owner owner = run(vertx, settings(fake.baseUrl()), "stop", Script.tokens(1000, 10));
+    long deadline = System.currentTimeMillis() + 5000;
+    while (owner.next < 3 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(5);
+    }
+    String bridge = vertx.eventBus().<String>request(Addresses.AI_GENERATE,
+        new Generate("stop", "a-stop", "u-stop", List.of())).await().body();
+    long stoppedAt = System.nanoTime();
+    vertx.eventBus().send(bridge, new StopGeneration("stop", "a-stop", 1));
+    while (fake.closedEarly() == closedBefore && System.nanoTime() - stoppedAt < 2_000_000_000L) {
+      Thread.sleep(5);
+    }
+    assertThat(fake.closedEarly()).isGreaterThan(closedBefore);
+    assertThat((System.nanoTime() - stoppedAt) / 1_000_000).isLessThan(1000);
+  }
+
+  @Test
+  void tooManyAnswersOfOneUserAreRateLimited(Vertx vertx) throws Exception {
+    run(vertx, settings(fake.baseUrl()), "first", Script.tokens(1000, 10));
+    Throwable refused = vertx.eventBus().request(Addresses.AI_GENERATE,
+            new Generate("second", "a-second", "u-first", List.of(new ContextMessage("user", "q"))))
+        .map(m -> (Throwable) null).otherwise(e -> e).await();
+    assertThat(refused).isNotNull();
+    assertThat(refused.getMessage()).isEqualTo("rate_limited");
+  }
+}
