@@ -23,7 +23,9 @@ import com.hazelcast.core.HazelcastInstance;
 import io.streamchat.protocol.Addresses;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.streamchat.protocol.Metrics;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -103,6 +105,8 @@ public final class ChatServer {
       announceDepartures(vertx, hazelcast);
     }
     ChatServer server = new ChatServer(config, vertx, redis, hazelcast);
+    Metrics.of(vertx).gauge("jvm_heap_used_bytes", "Heap in use",
+        () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
     try {
       for (String role : START_ORDER) {
         if (config.roles().contains(role)) {

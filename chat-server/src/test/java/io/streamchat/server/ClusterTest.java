@@ -6,6 +6,7 @@ import io.streamchat.cache.EmbeddedRedis;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.NodeProcess;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -83,7 +84,8 @@ class ClusterTest {
     env.put("CHAT_REQUEST_TIMEOUT_MS", "2000");
     env.put("CHAT_CONNECTION_KEEPALIVE_MS", "1000");
     env.put("CHAT_AI_DRAIN_MS", "20000");
-    NodeProcess node = NodeProcess.start("node" + ++started, env);
+    NodeProcess node = NodeProcess.start("node" + ++started, env,
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     nodes.add(node);
     return node;
   }

@@ -1,4 +1,4 @@
-package io.streamchat.server;
+package io.streamchat.testkit;
 
 import java.io.IOException;
 import java.net.URI;
@@ -14,14 +14,17 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** One node of the cluster as its own JVM process, started from the test classpath, that tests kill, stop and pause. */
-final class NodeProcess implements AutoCloseable {
+public final class NodeProcess implements AutoCloseable {
+
+  /** The launcher's main class: a node is started from the caller's classpath. */
+  private static final String MAIN = "io.streamchat.server.Main";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  final String nodeId;
-  final int httpPort;
+  public final String nodeId;
+  public final int httpPort;
   private final Process process;
-  final Path log;
+  public final Path log;
 
   private NodeProcess(String nodeId, int httpPort, Process process, Path log) {
     this.nodeId = nodeId;
@@ -30,22 +33,24 @@ final class NodeProcess implements AutoCloseable {
     this.log = log;
   }
 
-  static NodeProcess start(String nodeId, Map<String, String> env) throws IOException {
-    int port = TestNode.freePort();
+  /** Starts a node with these CHAT_* settings, logging to target/nodes; JVM options may be added. */
+  public static NodeProcess start(String nodeId, Map<String, String> env, List<String> jvmOptions) throws IOException {
+    int port = freePort();
     Path logs = Path.of("target", "nodes");
     Files.createDirectories(logs);
     Path log = logs.resolve(nodeId + "-" + System.currentTimeMillis() + ".log");
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+        "-Xshare:auto",
         "--add-modules", "java.se",
         "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
         "--add-opens", "java.base/java.lang=ALL-UNNAMED",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "--add-opens", "java.management/sun.management=ALL-UNNAMED",
         "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
-        "-cp", System.getProperty("java.class.path"),
-        Main.class.getName()));
+        "-cp", System.getProperty("java.class.path")));
+    command.addAll(1, jvmOptions);
+    command.add(MAIN);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
     builder.environment().put("CHAT_NODE_ID", nodeId);
@@ -55,7 +60,7 @@ final class NodeProcess implements AutoCloseable {
   }
 
   /** Waits until the node is ready and sees {@code members} cluster members. */
-  NodeProcess awaitReady(int members, Duration timeout) throws Exception {
+  public NodeProcess awaitReady(int members, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -76,37 +81,83 @@ final class NodeProcess implements AutoCloseable {
     throw new IllegalStateException(nodeId + " not ready with " + members + " members; see " + log.toAbsolutePath());
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
   /** kill -9. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(10, TimeUnit.SECONDS);
   }
 
   /** SIGTERM, then waits for a graceful exit. */
-  boolean terminate(Duration timeout) throws InterruptedException {
+  public boolean terminate(Duration timeout) throws InterruptedException {
     process.destroy();
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  void pause() throws Exception {
+  public void pause() throws Exception {
     signal("STOP");
   }
 
-  void resume() throws Exception {
+  public void resume() throws Exception {
     signal("CONT");
   }
 
   private void signal(String name) throws Exception {
     if (new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor() != 0) {
       throw new IllegalStateException("kill -" + name + " failed");
+    }
+  }
+
+  /** Resident memory of the process, from /proc, in bytes. */
+  public long rssBytes() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    }
+    return -1;
+  }
+
+  /** CPU time used by the process so far (user + system), from /proc, in milliseconds. */
+  public long cpuMillis() throws IOException {
+    String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
+  }
+
+  /** Asks the JVM for a full GC (jcmd), so that heap use after it is what is live. */
+  public void gc() throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run").redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** GET on the node's HTTP port. */
+  public String get(String path) throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  /** A metric's value from /metrics. */
+  public long metric(String name) throws IOException, InterruptedException {
+    for (String line : get("/metrics").split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return Long.parseLong(line.substring(name.length() + 1).trim());
+      }
+    }
+    return -1;
+  }
+
+  public static int freePort() throws IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
     }
   }
 

@@ -1,0 +1,236 @@
+package io.streamchat.bench;
+
+import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.testkit.FakeOpenAi;
+import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.NodeProcess;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * The load tool. It runs the AI provider in-process (tokens carry their emit time, read on the
+ * same clock when they arrive), starts the server as separate JVM processes with a Redis of its
+ * own, drives WebSocket sessions and prints what it measured. See BENCHMARKS.md.
+ */
+public final class Bench {
+
+  private Bench() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    BenchResult result = run(BenchOptions.parse(args));
+    System.out.println(result.report());
+    System.exit(result.clean() ? 0 : 1);
+  }
+
+  static BenchResult run(BenchOptions options) throws Exception {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+    List<NodeProcess> nodes = new ArrayList<>();
+    try (EmbeddedRedis redis = EmbeddedRedis.start()) {
+      FakeOpenAi ai = FakeOpenAi.start(vertx);
+      ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+      startNodes(options, redis, ai, nodes);
+      BenchResult result = new BenchResult(options);
+      result.machine = machine();
+      WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+          .setMaxConnections(Integer.MAX_VALUE).setConnectTimeout(30_000));
+      switch (options.mode()) {
+        case "idle" -> idle(options, client, nodes, result);
+        case "storm" -> storm(options, client, nodes, result);
+        default -> stream(options, client, nodes, result);
+      }
+      ai.close();
+      return result;
+    } finally {
+      for (NodeProcess node : nodes) {
+        node.close();
+      }
+      vertx.close().await();
+    }
+  }
+
+  private static void startNodes(BenchOptions options, EmbeddedRedis redis, FakeOpenAi ai, List<NodeProcess> nodes)
+      throws Exception {
+    int clusterPort = 20_000 + new java.util.Random().nextInt(20_000);
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < options.nodes(); i++) {
+      members.add("127.0.0.1:" + (clusterPort + i));
+    }
+    for (int i = 0; i < options.nodes(); i++) {
+      Map<String, String> env = new HashMap<>(Map.of(
+          "CHAT_REDIS_URL", redis.url(),
+          "CHAT_AI_PROVIDER", "openai",
+          "CHAT_AI_BASE_URL", ai.baseUrl(),
+          "CHAT_AI_MAX_ACTIVE_PER_NODE", "100000",
+          "CHAT_AI_MAX_ACTIVE_PER_USER", "100000",
+          "CHAT_AI_HTTP_POOL_SIZE", Integer.toString(Math.max(64, options.sessions()))));
+      if (options.nodes() > 1) {
+        env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
+        env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
+      }
+      nodes.add(NodeProcess.start("bench-node" + (i + 1), env,
+          List.of("-Xmx" + options.heap(), "-Xms" + options.heap(), "-XX:+UseG1GC", "-XX:+AlwaysPreTouch")));
+    }
+    for (NodeProcess node : nodes) {
+      node.awaitReady(options.nodes(), Duration.ofSeconds(90));
+    }
+  }
+
+  private static List<BenchSession> sessions(BenchOptions options, Recorder latency, Recorder firstToken) {
+    List<BenchSession> sessions = new ArrayList<>();
+    String run = Long.toString(System.currentTimeMillis(), 36);
+    for (int i = 0; i < options.sessions(); i++) {
+      sessions.add(new BenchSession("b" + run + "-" + i, latency, firstToken));
+    }
+    return sessions;
+  }
+
+  /** Opens the sessions' sockets in batches, spread over the nodes. */
+  private static void connectAll(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                                 List<BenchSession> sessions, BenchResult result) {
+    for (int from = 0; from < sessions.size(); from += options.rampBatch()) {
+      List<Future<Void>> batch = new ArrayList<>();
+      for (int i = from; i < Math.min(sessions.size(), from + options.rampBatch()); i++) {
+        batch.add(sessions.get(i).connect(client, nodes.get(i % nodes.size()).httpPort)
+            .onFailure(e -> result.connectFailures++));
+      }
+      Future.join(batch).otherwiseEmpty().await();
+    }
+  }
+
+  private static void stream(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                             BenchResult result) throws Exception {
+    Recorder latency = new Recorder(3);
+    Recorder firstToken = new Recorder(3);
+    List<BenchSession> sessions = sessions(options, latency, firstToken);
+    CountDownLatch done = new CountDownLatch(sessions.size());
+    sessions.forEach(s -> {
+      s.onComplete = x -> done.countDown();
+      s.ask("benchmark question " + s.id);
+    });
+    long cpuBefore = cpu(nodes);
+    long start = System.nanoTime();
+    connectAll(options, client, nodes, sessions, result);
+    result.rampSeconds = (System.nanoTime() - start) / 1e9;
+    sampleMemoryWhile(done, options, nodes, result);
+    result.wallSeconds = (System.nanoTime() - start) / 1e9;
+    result.serverCpuPercent = 100.0 * (cpu(nodes) - cpuBefore) / (result.wallSeconds * 1000);
+    result.latency = latency.getIntervalHistogram();
+    result.firstToken = firstToken.getIntervalHistogram();
+    for (BenchSession s : sessions) {
+      result.chunks += s.chunks;
+      result.gaps += s.gaps;
+      result.duplicates += s.duplicates;
+      result.errors += s.errors;
+      result.completed += s.completed ? 1 : 0;
+    }
+  }
+
+  private static void idle(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                           BenchResult result) throws Exception {
+    NodeProcess node = nodes.get(0);
+    node.gc();
+    long heapBefore = node.metric("jvm_heap_used_bytes");
+    List<BenchSession> sessions = sessions(options, new Recorder(3), new Recorder(3));
+    long start = System.nanoTime();
+    connectAll(options, client, nodes, sessions, result);
+    result.rampSeconds = (System.nanoTime() - start) / 1e9;
+    Thread.sleep(2000);
+    node.gc();
+    Thread.sleep(500);
+    result.heapBeforeBytes = heapBefore;
+    result.heapAfterBytes = node.metric("jvm_heap_used_bytes");
+    result.rssBytes = node.rssBytes();
+    result.openConnections = node.metric("chat_ws_connections");
+    result.wallSeconds = (System.nanoTime() - start) / 1e9;
+  }
+
+  private static void storm(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                            BenchResult result) throws Exception {
+    List<BenchSession> sessions = sessions(options, new Recorder(3), new Recorder(3));
+    connectAll(options, client, nodes, sessions, result);
+    Thread.sleep(1000);
+    Future.join(sessions.stream().map(BenchSession::drop).toList()).otherwiseEmpty().await();
+    CountDownLatch recovered = new CountDownLatch(sessions.size());
+    Recorder reconnect = new Recorder(3);
+    long start = System.nanoTime();
+    sessions.forEach(s -> s.onRecovery = x -> {
+      reconnect.recordValue(System.nanoTime() - start);
+      recovered.countDown();
+    });
+    List<Future<Void>> all = new ArrayList<>();
+    for (int i = 0; i < sessions.size(); i++) {
+      all.add(sessions.get(i).connect(client, nodes.get(i % nodes.size()).httpPort)
+          .onFailure(e -> result.connectFailures++));
+    }
+    recovered.await(options.timeoutSec(), TimeUnit.SECONDS);
+    result.stormSeconds = (System.nanoTime() - start) / 1e9;
+    result.firstToken = reconnect.getIntervalHistogram();
+    result.completed = (int) (sessions.size() - recovered.getCount());
+    for (BenchSession s : sessions) {
+      result.gaps += s.gaps;
+      result.duplicates += s.duplicates;
+      result.errors += s.errors;
+    }
+  }
+
+  private static void sampleMemoryWhile(CountDownLatch done, BenchOptions options, List<NodeProcess> nodes,
+                                        BenchResult result) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.timeoutSec());
+    while (!done.await(500, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline) {
+      long rss = 0;
+      long heap = 0;
+      for (NodeProcess node : nodes) {
+        rss += node.rssBytes();
+        heap += node.metric("jvm_heap_used_bytes");
+      }
+      result.rssBytes = Math.max(result.rssBytes, rss);
+      result.heapAfterBytes = Math.max(result.heapAfterBytes, heap);
+    }
+  }
+
+  private static long cpu(List<NodeProcess> nodes) throws IOException {
+    long total = 0;
+    for (NodeProcess node : nodes) {
+      total += node.cpuMillis();
+    }
+    return total;
+  }
+
+  private static String machine() {
+    String model = "unknown CPU";
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          model = line.substring(line.indexOf(':') + 1).strip();
+          break;
+        }
+      }
+    } catch (IOException ignored) {
+      // not Linux
+    }
+    return String.format(Locale.ROOT, "%d cores, %s, Java %s, bench JVM %s", Runtime.getRuntime().availableProcessors(),
+        model, System.getProperty("java.version"), ManagementFactory.getRuntimeMXBean().getVmName());
+  }
+
+  static String ms(Histogram histogram, double percentile) {
+    return String.format(Locale.ROOT, "%.1f", histogram.getValueAtPercentile(percentile) / 1e6);
+  }
+}

@@ -1,0 +1,51 @@
+package io.streamchat.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What to run.
+ *
+ * @param mode        {@code stream} (sessions ask and receive answers), {@code idle} (connections only, memory),
+ *                    {@code storm} (sessions drop and reconnect at once)
+ * @param sessions    concurrent sessions, one WebSocket each
+ * @param tokens      tokens per answer
+ * @param rate        tokens per second per answer
+ * @param rampBatch   connections opened at a time
+ * @param nodes       server nodes (more than one: clustered)
+ * @param heap        server -Xmx
+ * @param timeoutSec  give up after this long
+ */
+record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
+                    int timeoutSec) {
+
+  static BenchOptions parse(String[] args) {
+    String mode = "stream";
+    int sessions = 100;
+    int tokens = 100;
+    int rate = 30;
+    int rampBatch = 250;
+    int nodes = 1;
+    String heap = "1g";
+    int timeout = 300;
+    List<String> rest = new ArrayList<>(List.of(args));
+    for (int i = 0; i + 1 < rest.size(); i += 2) {
+      String value = rest.get(i + 1);
+      switch (rest.get(i)) {
+        case "--mode" -> mode = value;
+        case "--sessions" -> sessions = Integer.parseInt(value);
+        case "--tokens" -> tokens = Integer.parseInt(value);
+        case "--rate" -> rate = Integer.parseInt(value);
+        case "--ramp-batch" -> rampBatch = Integer.parseInt(value);
+        case "--nodes" -> nodes = Integer.parseInt(value);
+        case "--heap" -> heap = value;
+        case "--timeout" -> timeout = Integer.parseInt(value);
+        default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see the README of chat-bench");
+      }
+    }
+    if (!List.of("stream", "idle", "storm").contains(mode)) {
+      throw new IllegalArgumentException("--mode must be stream, idle or storm");
+    }
+    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout);
+  }
+}

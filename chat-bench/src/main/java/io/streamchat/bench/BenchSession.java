@@ -1,0 +1,112 @@
+package io.streamchat.bench;
+
+import io.vertx.core.Future;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import java.util.function.Consumer;
+import org.HdrHistogram.Recorder;
+
+/**
+ * One simulated user: a WebSocket that follows the protocol's client rule and measures each chunk's
+ * delivery latency from the emit time stamped into it by the in-process AI server. Runs on one
+ * event loop of the bench's Vert.x.
+ */
+final class BenchSession {
+
+  final String id;
+  private final Recorder latency;
+  private final Recorder firstToken;
+  private WebSocket socket;
+  long lastSeq = -1;
+  String epoch;
+  long sentAtNanos;
+  boolean firstChunkSeen;
+  boolean completed;
+  int chunks;
+  int gaps;
+  int duplicates;
+  int errors;
+  boolean recovered;
+  Consumer<BenchSession> onRecovery = s -> { };
+  Consumer<BenchSession> onComplete = s -> { };
+  private String pendingQuestion;
+
+  BenchSession(String id, Recorder latency, Recorder firstToken) {
+    this.id = id;
+    this.latency = latency;
+    this.firstToken = firstToken;
+  }
+
+  Future<Void> connect(WebSocketClient client, int port) {
+    String uri = "/ws/chat?session_id=" + id + (epoch == null ? "" : "&last_seq=" + lastSeq + "&epoch=" + epoch);
+    return client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri))
+        .map(ws -> {
+          socket = ws;
+          ws.textMessageHandler(this::onFrame);
+          ws.exceptionHandler(e -> { });
+          return null;
+        });
+  }
+
+  /** Sends a question as soon as the session's snapshot has arrived. */
+  void ask(String question) {
+    pendingQuestion = question;
+  }
+
+  Future<Void> drop() {
+    return socket == null ? Future.succeededFuture() : socket.close();
+  }
+
+  private void onFrame(String text) {
+    long now = System.nanoTime();
+    JsonObject frame = new JsonObject(text);
+    String type = frame.getString("type");
+    switch (type) {
+      case "history" -> {
+        epoch = frame.getString("epoch");
+        lastSeq = frame.getLong("seq");
+        if (pendingQuestion != null) {
+          sentAtNanos = System.nanoTime();
+          socket.writeTextMessage(new JsonObject().put("type", "message").put("content", pendingQuestion).encode());
+          pendingQuestion = null;
+        }
+      }
+      case "recovery_status" -> {
+        recovered = true;
+        onRecovery.accept(this);
+      }
+      case "error" -> errors++;
+      default -> {
+        Long seq = frame.getLong("seq");
+        if (seq == null) {
+          return;
+        }
+        if (seq <= lastSeq) {
+          duplicates++;
+          return;
+        }
+        if (seq != lastSeq + 1) {
+          gaps++;
+        }
+        lastSeq = seq;
+        if ("chunk".equals(type)) {
+          chunks++;
+          String content = frame.getString("content");
+          int at = content.indexOf('@');
+          if (at > 0) {
+            latency.recordValue(Math.max(0, now - Long.parseLong(content.substring(at + 1).strip())));
+          }
+          if (!firstChunkSeen) {
+            firstChunkSeen = true;
+            firstToken.recordValue(Math.max(0, now - sentAtNanos));
+          }
+        } else if ("complete".equals(type)) {
+          completed = true;
+          onComplete.accept(this);
+        }
+      }
+    }
+  }
+}
