@@ -12,7 +12,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +39,8 @@ final class RedisSessionStore {
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"));
+  private final Map<String, String> shas = Map.of(
+      "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")));
 
   RedisSessionStore(RedisAPI redis, CacheConfig config) {
     this.redis = redis;
@@ -90,14 +95,31 @@ final class RedisSessionStore {
     return failure.getMessage() != null && failure.getMessage().contains(FENCED);
   }
 
+  /** Runs a script by its SHA-1; only when Redis does not know it yet (restart, failover) is its text sent. */
   private Future<Response> eval(String name, List<String> keys, List<String> args) {
-    String script = scripts.get(name);
     List<String> call = new ArrayList<>(2 + keys.size() + args.size());
-    call.add(script);
+    call.add(shas.get(name));
     call.add(Integer.toString(keys.size()));
     call.addAll(keys);
     call.addAll(args);
-    return redis.eval(call).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
+    return redis.evalsha(call)
+        .recover(failure -> {
+          if (failure.getMessage() == null || !failure.getMessage().startsWith("NOSCRIPT")) {
+            return Future.failedFuture(failure);
+          }
+          List<String> withText = new ArrayList<>(call);
+          withText.set(0, scripts.get(name));
+          return redis.eval(withText);
+        })
+        .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  private static String sha1(String script) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static Claimed toClaimed(Response r) {

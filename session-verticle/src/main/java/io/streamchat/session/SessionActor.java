@@ -7,6 +7,7 @@ import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
+import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Credit;
@@ -429,12 +430,16 @@ final class SessionActor {
 
   // ---- internals ----
 
+  /** The hot path: one event per token, its JSON written directly. */
   private void appendChunk(String text) {
     long seq = log.lastSeq() + 1;
     int index = answer.chunkCount();
-    JsonObject chunk = event("chunk").put("message_id", answer.messageId).put("index", index).put("content", text);
+    StringBuilder json = new StringBuilder(80 + text.length()).append("{\"type\":\"chunk\",\"seq\":").append(seq)
+        .append(",\"message_id\":");
+    JsonText.quote(json, answer.messageId).append(",\"index\":").append(index).append(",\"content\":");
+    JsonText.quote(json, text).append('}');
     answer.addChunk(text, seq);
-    append(LoggedEvent.CHUNK, chunk, answer.messageId, index, null);
+    append(new LoggedEvent(seq, LoggedEvent.CHUNK, json.toString(), answer.messageId, index, null));
   }
 
   private void finish(String status, String errorCode, String errorMessage) {
@@ -459,8 +464,11 @@ final class SessionActor {
   }
 
   private LoggedEvent append(String type, JsonObject json, String messageId, int index, MessageView message) {
-    LoggedEvent event = new LoggedEvent(log.lastSeq() + 1, type, json.encode(), messageId, index,
-        message == null ? null : message.toJson().encode());
+    return append(new LoggedEvent(log.lastSeq() + 1, type, json.encode(), messageId, index,
+        message == null ? null : message.toJson().encode()));
+  }
+
+  private LoggedEvent append(LoggedEvent event) {
     log.append(event, storedSeq);
     effects.publish(event);
     for (Connection connection : connections.values()) {
