@@ -15,24 +15,33 @@ final class SseParser {
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
   private final StringBuilder data = new StringBuilder();
   private boolean hasData;
-  private boolean lastWasCr;
+  private boolean afterCr;
 
   SseParser(Consumer<String> onData) {
     this.onData = onData;
   }
 
   void feed(byte[] bytes) {
-    for (byte b : bytes) {
-      if (b == '\n' && lastWasCr) {
-        lastWasCr = false;
+    int start = 0;
+    for (int i = 0; i < bytes.length; i++) {
+      byte b = bytes[i];
+      if (b != '\n' && b != '\r') {
         continue;
       }
-      lastWasCr = b == '\r';
-      if (b == '\n' || b == '\r') {
-        endLine();
-      } else {
-        line.write(b);
+      if (b == '\n' && afterCr && i == start) {
+        // the LF of a CRLF, perhaps split across two reads
+        afterCr = false;
+        start = i + 1;
+        continue;
       }
+      line.write(bytes, start, i - start);
+      endLine();
+      afterCr = b == '\r';
+      start = i + 1;
+    }
+    if (start < bytes.length) {
+      line.write(bytes, start, bytes.length - start);
+      afterCr = false;
     }
   }
 

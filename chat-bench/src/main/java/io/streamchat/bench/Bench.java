@@ -51,6 +51,12 @@ public final class Bench {
       result.machine = machine();
       WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
           .setMaxConnections(Integer.MAX_VALUE).setConnectTimeout(30_000));
+      if (options.warmup() > 0 && !"idle".equals(options.mode())) {
+        ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
+        stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
+            options.heap(), options.timeoutSec(), null, 0), client, nodes, new BenchResult(options));
+        ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+      }
       switch (options.mode()) {
         case "idle" -> idle(options, client, nodes, result);
         case "storm" -> storm(options, client, nodes, result);
@@ -60,6 +66,7 @@ public final class Bench {
       return result;
     } finally {
       for (NodeProcess node : nodes) {
+        node.terminate(Duration.ofSeconds(30));
         node.close();
       }
       vertx.close().await();
@@ -85,8 +92,13 @@ public final class Bench {
         env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
         env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
       }
-      nodes.add(NodeProcess.start("bench-node" + (i + 1), env,
-          List.of("-Xmx" + options.heap(), "-Xms" + options.heap(), "-XX:+UseG1GC", "-XX:+AlwaysPreTouch")));
+      List<String> jvm = new ArrayList<>(List.of("-Xmx" + options.heap(), "-Xms" + options.heap(), "-XX:+UseG1GC",
+          "-XX:+AlwaysPreTouch"));
+      if (options.jfr() != null) {
+        jvm.add("-XX:StartFlightRecording=filename=" + options.jfr().replace(".jfr", "-" + (i + 1) + ".jfr")
+            + ",settings=profile,dumponexit=true");
+      }
+      nodes.add(NodeProcess.start("bench-node" + (i + 1), env, jvm));
     }
     for (NodeProcess node : nodes) {
       node.awaitReady(options.nodes(), Duration.ofSeconds(90));

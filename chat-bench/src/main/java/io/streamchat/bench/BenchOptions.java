@@ -15,9 +15,11 @@ import java.util.List;
  * @param nodes       server nodes (more than one: clustered)
  * @param heap        server -Xmx
  * @param timeoutSec  give up after this long
+ * @param jfr         when set, the server records a Java Flight Recording (profile settings) to this file
+ * @param warmup      sessions run (short answers) before measuring, so that the JIT has compiled the hot paths
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
-                    int timeoutSec) {
+                    int timeoutSec, String jfr, int warmup) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -28,6 +30,8 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     int nodes = 1;
     String heap = "1g";
     int timeout = 300;
+    String jfr = null;
+    int warmup = 200;
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -40,12 +44,14 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--nodes" -> nodes = Integer.parseInt(value);
         case "--heap" -> heap = value;
         case "--timeout" -> timeout = Integer.parseInt(value);
+        case "--jfr" -> jfr = value;
+        case "--warmup" -> warmup = Integer.parseInt(value);
         default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see the README of chat-bench");
       }
     }
     if (!List.of("stream", "idle", "storm").contains(mode)) {
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
-    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout);
+    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup);
   }
 }

@@ -10,7 +10,7 @@ class BenchSmokeTest {
   @Test
   void aShortStreamingRunIsCleanAndReportsItsNumbers() throws Exception {
     BenchResult result = Bench.run(BenchOptions.parse(new String[] {
-        "--sessions", "20", "--tokens", "30", "--rate", "100", "--heap", "256m", "--timeout", "60"}));
+        "--sessions", "20", "--tokens", "30", "--rate", "100", "--heap", "256m", "--timeout", "60", "--warmup", "5"}));
     System.out.println(result.report());
     assertThat(result.clean()).as(result.report()).isTrue();
     assertThat(result.latency.getTotalCount()).isEqualTo(20 * 30);
@@ -19,7 +19,7 @@ class BenchSmokeTest {
   @Test
   void aShortResumeStormRecoversEveryClient() throws Exception {
     BenchResult result = Bench.run(BenchOptions.parse(new String[] {
-        "--mode", "storm", "--sessions", "50", "--heap", "256m", "--timeout", "60"}));
+        "--mode", "storm", "--sessions", "50", "--heap", "256m", "--timeout", "60", "--warmup", "0"}));
     System.out.println(result.report());
     assertThat(result.clean()).as(result.report()).isTrue();
   }
