@@ -10,7 +10,7 @@ import io.streamchat.protocol.ConfigSource;
  * @param logMaxEvents      CHAT_REDIS_LOG_MAX_EVENTS (10000): events kept per session log (approximately; older ones are trimmed)
  * @param maxMessages       CHAT_HISTORY_MAX_MESSAGES (1000): messages kept per session history
  * @param timeoutMs         CHAT_REDIS_TIMEOUT_MS (2000): one Redis request, after which it counts as failed
- * @param poolSize          CHAT_REDIS_POOL_SIZE (8): connections per cache verticle instance
+ * @param poolSize          CHAT_REDIS_POOL_SIZE (32): connections per cache verticle instance
  */
 public record CacheConfig(String redisUrl, long historyTtlSeconds, int logMaxEvents, int maxMessages,
                           long timeoutMs, int poolSize) {
@@ -22,6 +22,6 @@ public record CacheConfig(String redisUrl, long historyTtlSeconds, int logMaxEve
         config.integer("CHAT_REDIS_LOG_MAX_EVENTS", 10_000),
         config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000),
         config.number("CHAT_REDIS_TIMEOUT_MS", 2000),
-        config.integer("CHAT_REDIS_POOL_SIZE", 8));
+        config.integer("CHAT_REDIS_POOL_SIZE", 32));
   }
 }

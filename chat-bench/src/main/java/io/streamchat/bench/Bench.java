@@ -135,6 +135,7 @@ public final class Bench {
     CountDownLatch done = new CountDownLatch(sessions.size());
     sessions.forEach(s -> {
       s.onComplete = x -> done.countDown();
+      s.onClosed = x -> done.countDown();
       s.ask("benchmark question " + s.id);
     });
     long cpuBefore = cpu(nodes);
@@ -150,7 +151,7 @@ public final class Bench {
       result.chunks += s.chunks;
       result.gaps += s.gaps;
       result.duplicates += s.duplicates;
-      result.errors += s.errors;
+      result.errors += s.errors + s.closedByServer;
       result.completed += s.completed ? 1 : 0;
     }
   }
@@ -171,6 +172,9 @@ public final class Bench {
     result.heapAfterBytes = node.metric("jvm_heap_used_bytes");
     result.rssBytes = node.rssBytes();
     result.openConnections = node.metric("chat_ws_connections");
+    for (BenchSession s : sessions) {
+      result.errors += s.errors + s.closedByServer;
+    }
     result.wallSeconds = (System.nanoTime() - start) / 1e9;
   }
 
@@ -199,7 +203,7 @@ public final class Bench {
     for (BenchSession s : sessions) {
       result.gaps += s.gaps;
       result.duplicates += s.duplicates;
-      result.errors += s.errors;
+      result.errors += s.errors + s.closedByServer;
     }
   }
 

@@ -28,9 +28,12 @@ final class BenchSession {
   int gaps;
   int duplicates;
   int errors;
+  int closedByServer;
+  private boolean dropping;
   boolean recovered;
   Consumer<BenchSession> onRecovery = s -> { };
   Consumer<BenchSession> onComplete = s -> { };
+  Consumer<BenchSession> onClosed = s -> { };
   private String pendingQuestion;
 
   BenchSession(String id, Recorder latency, Recorder firstToken) {
@@ -44,8 +47,17 @@ final class BenchSession {
     return client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri))
         .map(ws -> {
           socket = ws;
+          dropping = false;
           ws.textMessageHandler(this::onFrame);
           ws.exceptionHandler(e -> { });
+          ws.closeHandler(v -> {
+            if (ws == socket && !dropping) {
+              closedByServer++;
+              if (!completed) {
+                onClosed.accept(this);
+              }
+            }
+          });
           return null;
         });
   }
@@ -91,6 +103,7 @@ final class BenchSession {
   }
 
   Future<Void> drop() {
+    dropping = true;
     return socket == null ? Future.succeededFuture() : socket.close();
   }
 

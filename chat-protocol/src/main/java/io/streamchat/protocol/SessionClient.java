@@ -110,9 +110,11 @@ public final class SessionClient {
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {
             return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE, "no session verticle is running"));
           }
-          if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+          if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
+              && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
             return Future.failedFuture(new ChatException(ErrorCode.fromWire(reply.getMessage()), reply.getMessage()));
           }
+          // Unavailable (Redis slow or down) or timed out: the next attempt activates again, within the budget.
           return Future.succeededFuture();
         });
   }

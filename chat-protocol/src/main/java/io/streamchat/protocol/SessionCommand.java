@@ -7,10 +7,12 @@ public sealed interface SessionCommand {
 
   /**
    * A connection attaches. With a cursor ({@code lastSeq} and {@code epoch} both set) it resumes,
-   * otherwise it gets a history snapshot. Frames for it go to {@code gatewayAddress}.
+   * otherwise it gets a history snapshot. Frames for it go to {@code gatewayAddress}. Each new
+   * attachment of one connection has a higher {@code generation}; the same one sent again (a
+   * retry after a timeout) changes nothing.
    */
-  record Attach(String connectionId, String gatewayAddress, String userId, Long lastSeq, String epoch,
-                boolean quietRecovery) implements SessionCommand {
+  record Attach(String connectionId, int generation, String gatewayAddress, String userId, Long lastSeq,
+                String epoch, boolean quietRecovery) implements SessionCommand {
     public boolean hasCursor() {
       return lastSeq != null && epoch != null;
     }
@@ -23,7 +25,7 @@ public sealed interface SessionCommand {
    * Flow control: how many frames the connection has taken so far. With {@code probe} it is also a
    * keep-alive that the owner answers, so that the gateway learns when the owner is gone.
    */
-  record Credit(String connectionId, long framesReceived, boolean probe) implements SessionCommand {
+  record Credit(String connectionId, int generation, long framesReceived, boolean probe) implements SessionCommand {
   }
 
   /** A user message. {@code connectionId} is null when it comes from the HTTP or event-bus API. */

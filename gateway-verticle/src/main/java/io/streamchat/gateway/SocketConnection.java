@@ -53,6 +53,8 @@ final class SocketConnection {
   private long ownerFence = -1;
   private String ownerNode;
   private boolean probeInFlight;
+  /** Counts this socket's attachments; the owner ignores repeats of one and progress of another. */
+  private int generation;
 
   SocketConnection(String id, String sessionId, String userId, ServerWebSocket socket, GatewaySettings settings,
                    SessionClient sessions, String gatewayAddress, Runnable onClosed) {
@@ -71,7 +73,7 @@ final class SocketConnection {
     socket.binaryMessageHandler(this::onBinary);
     socket.closeHandler(v -> onClose());
     socket.exceptionHandler(e -> LOG.debug("Session {}: socket error: {}", sessionId, e.toString()));
-    submit(new Attach(id, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
+    submit(new Attach(id, generation, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
   }
 
   /** Closes the socket, e.g. with 1012 when the server shuts down. */
@@ -181,7 +183,7 @@ final class SocketConnection {
 
   /** Attach again where the session lives now, from this socket's position; the client sees no seam. */
   private Attach reattach() {
-    return new Attach(id, gatewayAddress, userId, epoch == null ? null : lastSeq, epoch, true);
+    return new Attach(id, ++generation, gatewayAddress, userId, epoch == null ? null : lastSeq, epoch, true);
   }
 
   // ---- from the owner ----
@@ -226,7 +228,7 @@ final class SocketConnection {
     }
     if (framesReceived - framesCredited >= Math.max(1, settings.windowFrames() / 2)) {
       framesCredited = framesReceived;
-      sessions.send(sessionId, new Credit(id, framesReceived, false));
+      sessions.send(sessionId, new Credit(id, generation, framesReceived, false));
     }
   }
 
@@ -242,7 +244,7 @@ final class SocketConnection {
     long received = awaitingDrain ? framesCredited : framesReceived;
     framesCredited = received;
     long fenceProbed = ownerFence;
-    sessions.probe(sessionId, new Credit(id, received, true)).onComplete(result -> {
+    sessions.probe(sessionId, new Credit(id, generation, received, true)).onComplete(result -> {
       probeInFlight = false;
       if (result.failed() && fenceProbed == ownerFence) {
         moveOn();

@@ -14,6 +14,8 @@ final class Connection {
   }
 
   final String id;
+  /** Which attachment of the connection this is; progress reports of another one do not count. */
+  final int generation;
   final String gatewayAddress;
   final ArrayDeque<Reply> replies = new ArrayDeque<>();
   /** The seq of the next event this connection gets. */
@@ -22,8 +24,9 @@ final class Connection {
   long framesAcknowledged;
   long lastSeenMs;
 
-  Connection(String id, String gatewayAddress, long nextSeq, long nowMs) {
+  Connection(String id, int generation, String gatewayAddress, long nextSeq, long nowMs) {
     this.id = id;
+    this.generation = generation;
     this.gatewayAddress = gatewayAddress;
     this.nextSeq = nextSeq;
     this.lastSeenMs = nowMs;

@@ -114,11 +114,17 @@ final class SessionActor {
 
   void attach(Attach attach) {
     touch();
+    Connection existing = connections.get(attach.connectionId());
+    if (existing != null && existing.generation == attach.generation()
+        && existing.gatewayAddress.equals(attach.gatewayAddress())) {
+      return;
+    }
     if (userId == null && attach.userId() != null) {
       userId = attach.userId();
     }
     long head = log.lastSeq();
-    Connection connection = new Connection(attach.connectionId(), attach.gatewayAddress(), head + 1, effects.nowMs());
+    Connection connection = new Connection(attach.connectionId(), attach.generation(), attach.gatewayAddress(), head + 1,
+        effects.nowMs());
     Connection previous = connections.put(connection.id, connection);
     if (previous != null && !previous.gatewayAddress.equals(connection.gatewayAddress)) {
       effects.deliver(previous.gatewayAddress, FrameBatch.detached(previous.id, fence));
@@ -151,7 +157,7 @@ final class SessionActor {
       return;
     }
     connection.lastSeenMs = effects.nowMs();
-    if (credit.framesReceived() > connection.framesAcknowledged) {
+    if (credit.generation() == connection.generation && credit.framesReceived() > connection.framesAcknowledged) {
       connection.framesAcknowledged = Math.min(credit.framesReceived(), connection.framesSent);
       pump(connection);
     }

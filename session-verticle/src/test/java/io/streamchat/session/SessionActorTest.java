@@ -83,7 +83,7 @@ class SessionActorTest {
   }
 
   private static Attach attach(String id, Long lastSeq, String epoch) {
-    return new Attach(id, "gw", "u", lastSeq, epoch, false);
+    return new Attach(id, 0, "gw", "u", lastSeq, epoch, false);
   }
 
   @Test
@@ -107,9 +107,22 @@ class SessionActorTest {
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c", "d", "e", "f"), "bridge"));
     assertThat(effects.frames).hasSize(4);
-    actor.credit(new Credit("c1", 4, false));
+    actor.credit(new Credit("c1", 0, 4, false));
     assertThat(effects.frames).hasSize(8);
     assertThat(effects.frames.subList(1, 8)).extracting(Frame::seq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+  }
+
+  @Test
+  void theSameAttachSentTwiceIsOneAttachmentAndANewGenerationStartsAfresh() {
+    SessionActor actor = actor(100);
+    actor.attach(attach("c1", null, null));
+    actor.attach(attach("c1", null, null));
+    assertThat(effects.types()).containsExactly("history");
+    actor.attach(new Attach("c1", 1, "gw", "u", 0L, "e1", true));
+    assertThat(effects.types()).containsExactly("history");
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    actor.tokens(new Tokens(answer, 0, List.of("a"), "bridge"));
+    assertThat(effects.frames).extracting(Frame::seq).containsExactly(0L, 1L, 2L, 3L);
   }
 
   @Test
@@ -122,7 +135,7 @@ class SessionActorTest {
     assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo("already_cancelled");
     assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge")).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
-      actor.credit(new Credit("c1", credit, false));
+      actor.credit(new Credit("c1", 0, credit, false));
     }
     assertThat(effects.types()).containsExactly("history", "user_message", "stream_start", "chunk", "chunk", "chunk",
         "cancel_ack", "complete", "cancel_ack");
