@@ -58,11 +58,18 @@ final class Relay implements TokenSink {
     this.onFinished = onFinished;
   }
 
-  /** Called periodically: a silent answer still tells its owner it is alive. */
+  /**
+   * Called periodically: a silent answer still tells its owner it is alive; an ended one tells its
+   * end again until the owner reports it stored, so that a new owner learns it after a crash.
+   */
   void keepAlive() {
-    if (!ended && !finished && !inFlight && !retryScheduled
-        && System.currentTimeMillis() - lastSentMs >= KEEP_ALIVE_MS) {
-      send(new Tokens(messageId, delivered, List.of(), bridgeAddress), false);
+    if (finished || inFlight || retryScheduled || System.currentTimeMillis() - lastSentMs < KEEP_ALIVE_MS) {
+      return;
+    }
+    if (!ended) {
+      send(new Tokens(messageId, delivered, List.of(), bridgeAddress));
+    } else if (endAccepted) {
+      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
     }
   }
 
@@ -132,19 +139,19 @@ final class Relay implements TokenSink {
     }
     if (delivered < tokens.size()) {
       int to = Math.min(tokens.size(), delivered + MAX_BATCH);
-      send(new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)), bridgeAddress), false);
+      send(new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)), bridgeAddress));
     } else if (ended && !endAccepted) {
-      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage), true);
+      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
     }
   }
 
-  private void send(SessionCommand command, boolean isEnd) {
+  private void send(SessionCommand command) {
     inFlight = true;
     lastSentMs = System.currentTimeMillis();
-    sessions.<TokenAck>request(sessionId, command).onComplete(result -> acknowledged(result, isEnd));
+    sessions.<TokenAck>request(sessionId, command).onComplete(this::acknowledged);
   }
 
-  private void acknowledged(AsyncResult<TokenAck> result, boolean wasEnd) {
+  private void acknowledged(AsyncResult<TokenAck> result) {
     inFlight = false;
     if (finished) {
       return;
@@ -161,13 +168,14 @@ final class Relay implements TokenSink {
     }
     ownerFence = ack.fence();
     if (!ack.streaming()) {
-      if (wasEnd && ack.nextIndex() >= 0) {
+      if (ended && ack.nextIndex() >= 0) {
         endAccepted = true;
         return;
       }
       stop();
       return;
     }
+    endAccepted = false;
     delivered = Math.max(0, Math.min(ack.nextIndex(), tokens.size()));
     stored = Math.max(stored, ack.storedChunks());
     pump();

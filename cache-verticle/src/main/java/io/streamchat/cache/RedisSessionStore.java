@@ -131,7 +131,7 @@ final class RedisSessionStore {
     }
     List<StoredEvent> recent = events(r.get(6));
     Collections.reverse(recent);
-    return new Claimed(r.get(0).toLong(), r.get(1).toString(), r.get(2).toInteger() == 1,
+    return new Claimed(Long.parseLong(r.get(0).toString()), r.get(1).toString(), r.get(2).toInteger() == 1,
         Long.parseLong(r.get(3).toString()), r.get(4).toString(), messages, recent, events(r.get(7)));
   }
 

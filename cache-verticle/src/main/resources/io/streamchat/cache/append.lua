@@ -11,11 +11,17 @@ if ARGV[5] ~= '' then
   redis.call('HSETNX', meta, 'user_id', ARGV[5])
 end
 local last = tonumber(redis.call('HGET', meta, 'last_seq') or '0')
+local streamStart = tonumber(redis.call('HGET', meta, 'stream_seq') or '0')
 for i = 6, #ARGV, 5 do
   local seq = tonumber(ARGV[i])
   if seq > last then
     local kind, id, message = ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
-    redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], seq .. '-0', 'type', kind, 'event', ARGV[i + 2])
+    -- Trimming never reaches the answer in progress: a new owner must be able to load all of it.
+    local keep = tonumber(ARGV[3])
+    if streamStart > 0 then
+      keep = math.max(keep, seq - streamStart + 1)
+    end
+    redis.call('XADD', log, 'MAXLEN', '~', keep, seq .. '-0', 'type', kind, 'event', ARGV[i + 2])
     if message ~= '' then
       if redis.call('HSETNX', messages, id, message) == 1 then
         redis.call('RPUSH', order, id)
@@ -25,8 +31,10 @@ for i = 6, #ARGV, 5 do
     end
     if kind == 'stream_start' then
       redis.call('HSET', meta, 'stream_seq', seq)
+      streamStart = seq
     elseif kind == 'complete' then
       redis.call('HDEL', meta, 'stream_seq')
+      streamStart = 0
     end
     last = seq
   end

@@ -2,7 +2,13 @@
 -- KEYS: meta, log, messages, order
 -- ARGV: proposed epoch, ttl seconds, replay event count, max messages
 local meta, log, messages, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local fence = redis.call('HINCRBY', meta, 'fence', 1)
+-- Tokens only grow, even if Redis lost this session's metadata: a new one is at least the server's
+-- clock in microseconds. 'claims' counts the claims, for operators and tests.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local fence = math.max(tonumber(redis.call('HGET', meta, 'fence') or '0') + 1, now)
+redis.call('HSET', meta, 'fence', string.format('%.0f', fence))
+redis.call('HINCRBY', meta, 'claims', 1)
 local epoch = redis.call('HGET', meta, 'epoch')
 local changed = 0
 if not epoch then
@@ -32,4 +38,4 @@ end
 for _, key in ipairs(KEYS) do
   redis.call('EXPIRE', key, ARGV[2])
 end
-return {fence, epoch, changed, last, user, stored, recent, streaming}
+return {string.format('%.0f', fence), epoch, changed, last, user, stored, recent, streaming}

@@ -55,12 +55,21 @@ class RedisSessionStoreTest {
   void aStaleFencingTokenCannotAppendASingleEvent() {
     Claimed first = store.claim(new Claim("fenced", "e1", 100, 10)).await();
     Claimed second = store.claim(new Claim("fenced", "e2", 100, 10)).await();
-    assertThat(second.fence()).isEqualTo(first.fence() + 1);
+    assertThat(second.fence()).isGreaterThan(first.fence());
     assertThatThrownBy(() -> store.append(new Append("fenced", first.fence(), "u", List.of(user(1, "m1")))).await())
         .hasMessageContaining("fenced");
     assertThat(api.xlen("chat:{fenced}:log").await().toLong()).isZero();
     assertThat(store.append(new Append("fenced", second.fence(), "u", List.of(user(1, "m1")))).await()).isEqualTo(1);
     assertThatThrownBy(() -> store.release(new Release("fenced", first.fence())).await()).hasMessageContaining("fenced");
+  }
+
+  @Test
+  void fencingTokensKeepGrowingWhenRedisLosesTheSessionsMetadata() {
+    Claimed before = store.claim(new Claim("amnesia", "e1", 10, 10)).await();
+    api.del(RedisSessionStore.keys("amnesia")).await();
+    Claimed after = store.claim(new Claim("amnesia", "e2", 10, 10)).await();
+    assertThat(after.fence()).isGreaterThan(before.fence());
+    assertThat(after.epoch()).isEqualTo("e2");
   }
 
   @Test

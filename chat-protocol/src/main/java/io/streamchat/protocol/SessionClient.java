@@ -102,7 +102,7 @@ public final class SessionClient {
   private Future<Void> activate(String sessionId) {
     DeliveryOptions local = new DeliveryOptions(options).setLocalOnly(true);
     return vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, local)
-        .recover(failure -> failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS
+        .recover(failure -> needsActivation(failure)
             ? vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, options)
             : Future.failedFuture(failure))
         .<Void>mapEmpty()
@@ -111,7 +111,7 @@ public final class SessionClient {
             return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE, "no session verticle is running"));
           }
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
-              && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
+              && reply.failureCode() != RETRY_ELSEWHERE && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
             return Future.failedFuture(new ChatException(ErrorCode.fromWire(reply.getMessage()), reply.getMessage()));
           }
           // Unavailable (Redis slow or down) or timed out: the next attempt activates again, within the budget.

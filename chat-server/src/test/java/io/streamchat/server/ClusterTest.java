@@ -167,8 +167,8 @@ class ClusterTest {
     Redis client = Redis.createClient(vertx, redis.url());
     try {
       for (int s = 0; s < 20; s++) {
-        Response fence = RedisAPI.api(client).hget("chat:{race-" + s + "}:meta", "fence").await();
-        assertThat(fence.toLong()).as("fencing token of race-" + s).isEqualTo(1);
+        Response claims = RedisAPI.api(client).hget("chat:{race-" + s + "}:meta", "claims").await();
+        assertThat(claims.toLong()).as("claims of race-" + s + " (one fencing token issued)").isEqualTo(1);
       }
     } finally {
       client.close();

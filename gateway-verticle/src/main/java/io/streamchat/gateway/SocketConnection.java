@@ -69,6 +69,11 @@ final class SocketConnection {
   }
 
   void open(Long cursorSeq, String cursorEpoch) {
+    if (cursorSeq != null && cursorEpoch != null) {
+      // The client's position until the owner says otherwise: a later re-attach resumes from it.
+      lastSeq = cursorSeq;
+      epoch = cursorEpoch;
+    }
     socket.textMessageHandler(this::onText);
     socket.binaryMessageHandler(this::onBinary);
     socket.closeHandler(v -> onClose());
@@ -183,6 +188,8 @@ final class SocketConnection {
 
   /** Attach again where the session lives now, from this socket's position; the client sees no seam. */
   private Attach reattach() {
+    framesCredited = 0;
+    framesReceived = 0;
     return new Attach(id, ++generation, gatewayAddress, userId, epoch == null ? null : lastSeq, epoch, true);
   }
 
@@ -208,17 +215,7 @@ final class SocketConnection {
       }
       write(frame.json());
     }
-    if (socket.writeQueueFull()) {
-      if (!awaitingDrain) {
-        awaitingDrain = true;
-        socket.drainHandler(v -> {
-          awaitingDrain = false;
-          credit();
-        });
-      }
-    } else {
-      credit();
-    }
+    credit();
   }
 
   /** Reports progress to the owner, at least every half window. */
@@ -265,9 +262,6 @@ final class SocketConnection {
 
   private void moveOn() {
     LOG.debug("Session {}: connection {} follows the session to its next owner (from seq {})", sessionId, id, lastSeq);
-    framesCredited = 0;
-    framesReceived = 0;
-    awaitingDrain = false;
     ownerNode = null;
     submit(reattach(), null);
   }
@@ -285,9 +279,23 @@ final class SocketConnection {
     write(error.encode());
   }
 
+  /**
+   * Writes a frame. A socket that does not take its frames stops being read (its client's pings pile
+   * up nowhere) and stops reporting progress (its owner stops sending), until it drains.
+   */
   private void write(String json) {
-    if (!closed) {
-      socket.writeTextMessage(json);
+    if (closed) {
+      return;
+    }
+    socket.writeTextMessage(json);
+    if (!awaitingDrain && socket.writeQueueFull()) {
+      awaitingDrain = true;
+      socket.pause();
+      socket.drainHandler(v -> {
+        awaitingDrain = false;
+        socket.resume();
+        credit();
+      });
     }
   }
 

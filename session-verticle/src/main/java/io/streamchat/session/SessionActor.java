@@ -57,8 +57,9 @@ final class SessionActor {
   private String userId;
   private long storedSeq;
   private Answer answer;
-  private LoggedEvent endedAwaitingStore;
-  private String endedGenerator;
+  /** Ended answers whose generator waits to hear that the end is stored, by message id. */
+  private final Map<String, LoggedEvent> awaitingStore = new LinkedHashMap<>();
+  private final Map<String, String> generators = new HashMap<>();
   private long lastActivityMs;
 
   SessionActor(String sessionId, SessionSettings settings, SessionEffects effects, Claimed state) {
@@ -242,6 +243,9 @@ final class SessionActor {
       }
     }
     Connection connection = cancel.connectionId() == null ? null : connections.get(cancel.connectionId());
+    if (connection != null && connection.replies.size() >= settings.windowFrames()) {
+      throw tooManyWaiting();
+    }
     if (connection != null) {
       JsonObject ack = new JsonObject().put("type", "cancel_ack");
       if (result.messageId() != null) {
@@ -268,6 +272,9 @@ final class SessionActor {
     if (connection == null) {
       return;
     }
+    if (connection.replies.size() >= settings.windowFrames()) {
+      throw tooManyWaiting();
+    }
     long after = log.lastSeq();
     String status;
     int chunks = 0;
@@ -275,10 +282,9 @@ final class SessionActor {
     if (answer != null && answer.messageId.equals(reconnect.messageId())) {
       status = "recovered";
       for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
-        LoggedEvent chunk = log.get(answer.chunkSeq(index));
-        if (chunk != null) {
-          resend.add(chunk);
-        }
+        long seq = answer.chunkSeq(index);
+        resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, chunkJson(seq, answer.messageId, index, answer.chunk(index)),
+            answer.messageId, index, null));
       }
     } else if (isAssistant(reconnect.messageId())) {
       status = "complete";
@@ -320,6 +326,9 @@ final class SessionActor {
   void generatorStarted(String messageId, String generatorAddress) {
     if (answer != null && answer.messageId.equals(messageId)) {
       answer.generatorAddress = generatorAddress;
+    } else {
+      // Cancelled before the generator was known: stop it now.
+      effects.stopGeneration(messageId, generatorAddress);
     }
   }
 
@@ -331,7 +340,7 @@ final class SessionActor {
 
   TokenAck tokens(Tokens tokens) {
     if (answer == null || !answer.messageId.equals(tokens.messageId())) {
-      return new TokenAck(false, -1, -1, fence);
+      return endedAck(tokens.messageId());
     }
     touch();
     answer.lastProgressMs = effects.nowMs();
@@ -352,7 +361,7 @@ final class SessionActor {
 
   TokenAck generationEnded(GenerationEnded ended) {
     if (answer == null || !answer.messageId.equals(ended.messageId())) {
-      return new TokenAck(false, -1, -1, fence);
+      return endedAck(ended.messageId());
     }
     if (ended.totalChunks() > answer.chunkCount()) {
       return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq), fence);
@@ -360,6 +369,23 @@ final class SessionActor {
     int total = answer.chunkCount();
     finish(ended.status(), ended.errorCode(), ended.errorMessage());
     return new TokenAck(false, total, -1, fence);
+  }
+
+  /**
+   * The answer is not streaming here: if it ended, its total (the generator keeps it until the end
+   * is stored); if it is unknown, -1 (the generator lets it go).
+   */
+  private TokenAck endedAck(String messageId) {
+    MessageView message = messages.get(messageId);
+    if (message == null || !message.isAssistant()) {
+      return new TokenAck(false, -1, -1, fence);
+    }
+    LoggedEvent end = awaitingStore.get(messageId);
+    if (end != null && end.seq() > storedSeq && message.totalChunks() != null) {
+      return new TokenAck(false, message.totalChunks(), -1, fence);
+    }
+    return new TokenAck(false, message.totalChunks() == null ? 0 : message.totalChunks(),
+        message.totalChunks() == null ? 0 : message.totalChunks(), fence);
   }
 
   // ---- reads ----
@@ -407,10 +433,12 @@ final class SessionActor {
         effects.storedProgress(answer.messageId, answer.generatorAddress, now, false);
       }
     }
-    if (endedAwaitingStore != null && endedAwaitingStore.seq() <= storedSeq) {
-      effects.storedProgress(endedAwaitingStore.messageId(), endedGenerator, endedAwaitingStore.index(), true);
-      endedAwaitingStore = null;
-      endedGenerator = null;
+    for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
+      LoggedEvent end = it.next().getValue();
+      if (end.seq() <= storedSeq) {
+        effects.storedProgress(end.messageId(), generators.remove(end.messageId()), end.index(), true);
+        it.remove();
+      }
     }
   }
 
@@ -436,16 +464,21 @@ final class SessionActor {
 
   // ---- internals ----
 
-  /** The hot path: one event per token, its JSON written directly. */
+  /** The hot path: one event per token. */
   private void appendChunk(String text) {
     long seq = log.lastSeq() + 1;
     int index = answer.chunkCount();
+    String json = chunkJson(seq, answer.messageId, index, text);
+    answer.addChunk(text, seq);
+    append(new LoggedEvent(seq, LoggedEvent.CHUNK, json, answer.messageId, index, null));
+  }
+
+  /** A chunk event's JSON, written directly rather than through a tree. */
+  private static String chunkJson(long seq, String messageId, int index, String text) {
     StringBuilder json = new StringBuilder(80 + text.length()).append("{\"type\":\"chunk\",\"seq\":").append(seq)
         .append(",\"message_id\":");
-    JsonText.quote(json, answer.messageId).append(",\"index\":").append(index).append(",\"content\":");
-    JsonText.quote(json, text).append('}');
-    answer.addChunk(text, seq);
-    append(new LoggedEvent(seq, LoggedEvent.CHUNK, json.toString(), answer.messageId, index, null));
+    JsonText.quote(json, messageId).append(",\"index\":").append(index).append(",\"content\":");
+    return JsonText.quote(json, text).append('}').toString();
   }
 
   private void finish(String status, String errorCode, String errorMessage) {
@@ -460,8 +493,8 @@ final class SessionActor {
     }
     LoggedEvent event = append(LoggedEvent.COMPLETE, complete, ended.messageId, ended.chunkCount(), view);
     if (ended.generatorAddress != null) {
-      endedAwaitingStore = event;
-      endedGenerator = ended.generatorAddress;
+      awaitingStore.put(ended.messageId, event);
+      generators.put(ended.messageId, ended.generatorAddress);
     }
   }
 
@@ -518,10 +551,17 @@ final class SessionActor {
   /** The connection lags behind what the log holds: it starts over from a fresh snapshot. */
   private void fellBehind(Connection connection) {
     long head = log.lastSeq();
+    List<Connection.Reply> waiting = new ArrayList<>(connection.replies);
     connection.replies.clear();
     JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "reset").put("seq", head);
     connection.replies.add(new Connection.Reply(connection.nextSeq - 1, reply(status)));
     connection.replies.add(new Connection.Reply(connection.nextSeq - 1, historyFrame()));
+    for (Connection.Reply reply : waiting) {
+      // Acks and statuses still come, after the fresh snapshot; events they referred to are in it.
+      if (reply.frame().seq() == 0) {
+        connection.replies.add(new Connection.Reply(head, reply.frame()));
+      }
+    }
     connection.nextSeq = head + 1;
   }
 
@@ -605,6 +645,11 @@ final class SessionActor {
     JsonObject json = new JsonObject(stored.json());
     return new LoggedEvent(stored.seq(), stored.type(), stored.json(), json.getString("message_id"),
         json.getInteger("index", -1), null);
+  }
+
+  /** A connection whose replies pile up unread gets no more: its memory stays bounded. */
+  private static ChatException tooManyWaiting() {
+    return new ChatException(ErrorCode.RATE_LIMITED, "too many replies are waiting for this connection; read them first");
   }
 
   private void touch() {

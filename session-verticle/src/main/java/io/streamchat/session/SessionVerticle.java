@@ -82,6 +82,8 @@ public final class SessionVerticle extends VerticleBase {
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
   private long lastTickMs;
+  /** Handing off: new sessions are for other nodes. */
+  private boolean stopping;
 
   @Override
   public Future<?> start() {
@@ -110,6 +112,7 @@ public final class SessionVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopping = true;
     List<Future<Void>> handOffs = new ArrayList<>();
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
       handOffs.add(handOff(session));
@@ -128,6 +131,10 @@ public final class SessionVerticle extends VerticleBase {
     String sessionId = request.body();
     if (!Identifiers.isSessionId(sessionId)) {
       request.fail(ErrorCode.BAD_REQUEST.httpStatus(), ErrorCode.BAD_REQUEST.wire());
+      return;
+    }
+    if (stopping) {
+      request.reply(SessionClient.retryElsewhere());
       return;
     }
     if (sessions.containsKey(sessionId) || !activating.add(sessionId)) {
