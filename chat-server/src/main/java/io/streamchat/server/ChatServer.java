@@ -11,7 +11,6 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.session.SessionVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;

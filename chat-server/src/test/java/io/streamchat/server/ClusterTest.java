@@ -255,7 +255,7 @@ class ClusterTest {
     assertThat(follower.violations()).isEmpty();
     assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(400));
     Thread.sleep(1500);
-    List<JsonObject> log = storedLog("paused");
+    List<JsonObject> log = StoredLog.read(vertx, redis.url(), "paused");
     for (int i = 0; i < log.size(); i++) {
       assertThat(log.get(i).getLong("seq")).as("the stored log has no gap or duplicate").isEqualTo(i + 1L);
     }
@@ -316,23 +316,5 @@ class ClusterTest {
       assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(100));
     }
     assertThat(exited.get()).as("the node exits by itself").isTrue();
-  }
-
-  private List<JsonObject> storedLog(String session) {
-    Redis client = Redis.createClient(vertx, redis.url());
-    try {
-      List<JsonObject> events = new ArrayList<>();
-      for (Response entry : RedisAPI.api(client).xrange(List.of("chat:{" + session + "}:log", "-", "+")).await()) {
-        Response fields = entry.get(1);
-        for (int i = 0; i < fields.size(); i += 2) {
-          if ("event".equals(fields.get(i).toString())) {
-            events.add(new JsonObject(fields.get(i + 1).toString()));
-          }
-        }
-      }
-      return events;
-    } finally {
-      client.close();
-    }
   }
 }

@@ -5,14 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisAPI;
-import io.vertx.redis.client.Response;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -68,7 +64,7 @@ class DurabilityTest {
     assertThat(follower.violations()).isEmpty();
     awaitMetric("chat_cache_pending_events", 0);
 
-    List<JsonObject> stored = storedLog("redis-outage");
+    List<JsonObject> stored = StoredLog.read(node.clientVertx, node.redis.url(), "redis-outage");
     assertThat(stored).extracting(e -> e.getLong("seq")).containsExactlyElementsOf(seen.keySet());
     assertThat(stored).containsExactlyElementsOf(seen.values());
     JsonArray messages = node.history("redis-outage").getJsonArray("messages");
@@ -132,26 +128,6 @@ class DurabilityTest {
     if (frame.getLong("seq") != null && !"history".equals(frame.getString("type"))
         && !"recovery_status".equals(frame.getString("type"))) {
       seen.put(frame.getLong("seq"), frame);
-    }
-  }
-
-  private List<JsonObject> storedLog(String sessionId) {
-    Vertx vertx = node.clientVertx;
-    Redis client = Redis.createClient(vertx, node.redis.url());
-    try {
-      Response entries = RedisAPI.api(client).xrange(List.of("chat:{" + sessionId + "}:log", "-", "+")).await();
-      List<JsonObject> events = new ArrayList<>();
-      for (Response entry : entries) {
-        Response fields = entry.get(1);
-        for (int i = 0; i < fields.size(); i += 2) {
-          if ("event".equals(fields.get(i).toString())) {
-            events.add(new JsonObject(fields.get(i + 1).toString()));
-          }
-        }
-      }
-      return events;
-    } finally {
-      client.close();
     }
   }
 

@@ -1,0 +1,34 @@
+package io.streamchat.server;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads a session's stored event log straight from Redis, to compare it with what clients saw. */
+final class StoredLog {
+
+  private StoredLog() {
+  }
+
+  static List<JsonObject> read(Vertx vertx, String redisUrl, String sessionId) {
+    Redis client = Redis.createClient(vertx, redisUrl);
+    try {
+      List<JsonObject> events = new ArrayList<>();
+      for (Response entry : RedisAPI.api(client).xrange(List.of("chat:{" + sessionId + "}:log", "-", "+")).await()) {
+        Response fields = entry.get(1);
+        for (int i = 0; i < fields.size(); i += 2) {
+          if ("event".equals(fields.get(i).toString())) {
+            events.add(new JsonObject(fields.get(i + 1).toString()));
+          }
+        }
+      }
+      return events;
+    } finally {
+      client.close();
+    }
+  }
+}
