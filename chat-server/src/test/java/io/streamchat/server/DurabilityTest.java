@@ -7,7 +7,6 @@ import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.redis.client.Redis;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
