@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * A session's log, history and metadata in Redis. Every key of a session shares the hash tag
  * {@code {sessionId}} so that the scripts work on Redis Cluster. Layout:
  * <ul>
- *   <li>{@code chat:{id}:meta} hash: fence, epoch, released, last_seq, user_id, stream_seq</li>
+ *   <li>{@code chat:{id}:meta} hash: fence (the newest fencing token), claims (how many were issued), epoch,
+ *       released (the last owner handed off cleanly), last_seq, user_id, stream_seq (start of the answer
+ *       in progress)</li>
  *   <li>{@code chat:{id}:log} stream: one entry per event, entry id {@code <seq>-0}</li>
  *   <li>{@code chat:{id}:messages} hash: message id to the message JSON of the history</li>
  *   <li>{@code chat:{id}:order} list: message ids in order</li>
