@@ -75,7 +75,7 @@ public final class Bench {
 
   private static void startNodes(BenchOptions options, EmbeddedRedis redis, FakeOpenAi ai, List<NodeProcess> nodes)
       throws Exception {
-    int clusterPort = 20_000 + new java.util.Random().nextInt(20_000);
+    int clusterPort = NodeProcess.freePortBlock(options.nodes());
     List<String> members = new ArrayList<>();
     for (int i = 0; i < options.nodes(); i++) {
       members.add("127.0.0.1:" + (clusterPort + i));

@@ -51,7 +51,7 @@ class ClusterTest {
     redis = EmbeddedRedis.start();
     vertx = Vertx.vertx();
     ai = FakeOpenAi.start(vertx);
-    clusterPort = 20_000 + new java.util.Random().nextInt(20_000);
+    clusterPort = NodeProcess.freePortBlock(6);
   }
 
   @AfterAll

@@ -78,7 +78,20 @@ public final class NodeProcess implements AutoCloseable {
       }
       Thread.sleep(100);
     }
+    threadDump();
     throw new IllegalStateException(nodeId + " not ready with " + members + " members; see " + log.toAbsolutePath());
+  }
+
+  /** Appends the node's thread dump to its log (jcmd), to see where it is stuck. */
+  private void threadDump() {
+    try {
+      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+      new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print")
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start()
+          .waitFor(20, TimeUnit.SECONDS);
+    } catch (IOException | InterruptedException e) {
+      // diagnostics only
+    }
   }
 
   public long pid() {
@@ -153,6 +166,30 @@ public final class NodeProcess implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /**
+   * The first of {@code count} consecutive free ports, below the kernel's ephemeral range (32768
+   * and up), where outgoing connections could take them between the check and the bind.
+   */
+  public static int freePortBlock(int count) {
+    java.util.Random random = new java.util.Random();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int first = 10_000 + random.nextInt(20_000);
+      boolean free = true;
+      for (int port = first; port < first + count && free; port++) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1,
+            java.net.InetAddress.getLoopbackAddress())) {
+          socket.setReuseAddress(true);
+        } catch (IOException taken) {
+          free = false;
+        }
+      }
+      if (free) {
+        return first;
+      }
+    }
+    throw new IllegalStateException("no block of " + count + " free ports");
   }
 
   public static int freePort() throws IOException {

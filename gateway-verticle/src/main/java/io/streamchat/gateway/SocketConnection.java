@@ -83,7 +83,7 @@ final class SocketConnection {
 
   /** Closes the socket, e.g. with 1012 when the server shuts down. */
   void close(short code, String reason) {
-    if (!closed) {
+    if (!closed && !socket.isClosed()) {
       socket.close(code, reason);
     }
   }
@@ -284,7 +284,7 @@ final class SocketConnection {
    * up nowhere) and stops reporting progress (its owner stops sending), until it drains.
    */
   private void write(String json) {
-    if (closed) {
+    if (closed || socket.isClosed()) {
       return;
     }
     socket.writeTextMessage(json);
