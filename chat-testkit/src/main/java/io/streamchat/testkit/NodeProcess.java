@@ -79,7 +79,17 @@ public final class NodeProcess implements AutoCloseable {
       Thread.sleep(100);
     }
     threadDump();
-    throw new IllegalStateException(nodeId + " not ready with " + members + " members; see " + log.toAbsolutePath());
+    throw new IllegalStateException(nodeId + " not ready with " + members + " members; the end of "
+        + log.toAbsolutePath() + ":\n" + tail(80));
+  }
+
+  private String tail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(log unreadable: " + e + ")";
+    }
   }
 
   /** Appends the node's thread dump to its log (jcmd), to see where it is stuck. */
