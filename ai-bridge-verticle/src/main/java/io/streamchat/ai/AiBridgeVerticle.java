@@ -115,7 +115,7 @@ public final class AiBridgeVerticle extends VerticleBase {
     } else if (command instanceof StoredProgress progress) {
       Relay relay = relays.get(key(progress.sessionId(), progress.messageId()));
       if (relay != null) {
-        relay.storedProgress(progress.storedChunks(), progress.ended());
+        relay.storedProgress(progress.ended());
       }
     }
   }

@@ -33,7 +33,6 @@ final class Relay implements TokenSink {
   private final List<String> tokens = new ArrayList<>();
   Provider.Generation generation;
   private int delivered;
-  private int stored;
   private boolean inFlight;
   private boolean retryScheduled;
   private int failures;
@@ -106,8 +105,8 @@ final class Relay implements TokenSink {
     finish();
   }
 
-  void storedProgress(int storedChunks, boolean answerEnded) {
-    stored = Math.max(stored, storedChunks);
+  /** The owner has stored the answer's end: nothing of it needs keeping any more. */
+  void storedProgress(boolean answerEnded) {
     if (answerEnded) {
       finish();
     }
@@ -177,7 +176,6 @@ final class Relay implements TokenSink {
     }
     endAccepted = false;
     delivered = Math.max(0, Math.min(ack.nextIndex(), tokens.size()));
-    stored = Math.max(stored, ack.storedChunks());
     pump();
   }
 

@@ -89,10 +89,6 @@ final class RedisSessionStore {
             : Future.failedFuture(FENCED));
   }
 
-  Future<Void> ping() {
-    return redis.ping(List.of()).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
-  }
-
   static boolean isFenced(Throwable failure) {
     return failure.getMessage() != null && failure.getMessage().contains(FENCED);
   }

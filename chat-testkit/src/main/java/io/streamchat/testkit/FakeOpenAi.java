@@ -83,7 +83,6 @@ public final class FakeOpenAi implements AutoCloseable {
   private volatile Script script = Script.tokens(20, 5);
   private final List<JsonObject> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger closedEarly = new AtomicInteger();
-  private final AtomicInteger active = new AtomicInteger();
   private final AtomicInteger failures = new AtomicInteger();
   private volatile int failureStatus = 500;
 
@@ -117,10 +116,6 @@ public final class FakeOpenAi implements AutoCloseable {
     return closedEarly.get();
   }
 
-  public int active() {
-    return active.get();
-  }
-
   public static String token(int index) {
     return "t" + index + " ";
   }
@@ -147,12 +142,10 @@ public final class FakeOpenAi implements AutoCloseable {
 
   private void stream(HttpServerResponse response, Script current) {
     String eol = current.crlf() ? "\r\n" : "\n";
-    active.incrementAndGet();
     boolean[] ended = {false};
     response.closeHandler(v -> {
       if (!ended[0]) {
         ended[0] = true;
-        active.decrementAndGet();
         closedEarly.incrementAndGet();
       }
     });
@@ -165,7 +158,6 @@ public final class FakeOpenAi implements AutoCloseable {
       int index = next[0]++;
       if (index == current.dropAfter()) {
         ended[0] = true;
-        active.decrementAndGet();
         response.reset();
         return;
       }
@@ -191,7 +183,6 @@ public final class FakeOpenAi implements AutoCloseable {
         tail.append("data: [DONE]").append(eol).append(eol);
       }
       ended[0] = true;
-      active.decrementAndGet();
       response.end(tail.toString());
     };
     response.write(": keep-alive" + eol + eol);

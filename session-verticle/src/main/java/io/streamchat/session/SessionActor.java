@@ -95,20 +95,8 @@ final class SessionActor {
     return log.lastSeq();
   }
 
-  long storedSeq() {
-    return storedSeq;
-  }
-
   long unstoredCount() {
     return log.lastSeq() - storedSeq;
-  }
-
-  boolean isStreaming() {
-    return answer != null;
-  }
-
-  int connectionCount() {
-    return connections.size();
   }
 
   // ---- connections ----
@@ -424,15 +412,8 @@ final class SessionActor {
     if (seq <= storedSeq) {
       return;
     }
-    int before = answer == null ? 0 : answer.storedChunks(storedSeq);
     storedSeq = Math.min(seq, log.lastSeq());
     log.trim(storedSeq);
-    if (answer != null && answer.generatorAddress != null) {
-      int now = answer.storedChunks(storedSeq);
-      if (now > before) {
-        effects.storedProgress(answer.messageId, answer.generatorAddress, now, false);
-      }
-    }
     for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
       LoggedEvent end = it.next().getValue();
       if (end.seq() <= storedSeq) {

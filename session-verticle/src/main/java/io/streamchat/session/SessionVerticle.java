@@ -120,11 +120,6 @@ public final class SessionVerticle extends VerticleBase {
     return Future.join(handOffs);
   }
 
-  /** Session ids owned here, for health and tests. */
-  int ownedSessions() {
-    return sessions.size();
-  }
-
   // ---- ownership ----
 
   private void activate(Message<String> request) {

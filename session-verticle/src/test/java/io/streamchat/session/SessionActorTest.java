@@ -178,7 +178,7 @@ class SessionActorTest {
   }
 
   @Test
-  void storageProgressIsReportedToTheGeneratorUntilItsEndIsStored() {
+  void theGeneratorHearsWhenTheEndOfItsAnswerIsStored() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.generatorStarted(answer, "bridge");
@@ -186,7 +186,7 @@ class SessionActorTest {
     actor.stored(4);
     actor.generationEnded(new GenerationEnded(answer, 3, "completed", null, null));
     actor.stored(actor.lastSeq());
-    assertThat(effects.progress).containsExactly("2", "3/ended");
+    assertThat(effects.progress).containsExactly("3/ended");
   }
 
   @Test
