@@ -88,6 +88,10 @@ public final class Bench {
           "CHAT_AI_MAX_ACTIVE_PER_NODE", "100000",
           "CHAT_AI_MAX_ACTIVE_PER_USER", "100000",
           "CHAT_AI_HTTP_POOL_SIZE", Integer.toString(Math.max(64, options.sessions()))));
+      String eventLoops = System.getenv("CHAT_EVENT_LOOPS");
+      if (eventLoops != null) {
+        env.put("CHAT_EVENT_LOOPS", eventLoops);
+      }
       if (options.nodes() > 1) {
         env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
         env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));

@@ -95,11 +95,12 @@ public final class ChatServer {
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
     HazelcastInstance hazelcast = config.clustered() ? Hazelcast.newHazelcastInstance(hazelcast(config)) : null;
+    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops());
     Vertx vertx = hazelcast != null
-        ? Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
+        ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
             .withClusterManager(new HazelcastClusterManager(hazelcast))
             .buildClustered().await()
-        : Vertx.vertx();
+        : Vertx.builder().with(vertxOptions).build();
     if (hazelcast != null) {
       announceDepartures(vertx, hazelcast);
     }

@@ -16,9 +16,10 @@ import java.util.UUID;
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
+ * @param eventLoops      CHAT_EVENT_LOOPS (2 per core): event-loop threads the verticles are spread over
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
-                    int clusterPort, String clusterConfig, ConfigSource source) {
+                    int clusterPort, String clusterConfig, int eventLoops, ConfigSource source) {
 
   static final List<String> ALL_ROLES = List.of("gateway", "session", "cache", "ai-bridge");
 
@@ -42,6 +43,7 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
         config.integer("CHAT_CLUSTER_PORT", 5701),
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
+        config.integer("CHAT_EVENT_LOOPS", 2 * Runtime.getRuntime().availableProcessors()),
         config);
   }
 
