@@ -4,7 +4,7 @@ import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AiCommand;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
-import io.streamchat.protocol.AiCommand.StoredProgress;
+import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
@@ -112,10 +112,10 @@ public final class AiBridgeVerticle extends VerticleBase {
       if (relay != null) {
         relay.stopFrom(stop.fence());
       }
-    } else if (command instanceof StoredProgress progress) {
-      Relay relay = relays.get(key(progress.sessionId(), progress.messageId()));
+    } else if (command instanceof AnswerStored stored) {
+      Relay relay = relays.get(key(stored.sessionId(), stored.messageId()));
       if (relay != null) {
-        relay.storedProgress(progress.ended());
+        relay.answerStored();
       }
     }
   }

@@ -106,10 +106,8 @@ final class Relay implements TokenSink {
   }
 
   /** The owner has stored the answer's end: nothing of it needs keeping any more. */
-  void storedProgress(boolean answerEnded) {
-    if (answerEnded) {
-      finish();
-    }
+  void answerStored() {
+    finish();
   }
 
   boolean endAccepted() {

@@ -78,10 +78,10 @@ class AiBridgeTest {
             owner.next++;
           }
         }
-        message.reply(new TokenAck(true, owner.next, owner.next, 1));
+        message.reply(new TokenAck(true, owner.next, 1));
       } else if (message.body() instanceof GenerationEnded ended) {
         owner.ended.complete(ended);
-        message.reply(new TokenAck(false, owner.next, -1, 1));
+        message.reply(new TokenAck(false, owner.next, 1));
       }
     }).completion().await();
     vertx.eventBus().request(Addresses.AI_GENERATE, new Generate(session, "a-" + session, "u-" + session,

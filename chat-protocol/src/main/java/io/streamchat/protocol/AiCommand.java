@@ -17,10 +17,7 @@ public sealed interface AiCommand {
   record StopGeneration(String sessionId, String messageId, long fence) implements AiCommand {
   }
 
-  /**
-   * The owner has durably stored this many chunks of the answer, and its end when {@code ended}
-   * (sent when the end is stored: until then the generator keeps the whole answer).
-   */
-  record StoredProgress(String sessionId, String messageId, int storedChunks, boolean ended) implements AiCommand {
+  /** The owner has durably stored the answer's end: its generator may forget it. */
+  record AnswerStored(String sessionId, String messageId) implements AiCommand {
   }
 }

@@ -28,9 +28,10 @@ public sealed interface SessionReply {
   }
 
   /**
-   * Answer to {@link SessionCommand.Tokens}: whether the answer still streams, the next chunk index
-   * the owner expects, and how many chunks are stored durably (the generator may forget those).
+   * Answer to {@link SessionCommand.Tokens} and {@link SessionCommand.GenerationEnded}: whether the
+   * answer still streams and the next chunk index the owner expects (for an ended answer its
+   * total, -1 when the owner does not know it), from the owner holding {@code fence}.
    */
-  record TokenAck(boolean streaming, int nextIndex, int storedChunks, long fence) implements SessionReply {
+  record TokenAck(boolean streaming, int nextIndex, long fence) implements SessionReply {
   }
 }

@@ -48,12 +48,6 @@ final class Answer {
     content.append(text);
   }
 
-  /** How many chunks are stored when every event up to {@code storedSeq} is. */
-  int storedChunks(long storedSeq) {
-    int stored = Arrays.binarySearch(chunkSeqs, 0, chunks.size(), storedSeq);
-    return stored >= 0 ? stored + 1 : -stored - 1;
-  }
-
   MessageView view(String status, String errorCode, String errorMessage) {
     return new MessageView(messageId, MessageView.ASSISTANT, content(), status, createdAt, replyTo, null,
         chunkCount(), errorCode, errorMessage);

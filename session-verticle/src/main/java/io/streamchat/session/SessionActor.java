@@ -344,7 +344,7 @@ final class SessionActor {
       }
       index++;
     }
-    return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq), fence);
+    return new TokenAck(true, answer.chunkCount(), fence);
   }
 
   TokenAck generationEnded(GenerationEnded ended) {
@@ -352,28 +352,23 @@ final class SessionActor {
       return endedAck(ended.messageId());
     }
     if (ended.totalChunks() > answer.chunkCount()) {
-      return new TokenAck(true, answer.chunkCount(), answer.storedChunks(storedSeq), fence);
+      return new TokenAck(true, answer.chunkCount(), fence);
     }
     int total = answer.chunkCount();
     finish(ended.status(), ended.errorCode(), ended.errorMessage());
-    return new TokenAck(false, total, -1, fence);
+    return new TokenAck(false, total, fence);
   }
 
   /**
-   * The answer is not streaming here: if it ended, its total (the generator keeps it until the end
-   * is stored); if it is unknown, -1 (the generator lets it go).
+   * The answer is not streaming here: if it ended, its total (the generator keeps it until told the
+   * end is stored); if it is unknown, -1 (the generator lets it go).
    */
   private TokenAck endedAck(String messageId) {
     MessageView message = messages.get(messageId);
     if (message == null || !message.isAssistant()) {
-      return new TokenAck(false, -1, -1, fence);
+      return new TokenAck(false, -1, fence);
     }
-    LoggedEvent end = awaitingStore.get(messageId);
-    if (end != null && end.seq() > storedSeq && message.totalChunks() != null) {
-      return new TokenAck(false, message.totalChunks(), -1, fence);
-    }
-    return new TokenAck(false, message.totalChunks() == null ? 0 : message.totalChunks(),
-        message.totalChunks() == null ? 0 : message.totalChunks(), fence);
+    return new TokenAck(false, message.totalChunks() == null ? 0 : message.totalChunks(), fence);
   }
 
   // ---- reads ----
@@ -417,7 +412,7 @@ final class SessionActor {
     for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
       LoggedEvent end = it.next().getValue();
       if (end.seq() <= storedSeq) {
-        effects.storedProgress(end.messageId(), generators.remove(end.messageId()), end.index(), true);
+        effects.answerStored(end.messageId(), generators.remove(end.messageId()));
         it.remove();
       }
     }

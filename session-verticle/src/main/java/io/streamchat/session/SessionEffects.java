@@ -20,8 +20,8 @@ interface SessionEffects {
 
   void stopGeneration(String messageId, String generatorAddress);
 
-  /** Tells a generator how much of its answer is stored, so it can forget that part. */
-  void storedProgress(String messageId, String generatorAddress, int storedChunks, boolean ended);
+  /** Tells a generator its answer's end is stored, so it can forget the answer. */
+  void answerStored(String messageId, String generatorAddress);
 
   long nowMs();
 

@@ -4,7 +4,7 @@ import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
-import io.streamchat.protocol.AiCommand.StoredProgress;
+import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.CheckFence;
@@ -436,8 +436,8 @@ public final class SessionVerticle extends VerticleBase {
     }
 
     @Override
-    public void storedProgress(String messageId, String generatorAddress, int storedChunks, boolean ended) {
-      eventBus.send(generatorAddress, new StoredProgress(session.id, messageId, storedChunks, ended));
+    public void answerStored(String messageId, String generatorAddress) {
+      eventBus.send(generatorAddress, new AnswerStored(session.id, messageId));
     }
 
     @Override

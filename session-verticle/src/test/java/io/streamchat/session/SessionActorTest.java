@@ -56,8 +56,8 @@ class SessionActorTest {
     }
 
     @Override
-    public void storedProgress(String messageId, String generatorAddress, int storedChunks, boolean ended) {
-      progress.add(storedChunks + (ended ? "/ended" : ""));
+    public void answerStored(String messageId, String generatorAddress) {
+      progress.add(messageId + "@" + generatorAddress);
     }
 
     @Override
@@ -185,8 +185,9 @@ class SessionActorTest {
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
     actor.stored(4);
     actor.generationEnded(new GenerationEnded(answer, 3, "completed", null, null));
+    assertThat(effects.progress).as("only once the end is stored").isEmpty();
     actor.stored(actor.lastSeq());
-    assertThat(effects.progress).containsExactly("3/ended");
+    assertThat(effects.progress).containsExactly(answer + "@bridge");
   }
 
   @Test
