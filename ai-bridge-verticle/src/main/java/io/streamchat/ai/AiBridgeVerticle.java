@@ -4,10 +4,10 @@ import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AiCommand;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
+import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
-import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.SessionClient;
 import io.vertx.core.Future;
@@ -91,11 +91,8 @@ public final class AiBridgeVerticle extends VerticleBase {
       message.reply(address);
       return;
     }
-    if (overLimit(request.userId())) {
-      message.fail(ErrorCode.RATE_LIMITED.httpStatus(), ErrorCode.RATE_LIMITED.wire());
-      return;
-    }
-    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.userId(), address, () -> {
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.userId(), address,
+        settings.deliveryTimeoutMs(), () -> {
       relays.remove(key);
       endedAt.remove(key);
     });
@@ -107,7 +104,12 @@ public final class AiBridgeVerticle extends VerticleBase {
 
   private void control(Message<AiCommand> message) {
     AiCommand command = message.body();
-    if (command instanceof StopGeneration stop) {
+    if (command instanceof TokensTaken taken) {
+      Relay relay = relays.get(key(taken.sessionId(), taken.messageId()));
+      if (relay != null) {
+        relay.taken(taken);
+      }
+    } else if (command instanceof StopGeneration stop) {
       Relay relay = relays.get(key(stop.sessionId(), stop.messageId()));
       if (relay != null) {
         relay.stopFrom(stop.fence());
@@ -131,18 +133,6 @@ public final class AiBridgeVerticle extends VerticleBase {
         }
       }
     }
-  }
-
-  private boolean overLimit(String userId) {
-    int active = 0;
-    int ofUser = 0;
-    for (Relay relay : relays.values()) {
-      if (relay.generating()) {
-        active++;
-        ofUser += userId != null && userId.equals(relay.userId) ? 1 : 0;
-      }
-    }
-    return active >= settings.maxActivePerNode() || (userId != null && ofUser >= settings.maxActivePerUser());
   }
 
   private static String key(String sessionId, String messageId) {

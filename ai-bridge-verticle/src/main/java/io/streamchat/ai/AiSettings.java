@@ -1,6 +1,7 @@
 package io.streamchat.ai;
 
 import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.NodeSettings;
 
 /**
  * Settings of the AI bridge.
@@ -14,7 +15,11 @@ import io.streamchat.protocol.ConfigSource;
  * @param demoTokens           CHAT_AI_DEMO_TOKENS (0 = the whole demo answer): cap on demo answer length
  * @param stallTimeoutMs       CHAT_AI_STALL_TIMEOUT_MS (30000): a provider silent this long ends the answer {@code failed}/{@code stalled}
  * @param connectTimeoutMs     CHAT_AI_CONNECT_TIMEOUT_MS (10000)
- * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (64): connections to the provider per bridge instance
+ * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (CHAT_AI_MAX_ACTIVE_PER_NODE, 5000): HTTP/1.1 connections to the
+ *                             provider per bridge instance; a streaming answer holds one
+ * @param httpVersion          CHAT_AI_HTTP_VERSION ({@code auto}): {@code auto} (HTTP/2 over TLS where the provider
+ *                             offers it by ALPN, else HTTP/1.1), {@code http1}, or {@code h2c} (HTTP/2 without TLS,
+ *                             prior knowledge)
  * @param deliveryTimeoutMs    CHAT_AI_DELIVERY_TIMEOUT_MS (500): one delivery of tokens to the session owner; on
  *                             timeout the tokens go again, to whoever owns the session by then
  * @param retainAfterEndMs     CHAT_AI_RETAIN_AFTER_END_MS (60000): how long an ended answer is kept for the owner to store it
@@ -22,14 +27,11 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxRetries           CHAT_AI_MAX_RETRIES (2): tries again after a refused connection, 5xx or 429 before the first token
  * @param retryBackoffMs       CHAT_AI_RETRY_BACKOFF_MS (250): first retry delay, doubled each time
  * @param contextChars         CHAT_AI_CONTEXT_CHARS (24000): budget of the conversation sent with a question, oldest out first
- * @param maxActivePerNode     CHAT_AI_MAX_ACTIVE_PER_NODE (256): answers one bridge instance generates at once
- * @param maxActivePerUser     CHAT_AI_MAX_ACTIVE_PER_USER (4): answers of one user one bridge instance generates at once
  */
 public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
                          int demoTokensPerSecond, int demoTokens, long stallTimeoutMs, int connectTimeoutMs,
                          int poolSize, long deliveryTimeoutMs, long retainAfterEndMs, long drainMs,
-                         int maxRetries, long retryBackoffMs, int contextChars, int maxActivePerNode,
-                         int maxActivePerUser) {
+                         int maxRetries, long retryBackoffMs, int contextChars, String httpVersion) {
 
   public static AiSettings from(ConfigSource config) {
     return new AiSettings(
@@ -42,14 +44,20 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.integer("CHAT_AI_DEMO_TOKENS", 0),
         config.number("CHAT_AI_STALL_TIMEOUT_MS", 30_000),
         config.integer("CHAT_AI_CONNECT_TIMEOUT_MS", 10_000),
-        config.integer("CHAT_AI_HTTP_POOL_SIZE", 64),
+        config.integer("CHAT_AI_HTTP_POOL_SIZE", NodeSettings.from(config).maxAnswersPerNode()),
         config.number("CHAT_AI_DELIVERY_TIMEOUT_MS", 500),
         config.number("CHAT_AI_RETAIN_AFTER_END_MS", 60_000),
         config.number("CHAT_AI_DRAIN_MS", 30_000),
         config.integer("CHAT_AI_MAX_RETRIES", 2),
         config.number("CHAT_AI_RETRY_BACKOFF_MS", 250),
         config.integer("CHAT_AI_CONTEXT_CHARS", 24_000),
-        config.integer("CHAT_AI_MAX_ACTIVE_PER_NODE", 256),
-        config.integer("CHAT_AI_MAX_ACTIVE_PER_USER", 4));
+        httpVersion(config.string("CHAT_AI_HTTP_VERSION", "auto")));
+  }
+
+  private static String httpVersion(String value) {
+    if (!java.util.List.of("auto", "http1", "h2c").contains(value)) {
+      throw new IllegalArgumentException("CHAT_AI_HTTP_VERSION must be auto, http1 or h2c, got " + value);
+    }
+    return value;
   }
 }

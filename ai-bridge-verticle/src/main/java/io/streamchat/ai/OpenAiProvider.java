@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
@@ -40,9 +41,28 @@ final class OpenAiProvider implements Provider {
     this.malformedEvents = metrics.counter("chat_ai_malformed_events_total", "Malformed stream events skipped");
     this.promptTokens = metrics.counter("chat_ai_prompt_tokens_total", "Prompt tokens the provider reported");
     this.completionTokens = metrics.counter("chat_ai_completion_tokens_total", "Completion tokens the provider reported");
-    this.client = vertx.createHttpClient(
-        new HttpClientOptions().setConnectTimeout(settings.connectTimeoutMs()).setKeepAlive(true),
-        new PoolOptions().setHttp1MaxSize(settings.poolSize()));
+    this.client = vertx.createHttpClient(clientOptions(settings), new PoolOptions()
+        .setHttp1MaxSize(settings.poolSize())
+        .setHttp2MaxSize(Math.max(1, settings.poolSize() / HTTP2_STREAMS_PER_CONNECTION)));
+  }
+
+  /** A common server limit on concurrent streams of one HTTP/2 connection (100 to 256 in practice). */
+  private static final int HTTP2_STREAMS_PER_CONNECTION = 100;
+
+  /**
+   * HTTP/1.1 holds one connection per streaming answer; HTTP/2 multiplexes answers over a few. In
+   * {@code auto}, TLS providers that offer h2 by ALPN (OpenAI, most hosted APIs) get HTTP/2 and
+   * the rest HTTP/1.1; {@code h2c} speaks HTTP/2 in clear text with prior knowledge.
+   */
+  private static HttpClientOptions clientOptions(AiSettings settings) {
+    HttpClientOptions options = new HttpClientOptions().setConnectTimeout(settings.connectTimeoutMs()).setKeepAlive(true);
+    switch (settings.httpVersion()) {
+      case "auto" -> options.setUseAlpn(true).setProtocolVersion(settings.baseUrl().startsWith("https:")
+          ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1);
+      case "h2c" -> options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+      default -> options.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+    return options;
   }
 
   @Override

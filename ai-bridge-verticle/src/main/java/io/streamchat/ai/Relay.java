@@ -1,5 +1,6 @@
 package io.streamchat.ai;
 
+import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
@@ -11,29 +12,45 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Carries one answer from its provider to the session owner, in order, one request at a time
- * (tokens produced meanwhile travel together in the next one). Every token is kept until the
- * owner reports it stored; a failed delivery is retried to whoever owns the session by then, and
- * the owner drops what it already has by index. While the provider is silent it sends an empty
- * batch every {@link #KEEP_ALIVE_MS}, so that the owner knows the generator lives and the relay
- * learns soon when the owner is gone.
+ * Carries one answer from its provider to the session owner, in order, and keeps every token
+ * until the owner reports the answer's end stored.
+ *
+ * <p>Two modes. Until an owner has answered, and again after any doubt, the relay <em>synchronises</em>:
+ * one request at a time, through {@link SessionClient} (which finds or activates the owner), whose
+ * reply says how far the owner is. Once an owner has answered, tokens <em>stream</em> to it as plain
+ * sends, with no reply and no timer each; the owner acknowledges them in bulk ({@link TokensTaken},
+ * a few times a second). A send that is lost, an owner that died or one that moved shows up as
+ * acknowledgements that stop coming or come from a newer owner (a higher fencing token): the relay
+ * then goes back to synchronising from what the owner has. The answer's end always goes as a request.
+ * While the provider is silent it sends an empty request every {@link #KEEP_ALIVE_MS}, so that the
+ * owner knows the generator lives and the relay learns soon when the owner is gone.
  */
 final class Relay implements TokenSink {
 
   private static final int MAX_BATCH = 256;
+  /** Tokens streamed and not yet acknowledged before the relay waits for the owner. */
+  private static final int WINDOW = 4096;
   static final long KEEP_ALIVE_MS = 1000;
 
   private final Vertx vertx;
   private final SessionClient sessions;
   private final Runnable onFinished;
   private final String bridgeAddress;
+  private final long deliveryTimeoutMs;
   final String sessionId;
   final String messageId;
   final String userId;
   private final List<String> tokens = new ArrayList<>();
   Provider.Generation generation;
-  private int delivered;
-  private boolean inFlight;
+  /** The owner has taken tokens [0, acked). */
+  private int acked;
+  /** Tokens [0, sent) went to the current owner. */
+  private int sent;
+  /** The current owner takes tokens as plain sends. */
+  private boolean streaming;
+  /** When the oldest unacknowledged streamed token was sent; 0 when every sent token is acknowledged. */
+  private long unackedSinceMs;
+  private boolean requestInFlight;
   private boolean retryScheduled;
   private int failures;
   private boolean ended;
@@ -47,28 +64,38 @@ final class Relay implements TokenSink {
   private long lastSentMs = System.currentTimeMillis();
 
   Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String userId, String bridgeAddress,
-        Runnable onFinished) {
+        long deliveryTimeoutMs, Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
     this.messageId = messageId;
     this.userId = userId;
     this.bridgeAddress = bridgeAddress;
+    this.deliveryTimeoutMs = deliveryTimeoutMs;
     this.onFinished = onFinished;
   }
 
   /**
-   * Called periodically: a silent answer still tells its owner it is alive; an ended one tells its
-   * end again until the owner reports it stored, so that a new owner learns it after a crash.
+   * Called periodically: streamed tokens that the owner has not acknowledged in time are sent again
+   * by request; a silent answer still tells its owner it is alive; an ended one tells its end again
+   * until the owner reports it stored, so that a new owner learns it after a crash.
    */
   void keepAlive() {
-    if (finished || inFlight || retryScheduled || System.currentTimeMillis() - lastSentMs < KEEP_ALIVE_MS) {
+    long now = System.currentTimeMillis();
+    if (finished || requestInFlight || retryScheduled) {
+      return;
+    }
+    if (streaming && unackedSinceMs > 0 && now - unackedSinceMs > deliveryTimeoutMs) {
+      resynchronise();
+      return;
+    }
+    if (now - lastSentMs < KEEP_ALIVE_MS) {
       return;
     }
     if (!ended) {
-      send(new Tokens(messageId, delivered, List.of(), bridgeAddress));
+      request(new Tokens(messageId, sent, List.of(), bridgeAddress));
     } else if (endAccepted) {
-      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+      request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
     }
   }
 
@@ -110,11 +137,33 @@ final class Relay implements TokenSink {
     finish();
   }
 
+  /** The owner's bulk acknowledgement of streamed tokens. */
+  void taken(TokensTaken taken) {
+    if (finished || taken.fence() < ownerFence) {
+      return;
+    }
+    if (!taken.streaming()) {
+      settle(taken.nextIndex());
+      return;
+    }
+    if (taken.fence() > ownerFence) {
+      // A new owner: it has what it has; stream the rest again from there.
+      ownerFence = taken.fence();
+      startStreamingFrom(taken.nextIndex());
+      return;
+    }
+    if (taken.nextIndex() > acked) {
+      acked = Math.min(taken.nextIndex(), tokens.size());
+      unackedSinceMs = acked < sent ? System.currentTimeMillis() : 0;
+    }
+    pump();
+  }
+
   boolean endAccepted() {
     return endAccepted;
   }
 
-  /** Whether the provider is still producing this answer (it counts against the concurrency limits). */
+  /** Whether the provider is still producing this answer. */
   boolean generating() {
     return !ended && !finished;
   }
@@ -131,49 +180,91 @@ final class Relay implements TokenSink {
   }
 
   private void pump() {
-    if (inFlight || retryScheduled || finished) {
+    if (requestInFlight || retryScheduled || finished) {
       return;
     }
-    if (delivered < tokens.size()) {
-      int to = Math.min(tokens.size(), delivered + MAX_BATCH);
-      send(new Tokens(messageId, delivered, List.copyOf(tokens.subList(delivered, to)), bridgeAddress));
-    } else if (ended && !endAccepted) {
-      send(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+    if (!streaming) {
+      if (acked < tokens.size()) {
+        request(new Tokens(messageId, acked, batch(acked), bridgeAddress));
+      } else if (ended && !endAccepted) {
+        request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+      }
+      return;
+    }
+    while (sent < tokens.size() && sent - acked < WINDOW) {
+      List<String> batch = batch(sent);
+      sessions.send(sessionId, new Tokens(messageId, sent, batch, bridgeAddress));
+      lastSentMs = System.currentTimeMillis();
+      if (unackedSinceMs == 0) {
+        unackedSinceMs = lastSentMs;
+      }
+      sent += batch.size();
+    }
+    if (ended && !endAccepted && sent == tokens.size()) {
+      // Sent after the last tokens, so it reaches the owner after them.
+      request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
     }
   }
 
-  private void send(SessionCommand command) {
-    inFlight = true;
-    lastSentMs = System.currentTimeMillis();
-    sessions.<TokenAck>request(sessionId, command).onComplete(this::acknowledged);
+  private List<String> batch(int from) {
+    return List.copyOf(tokens.subList(from, Math.min(tokens.size(), from + MAX_BATCH)));
   }
 
-  private void acknowledged(AsyncResult<TokenAck> result) {
-    inFlight = false;
+  private void request(SessionCommand command) {
+    requestInFlight = true;
+    lastSentMs = System.currentTimeMillis();
+    sessions.<TokenAck>request(sessionId, command).onComplete(this::replied);
+  }
+
+  private void replied(AsyncResult<TokenAck> result) {
+    requestInFlight = false;
     if (finished) {
       return;
     }
     if (result.failed()) {
+      streaming = false;
       retryLater();
       return;
     }
     failures = 0;
     TokenAck ack = result.result();
     if (ack.fence() < ownerFence) {
+      streaming = false;
       retryLater();
       return;
     }
     ownerFence = ack.fence();
     if (!ack.streaming()) {
-      if (ended && ack.nextIndex() >= 0) {
-        endAccepted = true;
-        return;
-      }
-      stop();
+      settle(ack.nextIndex());
       return;
     }
+    startStreamingFrom(ack.nextIndex());
+  }
+
+  /** The owner no longer streams this answer: it has its end (a known total), or it dropped it. */
+  private void settle(int total) {
+    if (ended && total >= 0) {
+      endAccepted = true;
+      streaming = false;
+      return;
+    }
+    stop();
+  }
+
+  private void startStreamingFrom(int nextIndex) {
     endAccepted = false;
-    delivered = Math.max(0, Math.min(ack.nextIndex(), tokens.size()));
+    acked = Math.max(0, Math.min(nextIndex, tokens.size()));
+    sent = acked;
+    unackedSinceMs = 0;
+    streaming = true;
+    pump();
+  }
+
+  /** Streamed tokens went unacknowledged: ask the owner of the moment how far it is. */
+  private void resynchronise() {
+    streaming = false;
+    sent = acked;
+    unackedSinceMs = 0;
     pump();
   }
 

@@ -62,7 +62,7 @@ class AiBridgeTest {
     return new JsonObject().put("CHAT_AI_PROVIDER", "openai").put("CHAT_AI_BASE_URL", baseUrl)
         .put("CHAT_AI_MODEL", "m").put("CHAT_AI_API_KEY", "k").put("CHAT_AI_STALL_TIMEOUT_MS", 500)
         .put("CHAT_AI_RETRY_BACKOFF_MS", 20).put("CHAT_AI_SYSTEM_PROMPT", "be brief")
-        .put("CHAT_AI_CONTEXT_CHARS", 30).put("CHAT_AI_MAX_ACTIVE_PER_USER", 1);
+        .put("CHAT_AI_CONTEXT_CHARS", 30);
   }
 
   private static Owner run(Vertx vertx, JsonObject settings, String session, Script script) throws Exception {
@@ -201,15 +201,5 @@ class AiBridgeTest {
     }
     assertThat(fake.closedEarly()).isGreaterThan(closedBefore);
     assertThat((System.nanoTime() - stoppedAt) / 1_000_000).isLessThan(1000);
-  }
-
-  @Test
-  void tooManyAnswersOfOneUserAreRateLimited(Vertx vertx) throws Exception {
-    run(vertx, settings(fake.baseUrl()), "first", Script.tokens(1000, 10));
-    Throwable refused = vertx.eventBus().request(Addresses.AI_GENERATE,
-            new Generate("second", "a-second", "u-first", List.of(new ContextMessage("user", "q"))))
-        .map(m -> (Throwable) null).otherwise(e -> e).await();
-    assertThat(refused).isNotNull();
-    assertThat(refused.getMessage()).isEqualTo("rate_limited");
   }
 }

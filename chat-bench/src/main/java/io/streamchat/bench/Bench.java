@@ -84,10 +84,7 @@ public final class Bench {
       Map<String, String> env = new HashMap<>(Map.of(
           "CHAT_REDIS_URL", redis.url(),
           "CHAT_AI_PROVIDER", "openai",
-          "CHAT_AI_BASE_URL", ai.baseUrl(),
-          "CHAT_AI_MAX_ACTIVE_PER_NODE", "100000",
-          "CHAT_AI_MAX_ACTIVE_PER_USER", "100000",
-          "CHAT_AI_HTTP_POOL_SIZE", Integer.toString(Math.max(64, options.sessions()))));
+          "CHAT_AI_BASE_URL", ai.baseUrl()));
       String eventLoops = System.getenv("CHAT_EVENT_LOOPS");
       if (eventLoops != null) {
         env.put("CHAT_EVENT_LOOPS", eventLoops);
@@ -98,6 +95,10 @@ public final class Bench {
       }
       List<String> jvm = new ArrayList<>(List.of("-Xmx" + options.heap(), "-Xms" + options.heap(), "-XX:+UseG1GC",
           "-XX:+AlwaysPreTouch"));
+      String extra = System.getenv("BENCH_SERVER_JVM_OPTIONS");
+      if (extra != null && !extra.isBlank()) {
+        jvm.addAll(List.of(extra.trim().split("\\s+")));
+      }
       if (options.jfr() != null) {
         jvm.add("-XX:StartFlightRecording=filename=" + options.jfr().replace(".jfr", "-" + (i + 1) + ".jfr")
             + ",settings=profile,dumponexit=true");

@@ -60,13 +60,19 @@ final class BenchResult {
         out.append(String.format(Locale.ROOT,
             "throughput: %.0f chunks/s over %.1fs (ramp %.1fs); completed=%d/%d%n",
             chunks / Math.max(0.001, wallSeconds), wallSeconds, rampSeconds, completed, options.sessions()));
-        out.append(String.format(Locale.ROOT, "server: cpu=%.0f%% of one core, peak rss=%.1fMB, peak heap used=%.1fMB%n",
-            serverCpuPercent, rssBytes / 1e6, heapAfterBytes / 1e6));
+        out.append(String.format(Locale.ROOT,
+            "server: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus, peak rss=%.1fMB, peak heap used=%.1fMB%n",
+            serverCpuPercent, cpuMicrosPerChunk(), rssBytes / 1e6, heapAfterBytes / 1e6));
       }
     }
     out.append(String.format(Locale.ROOT, "correctness: gaps=%d duplicates=%d errors=%d connect_failures=%d -> %s",
         gaps, duplicates, errors, connectFailures, clean() ? "CLEAN" : "FAILED"));
     return out.toString();
+  }
+
+  /** Server CPU time (user + system, every node) per chunk delivered to a client. */
+  double cpuMicrosPerChunk() {
+    return chunks == 0 ? 0 : serverCpuPercent / 100.0 * wallSeconds * 1e6 / chunks;
   }
 
   private long perConnection() {

@@ -17,6 +17,15 @@ public sealed interface AiCommand {
   record StopGeneration(String sessionId, String messageId, long fence) implements AiCommand {
   }
 
+  /**
+   * The owner's bulk acknowledgement of tokens streamed to it: whether the answer still streams,
+   * the next chunk index it expects (for an ended answer its total, -1 when unknown), from the
+   * owner holding {@code fence}. Sent to the generator's bridge a few times a second.
+   */
+  record TokensTaken(String sessionId, String messageId, boolean streaming, int nextIndex, long fence)
+      implements AiCommand {
+  }
+
   /** The owner has durably stored the answer's end: its generator may forget it. */
   record AnswerStored(String sessionId, String messageId) implements AiCommand {
   }

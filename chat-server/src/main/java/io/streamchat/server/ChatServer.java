@@ -95,7 +95,8 @@ public final class ChatServer {
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
     HazelcastInstance hazelcast = config.clustered() ? Hazelcast.newHazelcastInstance(hazelcast(config)) : null;
-    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops());
+    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
+        .setPreferNativeTransport(true);
     Vertx vertx = hazelcast != null
         ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
             .withClusterManager(new HazelcastClusterManager(hazelcast))

@@ -1,8 +1,8 @@
 package io.streamchat.server;
 
 import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.NodeSettings;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
@@ -21,20 +21,9 @@ import java.util.UUID;
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
                     int clusterPort, String clusterConfig, int eventLoops, ConfigSource source) {
 
-  static final List<String> ALL_ROLES = List.of("gateway", "session", "cache", "ai-bridge");
-
   static ServerConfig from(ConfigSource config) {
-    Set<String> roles = new LinkedHashSet<>();
-    for (String role : config.string("CHAT_ROLES", String.join(",", ALL_ROLES)).split(",")) {
-      String name = role.strip();
-      if (name.isEmpty()) {
-        continue;
-      }
-      if (!ALL_ROLES.contains(name)) {
-        throw new IllegalArgumentException("CHAT_ROLES: unknown role '" + name + "'; known: " + ALL_ROLES);
-      }
-      roles.add(name);
-    }
+    Set<String> roles = new LinkedHashSet<>(NodeSettings.ALL_ROLES);
+    roles.retainAll(NodeSettings.from(config).roles());
     return new ServerConfig(
         config.string("CHAT_NODE_ID", "node-" + UUID.randomUUID().toString().substring(0, 8)),
         roles,

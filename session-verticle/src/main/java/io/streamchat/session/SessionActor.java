@@ -61,6 +61,10 @@ final class SessionActor {
   private final Map<String, LoggedEvent> awaitingStore = new LinkedHashMap<>();
   private final Map<String, String> generators = new HashMap<>();
   private long lastActivityMs;
+  /** The user whose admission slot the streaming answer holds. */
+  private String admittedUser;
+  /** The session has left this node: its answer's admission slot is released. */
+  private boolean left;
 
   SessionActor(String sessionId, SessionSettings settings, SessionEffects effects, Claimed state) {
     this.sessionId = sessionId;
@@ -187,6 +191,7 @@ final class SessionActor {
     if (unstoredCount() > settings.maxUnstoredEvents()) {
       throw new ChatException(ErrorCode.UNAVAILABLE, "storage is behind; try again shortly");
     }
+    admit(userId != null ? userId : send.userId());
     if (userId == null) {
       userId = send.userId();
     }
@@ -347,6 +352,14 @@ final class SessionActor {
     return new TokenAck(true, answer.chunkCount(), fence);
   }
 
+  /** How far the owner is with an answer's tokens, for the generator's acknowledgement. */
+  TokenAck progress(String messageId) {
+    if (answer == null || !answer.messageId.equals(messageId)) {
+      return endedAck(messageId);
+    }
+    return new TokenAck(true, answer.chunkCount(), fence);
+  }
+
   TokenAck generationEnded(GenerationEnded ended) {
     if (answer == null || !answer.messageId.equals(ended.messageId())) {
       return endedAck(ended.messageId());
@@ -457,9 +470,31 @@ final class SessionActor {
     return JsonText.quote(json, text).append('}').toString();
   }
 
+  /** Refuses a new answer, before anything of it is appended, when the node or the user has too many streaming. */
+  private void admit(String user) {
+    switch (effects.admission().tryAcquire(user)) {
+      case NODE_FULL -> throw new ChatException(ErrorCode.RATE_LIMITED,
+          "this server is streaming as many answers as it is configured to; try again shortly");
+      case USER_FULL -> throw new ChatException(ErrorCode.RATE_LIMITED,
+          "too many of your answers are streaming at once; try again when one has finished");
+      case ADMITTED -> admittedUser = user;
+    }
+  }
+
+  /** This node no longer owns the session: an answer still streaming goes on elsewhere and stops counting here. */
+  void leave() {
+    if (answer != null && !left) {
+      effects.admission().release(admittedUser);
+    }
+    left = true;
+  }
+
   private void finish(String status, String errorCode, String errorMessage) {
     Answer ended = answer;
     answer = null;
+    if (!left) {
+      effects.admission().release(admittedUser);
+    }
     MessageView view = ended.view(status, errorCode, errorMessage);
     remember(view);
     JsonObject complete = event("complete").put("message_id", ended.messageId).put("status", status)
@@ -609,6 +644,8 @@ final class SessionActor {
     MessageView stored = messages.remove(messageId);
     String createdAt = stored == null ? now() : stored.createdAt();
     answer = new Answer(messageId, start.getString("reply_to"), createdAt, effects.nowMs());
+    admittedUser = userId;
+    effects.admission().acquireAnyway(userId);
     for (StoredEvent event : streaming.subList(1, streaming.size())) {
       JsonObject chunk = new JsonObject(event.json());
       if (LoggedEvent.CHUNK.equals(event.type()) && chunk.getInteger("index") == answer.chunkCount()) {

@@ -23,6 +23,9 @@ interface SessionEffects {
   /** Tells a generator its answer's end is stored, so it can forget the answer. */
   void answerStored(String messageId, String generatorAddress);
 
+  /** The node's admission limit on answers streaming at once. */
+  AnswerAdmission admission();
+
   long nowMs();
 
   String newId();

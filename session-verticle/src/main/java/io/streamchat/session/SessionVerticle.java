@@ -5,6 +5,8 @@ import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
 import io.streamchat.protocol.AiCommand.AnswerStored;
+import io.streamchat.protocol.AiCommand.TokensTaken;
+import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.CheckFence;
@@ -20,6 +22,7 @@ import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.NodeSettings;
 import io.streamchat.protocol.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
@@ -40,12 +43,15 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.Json;
 import io.vertx.core.shareddata.AsyncMap;
+import io.vertx.core.shareddata.LocalMap;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,13 +70,17 @@ public final class SessionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
   private static final int MAX_APPEND_BATCH = 512;
   private static final long TICK_MS = 1000;
+  /** How often streamed tokens are acknowledged to their generators; well under CHAT_AI_DELIVERY_TIMEOUT_MS. */
+  private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
+  private final Set<DueAck> acksDue = new LinkedHashSet<>();
   private SessionSettings settings;
+  private NodeSettings node;
   private static final String OWNER_SEPARATOR = "|";
 
   private String clusterNodeId;
@@ -78,9 +88,11 @@ public final class SessionVerticle extends VerticleBase {
   private String ownerId;
   private String cacheAddress;
   private DeliveryOptions requestOptions;
+  private DeliveryOptions localRequestOptions;
   private AsyncMap<String, String> leases;
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
+  private AnswerAdmission admission;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
@@ -90,24 +102,39 @@ public final class SessionVerticle extends VerticleBase {
     Codecs.register(vertx);
     ConfigSource config = ConfigSource.of(config());
     settings = SessionSettings.from(config);
-    String nodeId = config.string("CHAT_NODE_ID", "local");
+    node = NodeSettings.from(config);
     clusterNodeId = Membership.nodeId(vertx);
     ownerId = clusterNodeId + OWNER_SEPARATOR + UUID.randomUUID();
-    boolean localCache = config.string("CHAT_ROLES", "gateway,session,cache,ai-bridge").contains("cache");
-    cacheAddress = localCache ? Addresses.cacheOf(nodeId) : Addresses.CACHE;
+    cacheAddress = node.runs("cache") ? Addresses.cacheOf(node.nodeId()) : Addresses.CACHE;
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
+    localRequestOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     Metrics metrics = Metrics.of(vertx);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
     appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
+    admission = nodeAdmission(metrics);
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
     vertx.setPeriodic(TICK_MS, id -> tick());
+    vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> acknowledgeTokens());
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
         .compose(map -> {
           leases = map;
           return vertx.eventBus().<String>consumer(Addresses.SESSION_ACTIVATE, this::activate).completion();
         });
+  }
+
+  /** One admission limit for the node, shared by its session verticle instances. */
+  private AnswerAdmission nodeAdmission(Metrics metrics) {
+    LocalMap<String, AnswerAdmission> shared = vertx.sharedData().getLocalMap("streamchat.admission");
+    AnswerAdmission fresh = new AnswerAdmission(node.maxAnswersPerNode(), node.maxAnswersPerUser(),
+        metrics.counter("chat_answers_refused_total", "New answers refused rate_limited by the node's admission limit"));
+    AnswerAdmission existing = shared.putIfAbsent("node", fresh);
+    if (existing != null) {
+      return existing;
+    }
+    metrics.gauge("chat_answers_active", "Answers streaming in the sessions this node owns", fresh::active);
+    return fresh;
   }
 
   @Override
@@ -252,6 +279,7 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private void forget(ActiveSession session) {
+    session.actor.leave();
     sessions.remove(session.id, session);
     leases.removeIfPresent(session.id, ownerId);
   }
@@ -279,6 +307,10 @@ public final class SessionVerticle extends VerticleBase {
     SessionCommand command = message.body();
     SessionActor actor = session.actor;
     try {
+      if (command instanceof Tokens tokens && message.replyAddress() == null) {
+        tokensStreamed(session, tokens);
+        return;
+      }
       if (command instanceof Credit credit) {
         actor.credit(credit);
         if (credit.probe()) {
@@ -322,6 +354,36 @@ public final class SessionVerticle extends VerticleBase {
       return new SessionReply.History(actor.history(false).encode());
     }
     throw new ChatException(ErrorCode.BAD_REQUEST, "unknown command " + command.getClass().getSimpleName());
+  }
+
+  /**
+   * Tokens streamed without a request: they are acknowledged in bulk by {@link #acknowledgeTokens},
+   * or at once when the answer does not stream here (so that the generator stops or resends).
+   */
+  private void tokensStreamed(ActiveSession session, Tokens tokens) {
+    TokenAck ack = session.actor.tokens(tokens);
+    if (ack.streaming()) {
+      acksDue.add(new DueAck(session, tokens.messageId(), tokens.generatorAddress()));
+    } else {
+      acknowledge(session, tokens.messageId(), tokens.generatorAddress(), ack);
+    }
+  }
+
+  private void acknowledgeTokens() {
+    for (DueAck due : acksDue) {
+      if (sessions.get(due.session().id) == due.session()) {
+        acknowledge(due.session(), due.messageId(), due.generatorAddress(), due.session().actor.progress(due.messageId()));
+      }
+    }
+    acksDue.clear();
+  }
+
+  private void acknowledge(ActiveSession session, String messageId, String generatorAddress, TokenAck ack) {
+    vertx.eventBus().send(generatorAddress,
+        new TokensTaken(session.id, messageId, ack.streaming(), ack.nextIndex(), ack.fence()));
+  }
+
+  private record DueAck(ActiveSession session, String messageId, String generatorAddress) {
   }
 
   /** A connection's command that needs its stream: if the connection is not attached here, its gateway must attach first. */
@@ -415,14 +477,13 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void startGeneration(String messageId, List<ContextMessage> context) {
       Generate generate = new Generate(session.id, messageId, session.actor.userId(), context);
-      eventBus.<String>request(Addresses.AI_GENERATE, generate, requestOptions)
+      // This node's bridge first: its tokens then never cross the network; any bridge otherwise.
+      eventBus.<String>request(Addresses.AI_GENERATE, generate, localRequestOptions)
+          .recover(failure -> failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS
+              ? eventBus.request(Addresses.AI_GENERATE, generate, requestOptions)
+              : Future.failedFuture(failure))
           .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
           .onFailure(failure -> {
-            if (ErrorCode.of(failure) == ErrorCode.RATE_LIMITED) {
-              session.actor.generatorFailed(messageId, ErrorCode.RATE_LIMITED.wire(),
-                  "too many answers are being generated; try again shortly");
-              return;
-            }
             LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
             session.actor.generatorFailed(messageId, "provider_unavailable", "no AI bridge is available");
           });
@@ -438,6 +499,11 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void answerStored(String messageId, String generatorAddress) {
       eventBus.send(generatorAddress, new AnswerStored(session.id, messageId));
+    }
+
+    @Override
+    public AnswerAdmission admission() {
+      return admission;
     }
 
     @Override

@@ -60,6 +60,13 @@ class SessionActorTest {
       progress.add(messageId + "@" + generatorAddress);
     }
 
+    final AnswerAdmission admission = new AnswerAdmission(2, 1, new java.util.concurrent.atomic.LongAdder());
+
+    @Override
+    public AnswerAdmission admission() {
+      return admission;
+    }
+
     @Override
     public long nowMs() {
       return now;
@@ -201,5 +208,23 @@ class SessionActorTest {
     assertThat(stored.getString("status")).isEqualTo("interrupted");
     assertThat(stored.getString("content")).isEqualTo("kept");
     assertThat(stored.getJsonObject("error").getString("code")).isEqualTo("generator_lost");
+  }
+
+  @Test
+  void anAnswerOverTheAdmissionLimitIsRefusedBeforeAnythingIsAppendedAndASlotFreesWhenOneEnds() {
+    SessionActor first = actor(100);
+    String answer = first.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    SessionActor second = actor(100);
+    assertThatThrownBy(() -> second.send(new SendMessage(null, "u", "too", null)))
+        .as("one answer per user").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.RATE_LIMITED));
+    assertThat(second.lastSeq()).as("nothing appended").isZero();
+    second.send(new SendMessage(null, "v", "another user", null));
+    SessionActor third = actor(100);
+    assertThatThrownBy(() -> third.send(new SendMessage(null, "w", "node full", null)))
+        .as("two answers per node").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.RATE_LIMITED));
+    first.generationEnded(new GenerationEnded(answer, 0, "completed", null, null));
+    assertThat(third.send(new SendMessage(null, "w", "now", null)).replyMessageId()).isNotNull();
+    third.leave();
+    assertThat(effects.admission.active()).as("a session that leaves the node frees its slot").isEqualTo(1);
   }
 }
