@@ -9,6 +9,7 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.SessionClient;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -17,6 +18,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -36,7 +38,7 @@ public final class AiBridgeVerticle extends VerticleBase {
   private Provider provider;
   private SessionClient sessions;
   private String address;
-  private MessageConsumer<Generate> generateConsumer;
+  private List<MessageConsumer<Generate>> generateConsumers;
 
   @Override
   public Future<?> start() {
@@ -53,9 +55,9 @@ public final class AiBridgeVerticle extends VerticleBase {
     Metrics.of(vertx).gauge("chat_ai_generations_active", "Answers being generated or awaiting storage", relays::size);
     vertx.setPeriodic(1000, id -> forgetStale());
     vertx.setPeriodic(Relay.KEEP_ALIVE_MS / 4, id -> relays.values().forEach(Relay::keepAlive));
-    generateConsumer = vertx.eventBus().consumer(Addresses.AI_GENERATE, this::generate);
+    generateConsumers = Nearest.consumers(vertx, Addresses.AI_GENERATE, this::generate);
     MessageConsumer<AiCommand> control = vertx.eventBus().consumer(address, this::control);
-    return Future.join(generateConsumer.completion(), control.completion());
+    return Future.join(Nearest.ready(generateConsumers), control.completion());
   }
 
   /**
@@ -64,7 +66,7 @@ public final class AiBridgeVerticle extends VerticleBase {
    */
   @Override
   public Future<?> stop() {
-    return generateConsumer.unregister()
+    return Nearest.unregister(generateConsumers)
         .compose(v -> drained(System.currentTimeMillis() + settings.drainMs()))
         .onComplete(v -> {
           for (Relay relay : new ArrayList<>(relays.values())) {

@@ -2,7 +2,7 @@ package io.streamchat.cache;
 
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.CacheCommand;
-import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Release;
@@ -10,12 +10,11 @@ import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.Nearest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisAPI;
 import io.vertx.redis.client.RedisOptions;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -42,13 +41,10 @@ public final class CacheVerticle extends VerticleBase {
         .setMaxPoolSize(settings.poolSize())
         .setMaxPoolWaiting(10_000)
         .setMaxWaitingHandlers(100_000));
-    store = new RedisSessionStore(RedisAPI.api(client), settings);
+    store = new RedisSessionStore(client, settings);
     Metrics metrics = Metrics.of(vertx);
     appendFailures = metrics.counter("chat_cache_append_failures_total", "Redis appends that failed (they are retried)");
-    String nodeId = ConfigSource.of(config()).string("CHAT_NODE_ID", "local");
-    MessageConsumer<CacheCommand> shared = vertx.eventBus().consumer(Addresses.CACHE, this::handle);
-    MessageConsumer<CacheCommand> local = vertx.eventBus().consumer(Addresses.cacheOf(nodeId), this::handle);
-    return Future.join(shared.completion(), local.completion());
+    return Nearest.ready(Nearest.consumers(vertx, Addresses.CACHE, this::handle));
   }
 
   @Override
@@ -61,8 +57,8 @@ public final class CacheVerticle extends VerticleBase {
     Future<?> result;
     if (command instanceof Claim claim) {
       result = store.claim(claim);
-    } else if (command instanceof Append append) {
-      result = store.append(append).onFailure(e -> appendFailures.increment());
+    } else if (command instanceof AppendBatch batch) {
+      result = store.appendAll(batch.appends()).onFailure(e -> appendFailures.increment());
     } else if (command instanceof CheckFence check) {
       result = store.checkFence(check.sessionId(), check.fence()).map("current");
     } else {

@@ -1,12 +1,18 @@
 package io.streamchat.cache;
 
 import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.AppendOutcome;
+import io.streamchat.protocol.CacheCommand.AppendResult;
+import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,14 +44,16 @@ final class RedisSessionStore {
   static final String FENCED = "fenced";
 
   private final RedisAPI redis;
+  private final Redis client;
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"));
   private final Map<String, String> shas = Map.of(
       "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")));
 
-  RedisSessionStore(RedisAPI redis, CacheConfig config) {
-    this.redis = redis;
+  RedisSessionStore(Redis client, CacheConfig config) {
+    this.client = client;
+    this.redis = RedisAPI.api(client);
     this.config = config;
   }
 
@@ -60,21 +68,55 @@ final class RedisSessionStore {
     return eval("claim", keys(claim.sessionId()), args).map(RedisSessionStore::toClaimed);
   }
 
+  /** One append: its stored last seq, or a failure {@link #FENCED}. */
   Future<Long> append(Append append) {
-    List<String> args = new ArrayList<>(5 + append.events().size() * 5);
-    args.add(Long.toString(append.fence()));
-    args.add(Long.toString(config.historyTtlSeconds()));
-    args.add(Integer.toString(config.logMaxEvents()));
-    args.add(Integer.toString(config.maxMessages()));
-    args.add(append.userId() == null ? "" : append.userId());
-    for (StoredEvent event : append.events()) {
-      args.add(Long.toString(event.seq()));
-      args.add(event.type());
-      args.add(event.json());
-      args.add(event.messageId() == null ? "" : event.messageId());
-      args.add(event.messageJson() == null ? "" : event.messageJson());
+    return appendAll(List.of(append)).compose(appended -> {
+      AppendResult result = appended.results().get(0);
+      return result.outcome() == AppendOutcome.FENCED ? Future.failedFuture(FENCED) : Future.succeededFuture(result.storedSeq());
+    });
+  }
+
+  /** Appends of many sessions, pipelined in one write to Redis; each is atomic and fenced on its own. */
+  Future<Appended> appendAll(List<Append> appends) {
+    List<Request> requests = new ArrayList<>(appends.size());
+    for (Append append : appends) {
+      requests.add(appendRequest(append));
     }
-    return eval("append", keys(append.sessionId()), args).map(Response::toLong);
+    return batchWithScripts(requests).map(responses -> {
+      List<AppendResult> results = new ArrayList<>(responses.size());
+      for (Response response : responses) {
+        long stored = response.toLong();
+        results.add(stored < 0 ? new AppendResult(AppendOutcome.FENCED, -1) : new AppendResult(AppendOutcome.STORED, stored));
+      }
+      return new Appended(results);
+    });
+  }
+
+  private Request appendRequest(Append append) {
+    Request request = Request.cmd(Command.EVALSHA).arg(shas.get("append")).arg(4);
+    for (String key : keys(append.sessionId())) {
+      request.arg(key);
+    }
+    request.arg(append.fence()).arg(config.historyTtlSeconds()).arg(config.logMaxEvents()).arg(config.maxMessages())
+        .arg(append.userId() == null ? "" : append.userId());
+    for (StoredEvent event : append.events()) {
+      request.arg(event.seq()).arg(event.type()).arg(event.json())
+          .arg(event.messageId() == null ? "" : event.messageId())
+          .arg(event.messageJson() == null ? "" : event.messageJson());
+    }
+    return request;
+  }
+
+  /** A pipelined batch; when Redis has lost the scripts (a restart, a failover), they are loaded and the batch sent again. */
+  private Future<List<Response>> batchWithScripts(List<Request> requests) {
+    return client.batch(requests)
+        .recover(failure -> {
+          if (failure.getMessage() == null || !failure.getMessage().contains("NOSCRIPT")) {
+            return Future.failedFuture(failure);
+          }
+          return redis.script(List.of("LOAD", scripts.get("append"))).compose(loaded -> client.batch(requests));
+        })
+        .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
   }
 
   Future<Void> release(Release release) {

@@ -1,11 +1,12 @@
--- Appends events to a session's log, refused unless the caller holds the newest fencing token.
+-- Appends events to a session's log, refused (-1) unless the caller holds the newest fencing token.
 -- Events at or below the stored last seq are skipped, so a retried append is harmless.
 -- KEYS: meta, log, messages, order
 -- ARGV: fence, ttl seconds, log max length, max messages, user id, then per event:
 --       seq, type, event json, message id, message json ('' when the event changes no message)
 local meta, log, messages, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if tonumber(ARGV[1]) ~= tonumber(redis.call('HGET', meta, 'fence') or '0') then
-  return redis.error_reply('fenced')
+  -- Not an error reply: one error would fail a whole pipelined batch of many sessions.
+  return -1
 end
 if ARGV[5] ~= '' then
   redis.call('HSETNX', meta, 'user_id', ARGV[5])

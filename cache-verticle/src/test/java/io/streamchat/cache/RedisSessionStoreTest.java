@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.AppendOutcome;
+import io.streamchat.protocol.CacheCommand.AppendResult;
+import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
@@ -39,8 +42,9 @@ class RedisSessionStoreTest {
 
   @BeforeEach
   void connect(Vertx vertx) {
-    api = RedisAPI.api(Redis.createClient(vertx, redis.url()));
-    store = new RedisSessionStore(api, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2));
+    Redis client = Redis.createClient(vertx, redis.url());
+    api = RedisAPI.api(client);
+    store = new RedisSessionStore(client, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2));
   }
 
   private static StoredEvent user(long seq, String id) {
@@ -61,6 +65,28 @@ class RedisSessionStoreTest {
     assertThat(api.xlen("chat:{fenced}:log").await().toLong()).isZero();
     assertThat(store.append(new Append("fenced", second.fence(), "u", List.of(user(1, "m1")))).await()).isEqualTo(1);
     assertThatThrownBy(() -> store.release(new Release("fenced", first.fence())).await()).hasMessageContaining("fenced");
+  }
+
+  @Test
+  void oneBatchStoresEachSessionOnItsOwnAndAFencedOneHarmsNoOther() {
+    Claimed stale = store.claim(new Claim("batch-a", "e1", 100, 10)).await();
+    Claimed current = store.claim(new Claim("batch-a", "e2", 100, 10)).await();
+    Claimed other = store.claim(new Claim("batch-b", "e1", 100, 10)).await();
+    Appended appended = store.appendAll(List.of(
+        new Append("batch-a", stale.fence(), "u", List.of(user(1, "m1"))),
+        new Append("batch-b", other.fence(), "u", List.of(user(1, "m1"), chunk(2))),
+        new Append("batch-a", current.fence(), "u", List.of(user(1, "m9"))))).await();
+    assertThat(appended.results()).containsExactly(new AppendResult(AppendOutcome.FENCED, -1),
+        new AppendResult(AppendOutcome.STORED, 2), new AppendResult(AppendOutcome.STORED, 1));
+    assertThat(api.xlen("chat:{batch-b}:log").await().toLong()).isEqualTo(2);
+    assertThat(api.hget("chat:{batch-a}:messages", "m1").await()).as("the stale owner wrote nothing").isNull();
+  }
+
+  @Test
+  void theScriptsAreLoadedAgainWhenRedisForgetsThem() {
+    Claimed claimed = store.claim(new Claim("noscript", "e1", 100, 10)).await();
+    api.script(List.of("FLUSH")).await();
+    assertThat(store.append(new Append("noscript", claimed.fence(), "u", List.of(user(1, "m1")))).await()).isEqualTo(1);
   }
 
   @Test

@@ -7,13 +7,13 @@ public final class Addresses {
   public static final String EVENTS = "chat.events";
   /** Request/reply API for other services: send, cancel, history, recover. */
   public static final String API = "chat.api";
-  /** Asks a session verticle to claim and activate a session that has no owner yet. */
+  /** Asks a session verticle (the nearest, see {@link Nearest}) to claim and activate a session that has no owner yet. */
   public static final String SESSION_ACTIVATE = "chat.session.activate";
-  /** Any AI bridge: starts a generation. */
+  /** Any AI bridge (the nearest, see {@link Nearest}): starts a generation. */
   public static final String AI_GENERATE = "chat.ai.generate";
   /** This node's view of the cluster lost a member; the body is its cluster node id. Published locally. */
   public static final String MEMBER_LEFT = "chat.cluster.member-left";
-  /** Any cache verticle: Redis storage of the session logs. */
+  /** Any cache verticle (the nearest, see {@link Nearest}): Redis storage of the session logs. */
   public static final String CACHE = "chat.cache";
 
   private static final String SESSION_PREFIX = "chat.session.";
@@ -36,8 +36,4 @@ public final class Addresses {
     return "chat.ai.bridge." + nodeId + "." + instanceId;
   }
 
-  /** The cache verticles of one node, preferred by that node's session owners. */
-  public static String cacheOf(String nodeId) {
-    return CACHE + "." + nodeId;
-  }
 }

@@ -24,6 +24,22 @@ public sealed interface CacheCommand {
   record Append(String sessionId, long fence, String userId, List<StoredEvent> events) implements CacheCommand {
   }
 
+  /**
+   * Appends of many sessions in one request (one Redis round trip). Replies {@link Appended}, one
+   * result per append, in order; the request fails only when Redis could not be asked at all.
+   */
+  record AppendBatch(List<Append> appends) implements CacheCommand {
+  }
+
+  enum AppendOutcome { STORED, FENCED }
+
+  /** The outcome of one append of a batch: stored up to {@code storedSeq}, or refused for a stale fencing token. */
+  record AppendResult(AppendOutcome outcome, long storedSeq) {
+  }
+
+  record Appended(List<AppendResult> results) {
+  }
+
   /** Whether {@code fence} is still the session's newest token; fails with {@link #FENCED} when not. */
   record CheckFence(String sessionId, long fence) implements CacheCommand {
   }

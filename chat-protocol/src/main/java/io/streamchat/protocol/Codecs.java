@@ -47,6 +47,7 @@ public final class Codecs {
     }
     types.add(FrameBatch.class);
     types.add(CacheCommand.Claimed.class);
+    types.add(CacheCommand.Appended.class);
     return types;
   }
 

@@ -98,13 +98,9 @@ public final class SessionClient {
     return false;
   }
 
-  /** Activation prefers this node, so a session lives where its first connection came in. */
+  /** Activation prefers this event loop, then this node: a session lives where its first connection came in. */
   private Future<Void> activate(String sessionId) {
-    DeliveryOptions local = new DeliveryOptions(options).setLocalOnly(true);
-    return vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, local)
-        .recover(failure -> needsActivation(failure)
-            ? vertx.eventBus().request(Addresses.SESSION_ACTIVATE, sessionId, options)
-            : Future.failedFuture(failure))
+    return Nearest.request(vertx, Addresses.SESSION_ACTIVATE, sessionId, options)
         .<Void>mapEmpty()
         .recover(failure -> {
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {

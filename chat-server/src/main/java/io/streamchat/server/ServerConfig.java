@@ -16,7 +16,8 @@ import java.util.UUID;
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
- * @param eventLoops      CHAT_EVENT_LOOPS (2 per core): event-loop threads the verticles are spread over
+ * @param eventLoops      CHAT_EVENT_LOOPS (1 per core): event-loop threads; each runs one instance of every verticle
+ *                        of the node (a lane), so that a session's hot path stays on one thread
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
                     int clusterPort, String clusterConfig, int eventLoops, ConfigSource source) {
@@ -32,7 +33,7 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
         config.integer("CHAT_CLUSTER_PORT", 5701),
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
-        config.integer("CHAT_EVENT_LOOPS", 2 * Runtime.getRuntime().availableProcessors()),
+        config.integer("CHAT_EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
         config);
   }
 
@@ -40,8 +41,11 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
     return clusterMembers != null && !clusterMembers.isBlank();
   }
 
-  /** Instances of a role's verticle: CHAT_GATEWAY_INSTANCES, CHAT_SESSION_INSTANCES, CHAT_CACHE_INSTANCES, CHAT_AI_BRIDGE_INSTANCES (1 each). */
+  /**
+   * Instances of a role's verticle: CHAT_GATEWAY_INSTANCES, CHAT_SESSION_INSTANCES, CHAT_CACHE_INSTANCES,
+   * CHAT_AI_BRIDGE_INSTANCES (each CHAT_EVENT_LOOPS: one per event loop).
+   */
   int instances(String role) {
-    return Math.max(1, source.integer("CHAT_" + role.toUpperCase().replace('-', '_') + "_INSTANCES", 1));
+    return Math.max(1, source.integer("CHAT_" + role.toUpperCase().replace('-', '_') + "_INSTANCES", eventLoops));
   }
 }

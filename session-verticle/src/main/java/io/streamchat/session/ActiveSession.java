@@ -1,23 +1,60 @@
 package io.streamchat.session;
 
+import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.SessionCommand;
 import io.vertx.core.eventbus.MessageConsumer;
+import java.util.List;
+import java.util.function.Consumer;
 
-/** A session this verticle owns: the actor, its address registration, its fencing token and its storage progress. */
-final class ActiveSession {
+/** A session this verticle owns: the actor, its address registration and its fencing token. */
+final class ActiveSession implements AppendPipeline.Log {
 
   final String id;
   final long fence;
+  private final Consumer<ActiveSession> onFenced;
   SessionActor actor;
   MessageConsumer<SessionCommand> consumer;
-  boolean appendInFlight;
-  boolean retryScheduled;
-  int failedAppends;
   /** Handing off or lost: commands are refused so that senders find the next owner. */
   boolean closing;
 
-  ActiveSession(String id, long fence) {
+  ActiveSession(String id, long fence, Consumer<ActiveSession> onFenced) {
     this.id = id;
     this.fence = fence;
+    this.onFenced = onFenced;
+  }
+
+  @Override
+  public String sessionId() {
+    return id;
+  }
+
+  @Override
+  public long fence() {
+    return fence;
+  }
+
+  @Override
+  public String userId() {
+    return actor.userId();
+  }
+
+  @Override
+  public List<StoredEvent> unstored(int max) {
+    return actor.unstored(max);
+  }
+
+  @Override
+  public boolean hasUnstored() {
+    return actor.unstoredCount() > 0;
+  }
+
+  @Override
+  public void stored(long seq) {
+    actor.stored(seq);
+  }
+
+  @Override
+  public void fenced() {
+    onFenced.accept(this);
   }
 }

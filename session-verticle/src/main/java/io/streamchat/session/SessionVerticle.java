@@ -9,11 +9,13 @@ import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
+import io.streamchat.protocol.CacheCommand.AppendBatch;
+import io.streamchat.protocol.CacheCommand.AppendResult;
+import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
-import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
@@ -22,6 +24,7 @@ import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.NodeSettings;
 import io.streamchat.protocol.SessionClient;
 import io.streamchat.protocol.SessionCommand;
@@ -43,7 +46,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.Json;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.shareddata.LocalMap;
@@ -56,6 +58,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +71,8 @@ import org.slf4j.LoggerFactory;
 public final class SessionVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
-  private static final int MAX_APPEND_BATCH = 512;
+  /** Events in one batch of appends (of all sessions of the verticle together). */
+  private static final int MAX_APPEND_BATCH = 4096;
   private static final long TICK_MS = 1000;
   /** How often streamed tokens are acknowledged to their generators; well under CHAT_AI_DELIVERY_TIMEOUT_MS. */
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
@@ -86,13 +90,12 @@ public final class SessionVerticle extends VerticleBase {
   private String clusterNodeId;
   /** This instance as a lease holder: its cluster node id, then a unique suffix. */
   private String ownerId;
-  private String cacheAddress;
   private DeliveryOptions requestOptions;
-  private DeliveryOptions localRequestOptions;
   private AsyncMap<String, String> leases;
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
   private AnswerAdmission admission;
+  private AppendPipeline appends;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
@@ -105,14 +108,17 @@ public final class SessionVerticle extends VerticleBase {
     node = NodeSettings.from(config);
     clusterNodeId = Membership.nodeId(vertx);
     ownerId = clusterNodeId + OWNER_SEPARATOR + UUID.randomUUID();
-    cacheAddress = node.runs("cache") ? Addresses.cacheOf(node.nodeId()) : Addresses.CACHE;
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
-    localRequestOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     Metrics metrics = Metrics.of(vertx);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
     appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     admission = nodeAdmission(metrics);
+    appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
+      appendRetries.increment();
+      LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
+          sessionId, failure.toString());
+    }, MAX_APPEND_BATCH);
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
     vertx.setPeriodic(TICK_MS, id -> tick());
@@ -120,7 +126,7 @@ public final class SessionVerticle extends VerticleBase {
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
         .compose(map -> {
           leases = map;
-          return vertx.eventBus().<String>consumer(Addresses.SESSION_ACTIVATE, this::activate).completion();
+          return Nearest.ready(Nearest.consumers(vertx, Addresses.SESSION_ACTIVATE, this::activate));
         });
   }
 
@@ -189,10 +195,10 @@ public final class SessionVerticle extends VerticleBase {
 
   private Future<String> claim(String sessionId) {
     Claim claim = new Claim(sessionId, newEpoch(), settings.replayEvents(), settings.maxMessages());
-    return vertx.eventBus().<Claimed>request(cacheAddress, claim, requestOptions)
+    return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
         .compose(reply -> {
           Claimed claimed = reply.body();
-          ActiveSession session = new ActiveSession(sessionId, claimed.fence());
+          ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership);
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
@@ -218,7 +224,7 @@ public final class SessionVerticle extends VerticleBase {
         continue;
       }
       session.actor.tick();
-      if (session.actor.canPassivate() && !session.appendInFlight) {
+      if (session.actor.canPassivate()) {
         passivate(session);
       }
     }
@@ -226,7 +232,7 @@ public final class SessionVerticle extends VerticleBase {
 
   /** After a pause the cluster may have handed a session to another node: a stale owner must stop. */
   private void checkFence(ActiveSession session) {
-    vertx.eventBus().request(cacheAddress, new CheckFence(session.id, session.fence), requestOptions)
+    Nearest.request(vertx, Addresses.CACHE, new CheckFence(session.id, session.fence), requestOptions)
         .onFailure(failure -> {
           if (failure instanceof ReplyException reply && CacheCommand.FENCED.equals(reply.getMessage())) {
             lostOwnership(session);
@@ -270,7 +276,7 @@ public final class SessionVerticle extends VerticleBase {
     if (session.actor.unstoredCount() > 0) {
       return Future.succeededFuture();
     }
-    return vertx.eventBus().request(cacheAddress, new Release(session.id, session.fence), requestOptions)
+    return Nearest.request(vertx, Addresses.CACHE, new Release(session.id, session.fence), requestOptions)
         .<Void>mapEmpty()
         .recover(e -> {
           LOG.warn("Session {} was not released cleanly: {}", session.id, e.toString());
@@ -280,6 +286,7 @@ public final class SessionVerticle extends VerticleBase {
 
   private void forget(ActiveSession session) {
     session.actor.leave();
+    appends.forget(session);
     sessions.remove(session.id, session);
     leases.removeIfPresent(session.id, ownerId);
   }
@@ -408,39 +415,31 @@ public final class SessionVerticle extends VerticleBase {
 
   // ---- storage ----
 
-  private void persist(ActiveSession session) {
-    if (session.appendInFlight || session.retryScheduled || !sessions.containsKey(session.id)) {
-      return;
-    }
-    List<StoredEvent> batch = session.actor.unstored(MAX_APPEND_BATCH);
-    if (batch.isEmpty()) {
-      return;
-    }
-    session.appendInFlight = true;
-    Append append = new Append(session.id, session.fence, session.actor.userId(), batch);
-    vertx.eventBus().<Long>request(cacheAddress, append, requestOptions).onComplete(result -> {
-      session.appendInFlight = false;
+  private void storeBatch(List<Append> batch, BiConsumer<List<AppendResult>, Throwable> done) {
+    Nearest.<Appended>request(vertx, Addresses.CACHE, new AppendBatch(batch), requestOptions).onComplete(result -> {
       if (result.succeeded()) {
-        session.failedAppends = 0;
-        session.actor.stored(result.result().body());
-        persist(session);
-      } else if (result.cause() instanceof ReplyException reply && CacheCommand.FENCED.equals(reply.getMessage())) {
-        lostOwnership(session);
+        done.accept(result.result().body().results(), null);
       } else {
-        session.failedAppends++;
-        appendRetries.increment();
-        if (session.failedAppends == 1) {
-          LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
-              session.id, result.cause().toString());
-        }
-        session.retryScheduled = true;
-        long backoff = Math.min(2000, 50L << Math.min(6, session.failedAppends));
-        vertx.setTimer(backoff, t -> {
-          session.retryScheduled = false;
-          persist(session);
-        });
+        done.accept(null, result.cause());
       }
     });
+  }
+
+  /** The pipeline's time, on this verticle's event loop. */
+  private final class LoopClock implements AppendPipeline.Clock {
+    @Override
+    public long nowMs() {
+      return System.currentTimeMillis();
+    }
+
+    @Override
+    public void schedule(long delayMs, Runnable task) {
+      if (delayMs <= 0) {
+        context.runOnContext(v -> task.run());
+      } else {
+        vertx.setTimer(delayMs, id -> task.run());
+      }
+    }
   }
 
   private static String newEpoch() {
@@ -471,17 +470,14 @@ public final class SessionVerticle extends VerticleBase {
 
     @Override
     public void persist() {
-      SessionVerticle.this.persist(session);
+      appends.mark(session);
     }
 
     @Override
     public void startGeneration(String messageId, List<ContextMessage> context) {
       Generate generate = new Generate(session.id, messageId, session.actor.userId(), context);
-      // This node's bridge first: its tokens then never cross the network; any bridge otherwise.
-      eventBus.<String>request(Addresses.AI_GENERATE, generate, localRequestOptions)
-          .recover(failure -> failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS
-              ? eventBus.request(Addresses.AI_GENERATE, generate, requestOptions)
-              : Future.failedFuture(failure))
+      // The bridge on this event loop first: its tokens then reach the owner without changing threads.
+      Nearest.<String>request(vertx, Addresses.AI_GENERATE, generate, requestOptions)
           .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
           .onFailure(failure -> {
             LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
