@@ -17,6 +17,8 @@ import io.streamchat.protocol.NodeSettings;
  * @param connectTimeoutMs     CHAT_AI_CONNECT_TIMEOUT_MS (10000)
  * @param poolSize             CHAT_AI_HTTP_POOL_SIZE (CHAT_AI_MAX_ACTIVE_PER_NODE, 5000): HTTP/1.1 connections to the
  *                             provider per bridge instance; a streaming answer holds one
+ * @param maxEventBytes        CHAT_AI_MAX_EVENT_BYTES (1048576): largest event of a provider's stream; a larger one
+ *                             fails the answer {@code provider_error} (what came before is kept)
  * @param httpVersion          CHAT_AI_HTTP_VERSION ({@code auto}): {@code auto} (HTTP/2 over TLS where the provider
  *                             offers it by ALPN, else HTTP/1.1), {@code http1}, or {@code h2c} (HTTP/2 without TLS,
  *                             prior knowledge)
@@ -31,7 +33,8 @@ import io.streamchat.protocol.NodeSettings;
 public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
                          int demoTokensPerSecond, int demoTokens, long stallTimeoutMs, int connectTimeoutMs,
                          int poolSize, long deliveryTimeoutMs, long retainAfterEndMs, long drainMs,
-                         int maxRetries, long retryBackoffMs, int contextChars, String httpVersion) {
+                         int maxRetries, long retryBackoffMs, int contextChars, int maxEventBytes,
+                         String httpVersion) {
 
   public static AiSettings from(ConfigSource config) {
     return new AiSettings(
@@ -51,6 +54,7 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.integer("CHAT_AI_MAX_RETRIES", 2),
         config.number("CHAT_AI_RETRY_BACKOFF_MS", 250),
         config.integer("CHAT_AI_CONTEXT_CHARS", 24_000),
+        config.integer("CHAT_AI_MAX_EVENT_BYTES", 1 << 20),
         httpVersion(config.string("CHAT_AI_HTTP_VERSION", "auto")));
   }
 

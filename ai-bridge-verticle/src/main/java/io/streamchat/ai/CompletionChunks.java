@@ -1,20 +1,39 @@
 package io.streamchat.ai;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 
 /**
  * Reads the data of an OpenAI-compatible streaming chat completion, one SSE event at a time:
  * {@code choices[0].delta.content} is a token, {@code finish_reason} or {@code [DONE]} ends the
- * answer, an {@code error} object fails it. Malformed events are counted and skipped.
+ * answer, an {@code error} object fails it. Malformed events are counted and skipped. Events are
+ * read as a token stream, field by field, without building a JSON tree: this runs once per token.
  */
 final class CompletionChunks {
+
+  /** Token usage the provider reported. */
+  record Usage(long promptTokens, long completionTokens) {
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final String DONE = "[DONE]";
 
   private final TokenSink sink;
   private boolean finished;
   private int malformed;
-  private JsonObject usage;
+  private Usage usage;
+
+  /** What one event holds, as far as an answer is concerned. */
+  private static final class Event {
+    String content;
+    boolean finishReason;
+    boolean error;
+    Usage usage;
+  }
 
   CompletionChunks(TokenSink sink) {
     this.sink = sink;
@@ -29,58 +48,39 @@ final class CompletionChunks {
   }
 
   /** The token usage the provider reported, if it did. */
-  JsonObject usage() {
+  Usage usage() {
     return usage;
   }
 
   void onData(String data) {
+    if (isDone(data)) {
+      if (!finished) {
+        finish();
+      }
+      return;
+    }
+    Event event = read(data);
+    if (event == null) {
+      malformed++;
+      return;
+    }
+    if (event.usage != null) {
+      usage = event.usage;
+    }
     if (finished) {
-      if (!"[DONE]".equals(data.strip())) {
-        readUsage(data);
-      }
+      // After the finish, some servers send one more event with the usage alone.
       return;
     }
-    if ("[DONE]".equals(data.strip())) {
-      finish();
-      return;
-    }
-    JsonObject json;
-    try {
-      json = new JsonObject(data);
-    } catch (DecodeException | ClassCastException e) {
-      malformed++;
-      return;
-    }
-    JsonObject error = json.getValue("error") instanceof JsonObject e ? e : null;
-    if (error != null) {
+    if (event.error) {
       finished = true;
-      sink.failed("provider_error", "the AI provider reported an error: " + error.getString("message", error.encode()));
+      sink.failed("provider_error", "the AI provider reported an error: " + errorMessage(data));
       return;
     }
-    if (json.getValue("usage") instanceof JsonObject reported) {
-      usage = reported;
+    if (event.content != null && !event.content.isEmpty()) {
+      sink.token(event.content);
     }
-    JsonArray choices = json.getValue("choices") instanceof JsonArray c ? c : null;
-    if (choices == null || choices.isEmpty() || !(choices.getValue(0) instanceof JsonObject choice)) {
-      return;
-    }
-    if (choice.getValue("delta") instanceof JsonObject delta && delta.getValue("content") instanceof String content
-        && !content.isEmpty()) {
-      sink.token(content);
-    }
-    if (choice.getValue("finish_reason") instanceof String) {
+    if (event.finishReason) {
       finish();
-    }
-  }
-
-  /** After the finish, some servers send one more event with the usage alone. */
-  private void readUsage(String data) {
-    try {
-      if (new JsonObject(data).getValue("usage") instanceof JsonObject reported) {
-        usage = reported;
-      }
-    } catch (DecodeException | ClassCastException e) {
-      malformed++;
     }
   }
 
@@ -94,5 +94,106 @@ final class CompletionChunks {
   private void finish() {
     finished = true;
     sink.done();
+  }
+
+  private static boolean isDone(String data) {
+    return data.length() >= DONE.length() && DONE.equals(data.strip());
+  }
+
+  /** The event's fields that matter, or null when it is not a JSON object. */
+  private static Event read(String data) {
+    Event event = new Event();
+    try (JsonParser parser = JSON.createParser(data)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        JsonToken value = parser.nextToken();
+        switch (field) {
+          case "choices" -> readChoices(parser, value, event);
+          case "error" -> {
+            event.error = value == JsonToken.START_OBJECT;
+            parser.skipChildren();
+          }
+          case "usage" -> {
+            if (value == JsonToken.START_OBJECT) {
+              event.usage = readUsage(parser);
+            } else {
+              parser.skipChildren();
+            }
+          }
+          default -> parser.skipChildren();
+        }
+      }
+      return event;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** {@code choices[0]}: its {@code delta.content} and whether it has a {@code finish_reason}. */
+  private static void readChoices(JsonParser parser, JsonToken value, Event event) throws IOException {
+    if (value != JsonToken.START_ARRAY) {
+      parser.skipChildren();
+      return;
+    }
+    JsonToken first = parser.nextToken();
+    if (first == JsonToken.END_ARRAY) {
+      return;
+    }
+    if (first == JsonToken.START_OBJECT) {
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        JsonToken token = parser.nextToken();
+        if ("delta".equals(field) && token == JsonToken.START_OBJECT) {
+          while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String deltaField = parser.currentName();
+            JsonToken deltaValue = parser.nextToken();
+            if ("content".equals(deltaField) && deltaValue == JsonToken.VALUE_STRING) {
+              event.content = parser.getText();
+            } else {
+              parser.skipChildren();
+            }
+          }
+        } else if ("finish_reason".equals(field)) {
+          event.finishReason = token == JsonToken.VALUE_STRING;
+        } else {
+          parser.skipChildren();
+        }
+      }
+    } else {
+      parser.skipChildren();
+    }
+    while (parser.nextToken() != JsonToken.END_ARRAY) {
+      parser.skipChildren();
+    }
+  }
+
+  private static Usage readUsage(JsonParser parser) throws IOException {
+    long prompt = 0;
+    long completion = 0;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if (value == JsonToken.VALUE_NUMBER_INT && "prompt_tokens".equals(field)) {
+        prompt = parser.getLongValue();
+      } else if (value == JsonToken.VALUE_NUMBER_INT && "completion_tokens".equals(field)) {
+        completion = parser.getLongValue();
+      } else {
+        parser.skipChildren();
+      }
+    }
+    return new Usage(prompt, completion);
+  }
+
+  /** The rare path: the provider's error, as it said it. */
+  private static String errorMessage(String data) {
+    try {
+      JsonObject error = new JsonObject(data).getJsonObject("error");
+      return error.getString("message", error.encode());
+    } catch (DecodeException | ClassCastException e) {
+      return data;
+    }
   }
 }

@@ -31,6 +31,7 @@ final class OpenAiProvider implements Provider {
   private final AiSettings settings;
   private final HttpClientAgent client;
   private final LongAdder malformedEvents;
+  private final LongAdder oversizedEvents;
   private final LongAdder promptTokens;
   private final LongAdder completionTokens;
 
@@ -39,6 +40,8 @@ final class OpenAiProvider implements Provider {
     this.settings = settings;
     Metrics metrics = Metrics.of(vertx);
     this.malformedEvents = metrics.counter("chat_ai_malformed_events_total", "Malformed stream events skipped");
+    this.oversizedEvents = metrics.counter("chat_ai_oversized_events_total",
+        "Provider stream events over CHAT_AI_MAX_EVENT_BYTES (the answer failed)");
     this.promptTokens = metrics.counter("chat_ai_prompt_tokens_total", "Prompt tokens the provider reported");
     this.completionTokens = metrics.counter("chat_ai_completion_tokens_total", "Completion tokens the provider reported");
     this.client = vertx.createHttpClient(clientOptions(settings), new PoolOptions()
@@ -131,10 +134,16 @@ final class OpenAiProvider implements Provider {
 
   private void stream(Upstream upstream, Generate request, HttpClientResponse response) {
     CompletionChunks chunks = new CompletionChunks(upstream);
-    SseParser parser = new SseParser(chunks::onData);
+    SseParser parser = new SseParser(chunks::onData, settings.maxEventBytes());
     response.handler(buffer -> {
       upstream.progress();
-      parser.feed(buffer.getBytes());
+      try {
+        parser.feed(buffer.getBytes());
+      } catch (SseParser.EventTooLarge e) {
+        oversizedEvents.increment();
+        upstream.fail("provider_error", e.getMessage());
+        upstream.cancel();
+      }
     });
     response.exceptionHandler(e -> upstream.fail("provider_error", "the AI provider's stream broke: " + e));
     response.endHandler(v -> {
@@ -143,10 +152,10 @@ final class OpenAiProvider implements Provider {
         malformedEvents.add(chunks.malformed());
         LOG.warn("Answer {}: skipped {} malformed stream events", request.messageId(), chunks.malformed());
       }
-      JsonObject usage = chunks.usage();
+      CompletionChunks.Usage usage = chunks.usage();
       if (usage != null) {
-        promptTokens.add(usage.getLong("prompt_tokens", 0L));
-        completionTokens.add(usage.getLong("completion_tokens", 0L));
+        promptTokens.add(usage.promptTokens());
+        completionTokens.add(usage.completionTokens());
       }
       chunks.onEnd();
     });

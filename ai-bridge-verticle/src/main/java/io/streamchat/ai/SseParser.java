@@ -1,24 +1,37 @@
 package io.streamchat.ai;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
  * An incremental Server-Sent Events parser. Bytes may arrive split anywhere, even inside a
  * multi-byte character; lines end in LF, CRLF or CR. Each complete event's data (its {@code data:}
- * lines joined by LF) goes to the consumer; comments and other fields are ignored.
+ * lines joined by LF) goes to the consumer; comments and other fields are ignored. An event larger
+ * than the bound is refused: {@link #feed} throws {@link EventTooLarge} and the stream must end.
  */
 final class SseParser {
 
+  /** An event (or a single line) over the bound. */
+  static final class EventTooLarge extends RuntimeException {
+    EventTooLarge(int maxEventBytes) {
+      super("an event of the AI provider's stream exceeded " + maxEventBytes + " bytes", null, false, false);
+    }
+  }
+
+  private static final byte[] DATA = "data".getBytes(StandardCharsets.US_ASCII);
+
   private final Consumer<String> onData;
-  private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+  private final int maxEventBytes;
+  private byte[] line = new byte[256];
+  private int lineLength;
   private final StringBuilder data = new StringBuilder();
   private boolean hasData;
   private boolean afterCr;
 
-  SseParser(Consumer<String> onData) {
+  SseParser(Consumer<String> onData, int maxEventBytes) {
     this.onData = onData;
+    this.maxEventBytes = maxEventBytes;
   }
 
   void feed(byte[] bytes) {
@@ -34,48 +47,73 @@ final class SseParser {
         start = i + 1;
         continue;
       }
-      line.write(bytes, start, i - start);
+      buffer(bytes, start, i - start);
       endLine();
       afterCr = b == '\r';
       start = i + 1;
     }
     if (start < bytes.length) {
-      line.write(bytes, start, bytes.length - start);
+      buffer(bytes, start, bytes.length - start);
       afterCr = false;
     }
   }
 
   /** The stream ended: a last event not followed by a blank line still counts. */
   void end() {
-    if (line.size() > 0) {
+    if (lineLength > 0) {
       endLine();
     }
     dispatch();
   }
 
+  private void buffer(byte[] bytes, int from, int length) {
+    if (length == 0) {
+      return;
+    }
+    int needed = lineLength + length;
+    if (needed + data.length() > maxEventBytes) {
+      throw new EventTooLarge(maxEventBytes);
+    }
+    if (needed > line.length) {
+      line = Arrays.copyOf(line, Math.max(needed, line.length * 2));
+    }
+    System.arraycopy(bytes, from, line, lineLength, length);
+    lineLength = needed;
+  }
+
   private void endLine() {
-    String text = line.toString(StandardCharsets.UTF_8);
-    line.reset();
-    if (text.isEmpty()) {
+    int length = lineLength;
+    lineLength = 0;
+    if (length == 0) {
       dispatch();
       return;
     }
-    if (text.startsWith(":")) {
+    if (line[0] == ':') {
       return;
     }
-    int colon = text.indexOf(':');
-    String field = colon < 0 ? text : text.substring(0, colon);
-    String value = colon < 0 ? "" : text.substring(colon + 1);
-    if (value.startsWith(" ")) {
-      value = value.substring(1);
+    int colon = indexOfColon(length);
+    int fieldLength = colon < 0 ? length : colon;
+    if (fieldLength != DATA.length || !Arrays.equals(line, 0, fieldLength, DATA, 0, DATA.length)) {
+      return;
     }
-    if ("data".equals(field)) {
-      if (hasData) {
-        data.append('\n');
+    int valueStart = colon < 0 ? length : colon + 1;
+    if (valueStart < length && line[valueStart] == ' ') {
+      valueStart++;
+    }
+    if (hasData) {
+      data.append('\n');
+    }
+    data.append(new String(line, valueStart, length - valueStart, StandardCharsets.UTF_8));
+    hasData = true;
+  }
+
+  private int indexOfColon(int length) {
+    for (int i = 0; i < length; i++) {
+      if (line[i] == ':') {
+        return i;
       }
-      data.append(value);
-      hasData = true;
     }
+    return -1;
   }
 
   private void dispatch() {

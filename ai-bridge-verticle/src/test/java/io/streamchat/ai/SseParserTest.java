@@ -1,6 +1,7 @@
 package io.streamchat.ai;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class SseParserTest {
 
   private final List<String> events = new ArrayList<>();
-  private final SseParser parser = new SseParser(events::add);
+  private final SseParser parser = new SseParser(events::add, 64);
 
   @Test
   void eventsSplitAnywhereEvenInsideACharacterComeOutWhole() {
@@ -42,5 +43,18 @@ class SseParserTest {
     parser.feed(Arrays.copyOfRange(bytes, 7, bytes.length));
     parser.end();
     assertThat(events).containsExactly("one", "two");
+  }
+
+  @Test
+  void anEventOverTheBoundIsRefusedWhateverHowItArrives() {
+    parser.feed("data: small\n\n".getBytes(StandardCharsets.UTF_8));
+    assertThatThrownBy(() -> {
+      for (int i = 0; i < 10; i++) {
+        parser.feed("data: 0123456789\n".getBytes(StandardCharsets.UTF_8));
+      }
+    }).isInstanceOf(SseParser.EventTooLarge.class);
+    SseParser lines = new SseParser(events::add, 64);
+    assertThatThrownBy(() -> lines.feed(new byte[100])).isInstanceOf(SseParser.EventTooLarge.class);
+    assertThat(events).containsExactly("small");
   }
 }
