@@ -91,7 +91,7 @@ public final class ChatServer {
     JsonObject verticleConfig = settings.copy().put("CHAT_NODE_ID", config.nodeId())
         .put("CHAT_ROLES", String.join(",", config.roles()));
     if (config.redisUrl() == null && config.roles().contains("cache")) {
-      redis = EmbeddedRedis.start();
+      redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
     HazelcastInstance hazelcast = config.clustered() ? Hazelcast.newHazelcastInstance(hazelcast(config)) : null;

@@ -6,16 +6,23 @@ import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The laptop mode: no Redis configured, the demo provider, the browser page. */
 class EmbeddedDefaultsTest {
 
+  @TempDir
+  Path dataDir;
+
   @Test
-  void aNodeWithNothingConfiguredStartsItsOwnRedisAndAnswersWithTheDemoProvider() throws Exception {
+  void aNodeWithNothingConfiguredStartsItsOwnRedisAnswersWithTheDemoProviderAndKeepsConversationsAcrossRestarts() throws Exception {
     int port = TestNode.freePort();
-    ChatServer server = ChatServer.start(new JsonObject().put("CHAT_HTTP_PORT", port)
-        .put("CHAT_AI_DEMO_TOKENS_PER_SECOND", 500));
+    JsonObject settings = new JsonObject().put("CHAT_HTTP_PORT", port).put("CHAT_AI_DEMO_TOKENS_PER_SECOND", 500)
+        .put("CHAT_DATA_DIR", dataDir.toString()).put("CHAT_EMBEDDED_REDIS_PORT", TestNode.freePort());
+    ChatServer server = ChatServer.start(settings);
     Vertx client = Vertx.vertx();
     ChatFollower follower = new ChatFollower();
     try (TestSocket socket = TestSocket.connect(client, port, "session_id=laptop", follower)) {
@@ -30,8 +37,18 @@ class EmbeddedDefaultsTest {
           java.net.http.HttpResponse.BodyHandlers.ofString()).body();
       assertThat(page).contains("/ws/chat");
     } finally {
-      client.close().await();
       server.stop();
     }
+    ChatServer restarted = ChatServer.start(settings);
+    try (TestSocket socket = TestSocket.connect(client, port, "session_id=laptop", new ChatFollower())) {
+      JsonObject history = socket.next();
+      assertThat(history.getJsonArray("messages")).as("a restart keeps the conversation").hasSize(2);
+      assertThat(history.getJsonArray("messages").getJsonObject(0).getString("content")).isEqualTo("What is Vert.x?");
+    } finally {
+      client.close().await();
+      restarted.stop();
+    }
+    assertThat(Files.list(dataDir.resolve("redis")).map(p -> p.getFileName().toString()))
+        .contains("appendonly.aof");
   }
 }
