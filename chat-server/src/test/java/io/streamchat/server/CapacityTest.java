@@ -1,0 +1,104 @@
+package io.streamchat.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.testkit.FakeOpenAi;
+import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.NodeProcess;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A node with its default settings streams 2,000 answers at once: none refused, none failed.
+ * Short answers: this is about capacity, not speed.
+ */
+class CapacityTest {
+
+  private static final int ANSWERS = 2000;
+
+  @Test
+  void twoThousandConcurrentAnswersOnOneNodeWithDefaultSettingsAreNeitherRefusedNorFailed() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (EmbeddedRedis redis = EmbeddedRedis.start()) {
+      FakeOpenAi ai = FakeOpenAi.start(vertx);
+      // Each answer lasts about three seconds: every one of them is streaming while the last ones are asked.
+      ai.script(Script.tokens(4, 1000));
+      NodeProcess node = NodeProcess.start("capacity", Map.of(
+          "CHAT_REDIS_URL", redis.url(),
+          "CHAT_AI_PROVIDER", "openai",
+          "CHAT_AI_BASE_URL", ai.baseUrl()), List.of("-Xmx768m"));
+      try {
+        node.awaitReady(1, Duration.ofSeconds(60));
+        HttpClientAgent http = vertx.createHttpClient(new HttpClientOptions().setDefaultPort(node.httpPort)
+            .setDefaultHost("127.0.0.1"), new PoolOptions().setHttp1MaxSize(64));
+        AtomicLong peak = new AtomicLong();
+        long sampler = vertx.setPeriodic(200, id -> vertx.executeBlocking(() -> node.metric("chat_answers_active"))
+            .onSuccess(active -> peak.accumulateAndGet(active, Math::max)));
+        String run = Long.toString(System.nanoTime(), 36);
+        List<Future<Integer>> asked = new ArrayList<>();
+        for (int i = 0; i < ANSWERS; i++) {
+          asked.add(post(http, "/api/chat", new JsonObject().put("session_id", "cap-" + run + "-" + i)
+              .put("message", "question " + i)));
+        }
+        Future.all(asked).await();
+        assertThat(asked).as("every message accepted (202)").allSatisfy(f -> assertThat(f.result()).isEqualTo(202));
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        List<String> statuses = List.of();
+        while (System.nanoTime() < deadline) {
+          statuses = statuses(http, run);
+          if (statuses.stream().noneMatch("streaming"::equals)) {
+            break;
+          }
+          Thread.sleep(1000);
+        }
+        vertx.cancelTimer(sampler);
+        assertThat(statuses).hasSize(ANSWERS).allMatch("completed"::equals);
+        assertThat(peak.get()).as("answers streaming at once").isGreaterThanOrEqualTo(ANSWERS * 9 / 10);
+        assertThat(node.metric("chat_answers_refused_total")).isZero();
+        System.out.println("CAPACITY " + ANSWERS + " answers accepted and completed; peak streaming at once: " + peak.get());
+      } finally {
+        node.terminate(Duration.ofSeconds(30));
+        node.close();
+        ai.close();
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  private static Future<Integer> post(HttpClientAgent http, String path, JsonObject body) {
+    return http.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(path)
+            .putHeader("content-type", "application/json"))
+        .compose(request -> request.send(body.toBuffer()))
+        .compose(response -> response.body().map(b -> response.statusCode()));
+  }
+
+  /** The status of the assistant message of every session of this run. */
+  private static List<String> statuses(HttpClientAgent http, String run) {
+    List<Future<String>> all = new ArrayList<>();
+    for (int i = 0; i < ANSWERS; i++) {
+      all.add(http.request(HttpMethod.GET, "/api/history/cap-" + run + "-" + i)
+          .compose(request -> request.send())
+          .compose(response -> response.body())
+          .map(Buffer::toJsonObject)
+          .map(history -> history.getJsonArray("messages").size() < 2 ? "missing"
+              : history.getJsonArray("messages").getJsonObject(1).getString("status")));
+    }
+    Future.all(all).await();
+    return all.stream().map(Future::result).toList();
+  }
+}
