@@ -94,7 +94,7 @@ public final class AiBridgeVerticle extends VerticleBase {
       return;
     }
     Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.userId(), address,
-        settings.deliveryTimeoutMs(), () -> {
+        settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
       relays.remove(key);
       endedAt.remove(key);
     });

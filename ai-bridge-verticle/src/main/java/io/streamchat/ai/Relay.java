@@ -10,6 +10,8 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Carries one answer from its provider to the session owner, in order, and keeps every token
@@ -27,6 +29,7 @@ import java.util.List;
  */
 final class Relay implements TokenSink {
 
+  private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
   private static final int MAX_BATCH = 256;
   /** Tokens streamed and not yet acknowledged before the relay waits for the owner. */
   private static final int WINDOW = 4096;
@@ -37,6 +40,7 @@ final class Relay implements TokenSink {
   private final Runnable onFinished;
   private final String bridgeAddress;
   private final long deliveryTimeoutMs;
+  private final long giveUpMs;
   final String sessionId;
   final String messageId;
   final String userId;
@@ -62,9 +66,10 @@ final class Relay implements TokenSink {
   /** The newest owner's fencing token: acknowledgements from an older owner do not count. */
   private long ownerFence = -1;
   private long lastSentMs = System.currentTimeMillis();
+  private long firstFailureMs;
 
   Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String userId, String bridgeAddress,
-        long deliveryTimeoutMs, Runnable onFinished) {
+        long deliveryTimeoutMs, long giveUpMs, Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
@@ -72,6 +77,7 @@ final class Relay implements TokenSink {
     this.userId = userId;
     this.bridgeAddress = bridgeAddress;
     this.deliveryTimeoutMs = deliveryTimeoutMs;
+    this.giveUpMs = giveUpMs;
     this.onFinished = onFinished;
   }
 
@@ -142,6 +148,7 @@ final class Relay implements TokenSink {
     if (finished || taken.fence() < ownerFence) {
       return;
     }
+    failures = 0;
     if (!taken.streaming()) {
       settle(taken.nextIndex());
       return;
@@ -223,16 +230,16 @@ final class Relay implements TokenSink {
     }
     if (result.failed()) {
       streaming = false;
-      retryLater();
+      retryLater(result.cause().toString());
       return;
     }
-    failures = 0;
     TokenAck ack = result.result();
     if (ack.fence() < ownerFence) {
       streaming = false;
-      retryLater();
+      retryLater("a replaced owner answered");
       return;
     }
+    failures = 0;
     ownerFence = ack.fence();
     if (!ack.streaming()) {
       settle(ack.nextIndex());
@@ -268,8 +275,22 @@ final class Relay implements TokenSink {
     pump();
   }
 
-  private void retryLater() {
-    failures++;
+  /**
+   * The owner of the moment could not be reached: again, with backoff, until it can or until the
+   * give-up time has passed (by then an owner has ended the answer {@code interrupted}).
+   */
+  private void retryLater(String reason) {
+    long now = System.currentTimeMillis();
+    if (failures++ == 0) {
+      firstFailureMs = now;
+      LOG.warn("Session {}: answer {} could not be delivered to the session's owner ({}); trying again", sessionId,
+          messageId, reason);
+    } else if (now - firstFailureMs > giveUpMs) {
+      LOG.warn("Session {}: answer {} had no reachable owner for {} ms; it is stopped", sessionId, messageId,
+          now - firstFailureMs);
+      stop();
+      return;
+    }
     retryScheduled = true;
     long backoff = Math.min(1000, 20L << Math.min(6, failures));
     vertx.setTimer(backoff, id -> {

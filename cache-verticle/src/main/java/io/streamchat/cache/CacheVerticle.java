@@ -52,6 +52,17 @@ public final class CacheVerticle extends VerticleBase {
     return client == null ? Future.succeededFuture() : client.close();
   }
 
+  private static String sessionOf(CacheCommand command) {
+    if (command instanceof Claim claim) {
+      return claim.sessionId();
+    } else if (command instanceof CheckFence check) {
+      return check.sessionId();
+    } else if (command instanceof Release release) {
+      return release.sessionId();
+    }
+    return "(several)";
+  }
+
   private void handle(Message<CacheCommand> message) {
     CacheCommand command = message.body();
     Future<?> result;
@@ -68,7 +79,11 @@ public final class CacheVerticle extends VerticleBase {
       if (RedisSessionStore.isFenced(failure)) {
         message.fail(409, CacheCommand.FENCED);
       } else {
-        LOG.debug("Redis {} failed: {}", command.getClass().getSimpleName(), failure.toString());
+        if (!(command instanceof AppendBatch)) {
+          // A batch's failures are reported by its sender, once per session and run of failures.
+          LOG.warn("Redis {} of session {} failed: {}", command.getClass().getSimpleName(), sessionOf(command),
+              failure.toString());
+        }
         message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
       }
     });

@@ -4,13 +4,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** The assistant message streaming now: its chunks so far, with the seq of each. */
+/** The assistant message streaming now: its chunks so far, with the seq of each; its text is kept once, as chunks. */
 final class Answer {
 
   final String messageId;
   final String replyTo;
   final String createdAt;
-  private final StringBuilder content = new StringBuilder();
+  private long chars;
   private final List<String> chunks = new ArrayList<>();
   private long[] chunkSeqs = new long[32];
   String generatorAddress;
@@ -28,7 +28,14 @@ final class Answer {
   }
 
   String content() {
+    StringBuilder content = new StringBuilder((int) Math.min(Integer.MAX_VALUE - 8, chars));
+    chunks.forEach(content::append);
     return content.toString();
+  }
+
+  /** Characters of all chunks so far. */
+  long chars() {
+    return chars;
   }
 
   String chunk(int index) {
@@ -45,7 +52,7 @@ final class Answer {
     }
     chunkSeqs[chunks.size()] = seq;
     chunks.add(text);
-    content.append(text);
+    chars += text.length();
   }
 
   MessageView view(String status, String errorCode, String errorMessage) {

@@ -344,6 +344,9 @@ final class SessionActor {
     for (String text : tokens.texts()) {
       if (index == answer.chunkCount()) {
         appendChunk(text);
+        if (answer.chars() >= settings.maxAnswerChars()) {
+          return endAtLengthLimit();
+        }
       } else if (index > answer.chunkCount()) {
         break;
       }
@@ -358,6 +361,17 @@ final class SessionActor {
       return endedAck(messageId);
     }
     return new TokenAck(true, answer.chunkCount(), fence);
+  }
+
+  /** The answer reached the longest allowed: it ends there, complete, and its generator stops. */
+  private TokenAck endAtLengthLimit() {
+    String messageId = answer.messageId;
+    String generator = answer.generatorAddress;
+    int total = answer.chunkCount();
+    effects.answerTruncated();
+    finish(COMPLETED, null, null);
+    effects.stopGeneration(messageId, generator);
+    return new TokenAck(false, total, fence);
   }
 
   TokenAck generationEnded(GenerationEnded ended) {

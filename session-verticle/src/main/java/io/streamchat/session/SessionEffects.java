@@ -23,6 +23,9 @@ interface SessionEffects {
   /** Tells a generator its answer's end is stored, so it can forget the answer. */
   void answerStored(String messageId, String generatorAddress);
 
+  /** An answer reached CHAT_MAX_ANSWER_CHARS and was ended there. */
+  void answerTruncated();
+
   /** The node's admission limit on answers streaming at once. */
   AnswerAdmission admission();
 

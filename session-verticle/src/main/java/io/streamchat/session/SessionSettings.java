@@ -15,10 +15,12 @@ import io.streamchat.protocol.ConfigSource;
  * @param connectionTimeoutMs CHAT_CONNECTION_TIMEOUT_MS (30000): a connection not heard from for this long is dropped
  * @param requestTimeoutMs    CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
  * @param contextMessages     CHAT_AI_CONTEXT_MESSAGES (50): earlier messages sent to the AI with a new question
+ * @param maxAnswerChars      CHAT_MAX_ANSWER_CHARS (16777216): longest answer; one that reaches it ends {@code completed}
+ *                            there and its generator is stopped
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
                               int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
-                              long requestTimeoutMs, int contextMessages) {
+                              long requestTimeoutMs, int contextMessages, long maxAnswerChars) {
 
   public static SessionSettings from(ConfigSource config) {
     return new SessionSettings(
@@ -31,6 +33,7 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.number("CHAT_GENERATOR_TIMEOUT_MS", 15_000),
         config.number("CHAT_CONNECTION_TIMEOUT_MS", 30_000),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
-        config.integer("CHAT_AI_CONTEXT_MESSAGES", 50));
+        config.integer("CHAT_AI_CONTEXT_MESSAGES", 50),
+        config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20));
   }
 }

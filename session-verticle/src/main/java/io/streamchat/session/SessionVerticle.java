@@ -58,6 +58,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -94,6 +95,7 @@ public final class SessionVerticle extends VerticleBase {
   private AsyncMap<String, String> leases;
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
+  private LongAdder answersTruncated;
   private AnswerAdmission admission;
   private AppendPipeline appends;
   private long lastTickMs;
@@ -111,8 +113,10 @@ public final class SessionVerticle extends VerticleBase {
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
     Metrics metrics = Metrics.of(vertx);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
+    answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
     appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
+    metrics.gauge("chat_sessions_activating", "Sessions being claimed by this node", activating::size);
     admission = nodeAdmission(metrics);
     appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
       appendRetries.increment();
@@ -169,7 +173,10 @@ public final class SessionVerticle extends VerticleBase {
       request.reply("owned");
       return;
     }
+    // A cluster call that never completes (a hung member holds the partition) must not keep the
+    // session in "activating" for good: every lease call has the request timeout.
     leases.putIfAbsent(sessionId, ownerId)
+        .timeout(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
         .compose(holder -> {
           if (holder == null || holder.equals(ownerId)) {
             return claim(sessionId);
@@ -179,6 +186,7 @@ public final class SessionVerticle extends VerticleBase {
           }
           // The holder's node left the cluster: take the lease over, unless another node just did.
           return leases.replaceIfPresent(sessionId, holder, ownerId)
+              .timeout(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
               .compose(replaced -> replaced ? claim(sessionId) : Future.succeededFuture("elsewhere"));
         })
         .onComplete(result -> {
@@ -257,7 +265,10 @@ public final class SessionVerticle extends VerticleBase {
         .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session))
-        .recover(e -> Future.succeededFuture());
+        .recover(e -> {
+          LOG.warn("Session {} was not handed off cleanly: {}", session.id, e.toString());
+          return Future.succeededFuture();
+        });
   }
 
   private Future<Void> flushed(ActiveSession session, long deadline) {
@@ -495,6 +506,13 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void answerStored(String messageId, String generatorAddress) {
       eventBus.send(generatorAddress, new AnswerStored(session.id, messageId));
+    }
+
+    @Override
+    public void answerTruncated() {
+      answersTruncated.increment();
+      LOG.info("Session {}: an answer reached CHAT_MAX_ANSWER_CHARS ({}) and was ended there", session.id,
+          settings.maxAnswerChars());
     }
 
     @Override

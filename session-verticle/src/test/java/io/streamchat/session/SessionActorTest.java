@@ -60,6 +60,13 @@ class SessionActorTest {
       progress.add(messageId + "@" + generatorAddress);
     }
 
+    int truncated;
+
+    @Override
+    public void answerTruncated() {
+      truncated++;
+    }
+
     final AnswerAdmission admission = new AnswerAdmission(2, 1, new java.util.concurrent.atomic.LongAdder());
 
     @Override
@@ -85,7 +92,7 @@ class SessionActorTest {
   private final Recorder effects = new Recorder();
 
   private SessionActor actor(int window) {
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12);
     return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of()));
   }
 
@@ -226,5 +233,21 @@ class SessionActorTest {
     assertThat(third.send(new SendMessage(null, "w", "now", null)).replyMessageId()).isNotNull();
     third.leave();
     assertThat(effects.admission.active()).as("a session that leaves the node frees its slot").isEqualTo(1);
+  }
+
+  @Test
+  void anAnswerThatReachesTheLengthLimitEndsCompletedThereAndItsGeneratorStops() {
+    SessionActor actor = actor(100);
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    actor.generatorStarted(answer, "bridge");
+    TokenAck ack = actor.tokens(new Tokens(answer, 0, List.of("aaaaa", "bbbbb", "ccccc", "ddddd"), "bridge"));
+    assertThat(ack.streaming()).isFalse();
+    assertThat(ack.nextIndex()).isEqualTo(3);
+    assertThat(effects.stopped).containsExactly(answer);
+    assertThat(effects.truncated).isEqualTo(1);
+    JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    assertThat(stored.getString("status")).isEqualTo("completed");
+    assertThat(stored.getString("content")).isEqualTo("aaaaabbbbbccccc");
+    assertThat(stored.getInteger("total_chunks")).isEqualTo(3);
   }
 }
