@@ -3,6 +3,7 @@ package io.streamchat.ai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.streamchat.protocol.AnswerError;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -73,7 +74,7 @@ final class CompletionChunks {
     }
     if (event.error) {
       finished = true;
-      sink.failed("provider_error", "the AI provider reported an error: " + errorMessage(data));
+      sink.failed(AnswerError.PROVIDER_ERROR, "the AI provider reported an error: " + errorMessage(data));
       return;
     }
     if (event.content != null && !event.content.isEmpty()) {

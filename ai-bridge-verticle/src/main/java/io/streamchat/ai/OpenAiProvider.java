@@ -2,6 +2,7 @@ package io.streamchat.ai;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
+import io.streamchat.protocol.AnswerError;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -120,7 +121,7 @@ final class OpenAiProvider implements Provider {
           if (!upstream.hasTokens && attempt < settings.maxRetries()) {
             retryLater(upstream, request, body, attempt, e.toString());
           } else {
-            upstream.fail("provider_unavailable", "the AI provider is unreachable at " + settings.baseUrl() + ": "
+            upstream.fail(AnswerError.PROVIDER_UNAVAILABLE, "the AI provider is unreachable at " + settings.baseUrl() + ": "
                 + e.getMessage());
           }
         });
@@ -141,11 +142,11 @@ final class OpenAiProvider implements Provider {
         parser.feed(buffer.getBytes());
       } catch (SseParser.EventTooLarge e) {
         oversizedEvents.increment();
-        upstream.fail("provider_error", e.getMessage());
+        upstream.fail(AnswerError.PROVIDER_ERROR, e.getMessage());
         upstream.cancel();
       }
     });
-    response.exceptionHandler(e -> upstream.fail("provider_error", "the AI provider's stream broke: " + e));
+    response.exceptionHandler(e -> upstream.fail(AnswerError.PROVIDER_ERROR, "the AI provider's stream broke: " + e));
     response.endHandler(v -> {
       parser.end();
       if (chunks.malformed() > 0) {
@@ -192,8 +193,8 @@ final class OpenAiProvider implements Provider {
     return new JsonObject().put("model", settings.model()).put("stream", true).put("messages", messages);
   }
 
-  private static String codeFor(int status) {
-    return status >= 400 && status < 500 && status != 429 ? "provider_rejected" : "provider_error";
+  private static AnswerError codeFor(int status) {
+    return status >= 400 && status < 500 && status != 429 ? AnswerError.PROVIDER_REJECTED : AnswerError.PROVIDER_ERROR;
   }
 
   private static String abbreviate(Buffer body) {
@@ -218,7 +219,7 @@ final class OpenAiProvider implements Provider {
       long period = Math.max(100, settings.stallTimeoutMs() / 4);
       stallTimer = vertx.setPeriodic(period, id -> {
         if (!ended && System.currentTimeMillis() - lastProgress > settings.stallTimeoutMs()) {
-          fail("stalled", "the AI provider sent nothing for " + settings.stallTimeoutMs() + " ms");
+          fail(AnswerError.STALLED, "the AI provider sent nothing for " + settings.stallTimeoutMs() + " ms");
           close();
         }
       });
@@ -246,11 +247,11 @@ final class OpenAiProvider implements Provider {
     }
 
     @Override
-    public void failed(String code, String message) {
+    public void failed(AnswerError code, String message) {
       fail(code, message);
     }
 
-    void fail(String code, String message) {
+    void fail(AnswerError code, String message) {
       if (!ended) {
         ended = true;
         stopWatching();

@@ -1,6 +1,8 @@
 package io.streamchat.ai;
 
 import io.streamchat.protocol.AiCommand.TokensTaken;
+import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
@@ -58,8 +60,8 @@ final class Relay implements TokenSink {
   private boolean retryScheduled;
   private int failures;
   private boolean ended;
-  private String status;
-  private String errorCode;
+  private AnswerStatus status;
+  private AnswerError errorCode;
   private String errorMessage;
   private boolean endAccepted;
   private boolean finished;
@@ -115,12 +117,12 @@ final class Relay implements TokenSink {
 
   @Override
   public void done() {
-    end("completed", null, null);
+    end(AnswerStatus.COMPLETED, null, null);
   }
 
   @Override
-  public void failed(String code, String message) {
-    end("failed", code, message);
+  public void failed(AnswerError code, String message) {
+    end(AnswerStatus.FAILED, code, message);
   }
 
   /** An owner stopped the answer; one that was replaced by a newer owner is not listened to. */
@@ -175,7 +177,7 @@ final class Relay implements TokenSink {
     return !ended && !finished;
   }
 
-  private void end(String status, String code, String message) {
+  private void end(AnswerStatus status, AnswerError code, String message) {
     if (ended || finished) {
       return;
     }

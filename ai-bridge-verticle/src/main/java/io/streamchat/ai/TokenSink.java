@@ -1,5 +1,7 @@
 package io.streamchat.ai;
 
+import io.streamchat.protocol.AnswerError;
+
 /** Where a provider puts an answer as it is produced. Called on the bridge's context only. */
 interface TokenSink {
 
@@ -9,5 +11,5 @@ interface TokenSink {
   void done();
 
   /** The provider failed; what was produced is kept. */
-  void failed(String code, String message);
+  void failed(AnswerError code, String message);
 }

@@ -2,6 +2,7 @@ package io.streamchat.ai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
@@ -103,7 +104,7 @@ class AiBridgeTest {
     Owner owner = run(vertx, settings(fake.baseUrl()), "split",
         Script.tokens(30, 1).splittingWrites().withCrlf().withoutDone());
     GenerationEnded ended = ended(owner);
-    assertThat(ended.status()).isEqualTo("completed");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.COMPLETED);
     assertThat(ended.totalChunks()).isEqualTo(30);
     assertThat(owner.text.toString()).isEqualTo(tokens(30));
   }
@@ -123,7 +124,7 @@ class AiBridgeTest {
   @Test
   void malformedEventsAreSkippedNotFatal(Vertx vertx) throws Exception {
     Owner owner = run(vertx, settings(fake.baseUrl()), "malformed", Script.tokens(20, 1).withMalformedEvery(5));
-    assertThat(ended(owner).status()).isEqualTo("completed");
+    assertThat(ended(owner).status()).isEqualTo(AnswerStatus.COMPLETED);
     assertThat(owner.text.toString()).isEqualTo(tokens(20));
   }
 
@@ -132,14 +133,14 @@ class AiBridgeTest {
     int before = fake.requests().size();
     fake.failNext(2, 503);
     Owner recovered = run(vertx, settings(fake.baseUrl()), "retry-ok", Script.tokens(3, 1));
-    assertThat(ended(recovered).status()).isEqualTo("completed");
+    assertThat(ended(recovered).status()).isEqualTo(AnswerStatus.COMPLETED);
     assertThat(fake.requests().size() - before).isEqualTo(3);
 
     before = fake.requests().size();
     Owner failed = run(vertx, settings(fake.baseUrl()), "retry-fail", Script.tokens(3, 1).withStatus(500));
     GenerationEnded ended = ended(failed);
-    assertThat(ended.status()).isEqualTo("failed");
-    assertThat(ended.errorCode()).isEqualTo("provider_error");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
+    assertThat(ended.errorCode().wire()).isEqualTo("provider_error");
     assertThat(fake.requests().size() - before).isEqualTo(3);
   }
 
@@ -147,8 +148,8 @@ class AiBridgeTest {
   void rejectedCredentialsFailAtOnceWithAMessageAnOperatorUnderstands(Vertx vertx) throws Exception {
     int before = fake.requests().size();
     GenerationEnded ended = ended(run(vertx, settings(fake.baseUrl()), "rejected", Script.tokens(3, 1).withStatus(401)));
-    assertThat(ended.status()).isEqualTo("failed");
-    assertThat(ended.errorCode()).isEqualTo("provider_rejected");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
+    assertThat(ended.errorCode().wire()).isEqualTo("provider_rejected");
     assertThat(ended.errorMessage()).contains("CHAT_AI_API_KEY");
     assertThat(fake.requests().size() - before).isEqualTo(1);
   }
@@ -161,16 +162,16 @@ class AiBridgeTest {
     }
     GenerationEnded ended = ended(run(vertx, settings("http://127.0.0.1:" + closedPort + "/v1"), "refused",
         Script.tokens(1, 1)));
-    assertThat(ended.status()).isEqualTo("failed");
-    assertThat(ended.errorCode()).isEqualTo("provider_unavailable");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
+    assertThat(ended.errorCode().wire()).isEqualTo("provider_unavailable");
   }
 
   @Test
   void aStallFailsTheAnswerKeepingWhatWasProduced(Vertx vertx) throws Exception {
     Owner owner = run(vertx, settings(fake.baseUrl()), "stall", Script.tokens(50, 1).stallingAfter(7));
     GenerationEnded ended = ended(owner);
-    assertThat(ended.status()).isEqualTo("failed");
-    assertThat(ended.errorCode()).isEqualTo("stalled");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
+    assertThat(ended.errorCode().wire()).isEqualTo("stalled");
     assertThat(owner.text.toString()).isEqualTo(tokens(7));
     assertThat(ended.totalChunks()).isEqualTo(7);
   }
@@ -179,8 +180,8 @@ class AiBridgeTest {
   void aDisconnectMidStreamFailsTheAnswerKeepingWhatWasProduced(Vertx vertx) throws Exception {
     Owner owner = run(vertx, settings(fake.baseUrl()), "drop", Script.tokens(50, 1).droppingAfter(9));
     GenerationEnded ended = ended(owner);
-    assertThat(ended.status()).isEqualTo("failed");
-    assertThat(ended.errorCode()).isEqualTo("provider_error");
+    assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
+    assertThat(ended.errorCode().wire()).isEqualTo("provider_error");
     assertThat(owner.text.toString()).isEqualTo(tokens(9));
   }
 

@@ -2,6 +2,7 @@ package io.streamchat.ai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamchat.protocol.AnswerError;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,8 +22,8 @@ class CompletionChunksTest {
     }
 
     @Override
-    public void failed(String code, String message) {
-      seen.add("<failed " + code + ">");
+    public void failed(AnswerError code, String message) {
+      seen.add("<failed " + code.wire() + ">");
     }
   });
 

@@ -28,9 +28,16 @@ public sealed interface SessionCommand {
   record Credit(String connectionId, int generation, long framesReceived, boolean probe) implements SessionCommand {
   }
 
-  /** A user message. {@code connectionId} is null when it comes from the HTTP or event-bus API. */
-  record SendMessage(String connectionId, String userId, String content, String clientMessageId)
+  /**
+   * A user message. {@code connectionId} is null when it comes from the HTTP or event-bus API.
+   * {@code requestId}, unique per request, makes a retry after a timeout harmless: the owner
+   * answers a repeat with the original outcome.
+   */
+  record SendMessage(String connectionId, String userId, String content, String clientMessageId, String requestId)
       implements SessionCommand {
+    public SendMessage(String connectionId, String userId, String content, String clientMessageId) {
+      this(connectionId, userId, content, clientMessageId, null);
+    }
   }
 
   /** {@code messageId} null means the answer streaming now. */
@@ -58,7 +65,8 @@ public sealed interface SessionCommand {
   }
 
   /** The generator has finished; {@code totalChunks} tokens were produced. */
-  record GenerationEnded(String messageId, int totalChunks, String status, String errorCode, String errorMessage)
+  record GenerationEnded(String messageId, int totalChunks, AnswerStatus status, AnswerError errorCode,
+                         String errorMessage)
       implements SessionCommand {
   }
 }

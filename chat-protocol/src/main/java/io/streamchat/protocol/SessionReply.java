@@ -15,13 +15,13 @@ public sealed interface SessionReply {
   record MessageAccepted(String sessionId, String messageId, String replyMessageId) implements SessionReply {
   }
 
-  record CancelResult(String messageId, String status, Integer totalChunks) implements SessionReply {
+  record CancelResult(String messageId, CancelStatus status, Integer totalChunks) implements SessionReply {
   }
 
   record RecoveredChunk(int index, long seq, String content) {
   }
 
-  record RecoverResult(String status, String messageId, List<RecoveredChunk> chunks) implements SessionReply {
+  record RecoverResult(RecoveryStatus status, String messageId, List<RecoveredChunk> chunks) implements SessionReply {
   }
 
   record History(String json) implements SessionReply {

@@ -9,6 +9,7 @@ import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.UUID;
 
 /**
  * The request/reply API, shared by HTTP ({@code /api/...}) and the event bus ({@code chat.api}):
@@ -38,7 +39,7 @@ final class ChatApi {
       throw badRequest("client_message_id must match [A-Za-z0-9_.:-]{1,64}");
     }
     return sessions.<SessionReply.MessageAccepted>request(sessionId,
-            new SessionCommand.SendMessage(null, userId, content, clientMessageId))
+            new SessionCommand.SendMessage(null, userId, content, clientMessageId, UUID.randomUUID().toString()))
         .map(accepted -> {
           JsonObject reply = new JsonObject().put("session_id", sessionId).put("message_id", accepted.messageId());
           if (accepted.replyMessageId() != null) {
@@ -67,7 +68,7 @@ final class ChatApi {
           JsonArray chunks = new JsonArray();
           result.chunks().forEach(chunk -> chunks.add(
               new JsonObject().put("index", chunk.index()).put("seq", chunk.seq()).put("content", chunk.content())));
-          JsonObject reply = new JsonObject().put("status", result.status());
+          JsonObject reply = new JsonObject().put("status", result.status().wire());
           if (result.messageId() != null) {
             reply.put("message_id", result.messageId());
           }
@@ -84,7 +85,7 @@ final class ChatApi {
           if (result.messageId() != null) {
             reply.put("message_id", result.messageId());
           }
-          reply.put("status", result.status());
+          reply.put("status", result.status().wire());
           if (result.totalChunks() != null) {
             reply.put("total_chunks", result.totalChunks());
           }

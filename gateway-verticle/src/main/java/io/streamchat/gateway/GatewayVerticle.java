@@ -100,7 +100,7 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> stop() {
     ready = false;
     for (SocketConnection connection : new ArrayList<>(connections.values())) {
-      connection.close((short) 1012, "server restarting; reconnect with your cursor");
+      connection.close(ErrorReplies.SERVICE_RESTART, "server restarting; reconnect with your cursor");
     }
     return server == null ? Future.succeededFuture() : server.close();
   }
@@ -231,16 +231,7 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private static void sendError(RoutingContext ctx, ChatException error) {
-    if (ctx.response().ended()) {
-      return;
-    }
-    JsonObject body = new JsonObject().put("error",
-        new JsonObject().put("code", error.code().wire()).put("message", error.getMessage()));
-    ctx.response().setStatusCode(error.code().httpStatus()).putHeader("content-type", "application/json");
-    if (error.code() == ErrorCode.RATE_LIMITED) {
-      ctx.response().putHeader("retry-after", "1");
-    }
-    ctx.response().end(body.encode());
+    ErrorReplies.send(ctx.response(), error);
   }
 
   private void health(RoutingContext ctx, boolean up) {

@@ -43,6 +43,7 @@ final class SocketConnection {
   private boolean commandInFlight;
   private boolean closed;
   private int badFrames;
+  private long messagesSent;
   private long framesReceived;
   private long framesCredited;
   private boolean awaitingDrain;
@@ -92,7 +93,7 @@ final class SocketConnection {
 
   private void onText(String text) {
     if (tooLarge(text)) {
-      close((short) 1009, "frame over " + settings.maxFrameBytes() + " bytes");
+      close(ErrorCode.TOO_LARGE.closeCode(), "frame over " + settings.maxFrameBytes() + " bytes");
       return;
     }
     ClientFrame frame = ClientFrame.parse(text);
@@ -101,7 +102,8 @@ final class SocketConnection {
     } else if (frame instanceof ClientFrame.Ping) {
       write("{\"type\":\"pong\"}");
     } else if (frame instanceof ClientFrame.Message message) {
-      submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId()), "message");
+      submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId(),
+          id + "/" + ++messagesSent), "message");
     } else if (frame instanceof ClientFrame.Cancel cancel) {
       submit(new SessionCommand.Cancel(id, cancel.messageId()), "cancel");
     } else if (frame instanceof ClientFrame.Reconnect reconnect) {
@@ -113,7 +115,7 @@ final class SocketConnection {
 
   private void onBinary(Buffer data) {
     if (data.length() > settings.maxFrameBytes()) {
-      close((short) 1009, "frame over " + settings.maxFrameBytes() + " bytes");
+      close(ErrorCode.TOO_LARGE.closeCode(), "frame over " + settings.maxFrameBytes() + " bytes");
       return;
     }
     badFrame("binary frames are not supported; send JSON text frames", null);
@@ -128,7 +130,7 @@ final class SocketConnection {
   private void badFrame(String message, String ref) {
     writeError(ErrorCode.BAD_REQUEST, message, ref);
     if (++badFrames > settings.maxBadFrames()) {
-      close((short) 1008, "too many bad frames");
+      close(ErrorCode.BAD_REQUEST.closeCode(), "too many bad frames");
     }
   }
 
@@ -180,7 +182,7 @@ final class SocketConnection {
     if (pending.command() instanceof Attach) {
       LOG.warn("Session {}: could not attach a connection: {}", sessionId, failure.toString());
       writeError(error.code(), "the session is unavailable; reconnect with your cursor", null);
-      close((short) 1013, "session unavailable");
+      close(ErrorCode.UNAVAILABLE.closeCode(), "session unavailable");
     } else {
       writeError(error.code(), error.getMessage(), pending.ref());
     }
@@ -269,14 +271,7 @@ final class SocketConnection {
   // ---- the socket ----
 
   private void writeError(ErrorCode code, String message, String ref) {
-    JsonObject error = new JsonObject().put("type", "error").put("code", code.wire()).put("message", message);
-    if (code == ErrorCode.RATE_LIMITED) {
-      error.put("retry_after_ms", 1000);
-    }
-    if (ref != null) {
-      error.put("ref", ref);
-    }
-    write(error.encode());
+    write(ErrorReplies.frame(code, message, ref));
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.streamchat.session;
 
+import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -55,8 +57,8 @@ final class Answer {
     chars += text.length();
   }
 
-  MessageView view(String status, String errorCode, String errorMessage) {
+  MessageView view(AnswerStatus status, AnswerError errorCode, String errorMessage) {
     return new MessageView(messageId, MessageView.ASSISTANT, content(), status, createdAt, replyTo, null,
-        chunkCount(), errorCode, errorMessage);
+        chunkCount(), errorCode == null ? null : errorCode.wire(), errorMessage);
   }
 }

@@ -1,9 +1,10 @@
 package io.streamchat.session;
 
+import io.streamchat.protocol.AnswerStatus;
 import io.vertx.core.json.JsonObject;
 
 /** A message as the history shows it. */
-record MessageView(String messageId, String role, String content, String status, String createdAt,
+record MessageView(String messageId, String role, String content, AnswerStatus status, String createdAt,
                    String replyTo, String clientMessageId, Integer totalChunks, String errorCode,
                    String errorMessage) {
 
@@ -19,7 +20,7 @@ record MessageView(String messageId, String role, String content, String status,
         .put("message_id", messageId)
         .put("role", role)
         .put("content", content)
-        .put("status", status)
+        .put("status", status.wire())
         .put("created_at", createdAt);
     if (replyTo != null) {
       json.put("reply_to", replyTo);
@@ -43,7 +44,7 @@ record MessageView(String messageId, String role, String content, String status,
   static MessageView fromJson(JsonObject json) {
     JsonObject error = json.getJsonObject("error");
     return new MessageView(json.getString("message_id"), json.getString("role"), json.getString("content", ""),
-        json.getString("status"), json.getString("created_at"), json.getString("reply_to"),
+        AnswerStatus.fromWire(json.getString("status")), json.getString("created_at"), json.getString("reply_to"),
         json.getString("client_message_id"), json.getInteger("total_chunks"),
         error == null ? null : error.getString("code"), error == null ? null : error.getString("message"));
   }

@@ -1,6 +1,10 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
+import io.streamchat.protocol.CancelStatus;
+import io.streamchat.protocol.RecoveryStatus;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
@@ -39,11 +43,7 @@ import java.util.Map;
  */
 final class SessionActor {
 
-  static final String COMPLETED = "completed";
-  static final String CANCELLED = "cancelled";
-  static final String FAILED = "failed";
-  static final String INTERRUPTED = "interrupted";
-  static final String STREAMING = "streaming";
+  private static final int RECENT_REQUESTS = 64;
 
   private final String sessionId;
   private final SessionSettings settings;
@@ -53,6 +53,13 @@ final class SessionActor {
   private final EventLog log;
   private final Map<String, MessageView> messages = new LinkedHashMap<>();
   private final Map<String, MessageAccepted> byClientMessageId = new HashMap<>();
+  /** The latest accepted requests, so that a request retried after a timeout is carried out once. */
+  private final Map<String, MessageAccepted> byRequestId = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, MessageAccepted> eldest) {
+      return size() > RECENT_REQUESTS;
+    }
+  };
   private final Map<String, Connection> connections = new HashMap<>();
   private String userId;
   private long storedSeq;
@@ -127,12 +134,13 @@ final class SessionActor {
     } else if (epoch.equals(attach.epoch()) && log.canServeAfter(attach.lastSeq())) {
       connection.nextSeq = attach.lastSeq() + 1;
       if (!attach.quietRecovery()) {
-        JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "recovered")
+        JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RECOVERED.wire())
             .put("seq", head).put("chunks_recovered", log.countChunksAfter(attach.lastSeq()));
         connection.replies.add(new Connection.Reply(attach.lastSeq(), reply(status)));
       }
     } else {
-      JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "reset").put("seq", head);
+      JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RESET.wire())
+          .put("seq", head);
       connection.replies.add(new Connection.Reply(head, reply(status)));
       connection.replies.add(new Connection.Reply(head, historyFrame()));
     }
@@ -172,6 +180,12 @@ final class SessionActor {
 
   MessageAccepted send(SendMessage send) {
     touch();
+    if (send.requestId() != null) {
+      MessageAccepted repeated = byRequestId.get(send.requestId());
+      if (repeated != null) {
+        return repeated;
+      }
+    }
     if (send.clientMessageId() != null) {
       MessageAccepted original = byClientMessageId.get(send.clientMessageId());
       if (original != null) {
@@ -196,7 +210,7 @@ final class SessionActor {
       userId = send.userId();
     }
     String createdAt = now();
-    MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), COMPLETED, createdAt,
+    MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), AnswerStatus.COMPLETED, createdAt,
         null, send.clientMessageId(), null, null, null);
     remember(user);
     JsonObject userEvent = event("user_message").put("message_id", user.messageId());
@@ -211,8 +225,11 @@ final class SessionActor {
     if (send.clientMessageId() != null) {
       byClientMessageId.put(send.clientMessageId(), accepted);
     }
+    if (send.requestId() != null) {
+      byRequestId.put(send.requestId(), accepted);
+    }
     JsonObject start = event("stream_start").put("message_id", answer.messageId).put("reply_to", user.messageId());
-    append(LoggedEvent.STREAM_START, start, answer.messageId, -1, answer.view(STREAMING, null, null));
+    append(LoggedEvent.STREAM_START, start, answer.messageId, -1, answer.view(AnswerStatus.STREAMING, null, null));
     effects.startGeneration(answer.messageId, context());
     return accepted;
   }
@@ -223,15 +240,16 @@ final class SessionActor {
     long before = log.lastSeq();
     CancelResult result;
     if (messageId == null) {
-      result = new CancelResult(null, "not_found", null);
+      result = new CancelResult(null, CancelStatus.NOT_FOUND, null);
     } else if (answer != null && answer.messageId.equals(messageId)) {
-      result = new CancelResult(messageId, "cancelling", answer.chunkCount());
+      result = new CancelResult(messageId, CancelStatus.CANCELLING, answer.chunkCount());
     } else {
       MessageView message = messages.get(messageId);
       if (message == null || !message.isAssistant()) {
-        result = new CancelResult(messageId, "not_found", null);
+        result = new CancelResult(messageId, CancelStatus.NOT_FOUND, null);
       } else {
-        String status = CANCELLED.equals(message.status()) ? "already_cancelled" : "already_completed";
+        CancelStatus status = message.status() == AnswerStatus.CANCELLED
+            ? CancelStatus.ALREADY_CANCELLED : CancelStatus.ALREADY_COMPLETED;
         result = new CancelResult(messageId, status, message.totalChunks());
       }
     }
@@ -244,16 +262,16 @@ final class SessionActor {
       if (result.messageId() != null) {
         ack.put("message_id", result.messageId());
       }
-      ack.put("status", result.status());
+      ack.put("status", result.status().wire());
       if (result.totalChunks() != null) {
         ack.put("total_chunks", result.totalChunks());
       }
       connection.replies.add(new Connection.Reply(before, reply(ack)));
       pump(connection);
     }
-    if ("cancelling".equals(result.status())) {
+    if (result.status() == CancelStatus.CANCELLING) {
       String generator = answer.generatorAddress;
-      finish(CANCELLED, null, null);
+      finish(AnswerStatus.CANCELLED, null, null);
       effects.stopGeneration(messageId, generator);
     }
     return result;
@@ -269,27 +287,27 @@ final class SessionActor {
       throw tooManyWaiting();
     }
     long after = log.lastSeq();
-    String status;
+    RecoveryStatus status;
     int chunks = 0;
     List<LoggedEvent> resend = new ArrayList<>();
     if (answer != null && answer.messageId.equals(reconnect.messageId())) {
-      status = "recovered";
+      status = RecoveryStatus.RECOVERED;
       for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
         long seq = answer.chunkSeq(index);
         resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, chunkJson(seq, answer.messageId, index, answer.chunk(index)),
             answer.messageId, index, null));
       }
     } else if (isAssistant(reconnect.messageId())) {
-      status = "complete";
+      status = RecoveryStatus.COMPLETE;
       resend.addAll(log.eventsOf(reconnect.messageId(), reconnect.lastChunkIndex()));
     } else {
-      status = "not_found";
+      status = RecoveryStatus.NOT_FOUND;
     }
     for (LoggedEvent event : resend) {
       connection.replies.add(new Connection.Reply(after, event.frame()));
       chunks += event.isChunk() ? 1 : 0;
     }
-    JsonObject done = new JsonObject().put("type", "recovery_status").put("status", status)
+    JsonObject done = new JsonObject().put("type", "recovery_status").put("status", status.wire())
         .put("message_id", reconnect.messageId()).put("chunks_recovered", chunks).put("seq", after);
     connection.replies.add(new Connection.Reply(after, reply(done)));
     pump(connection);
@@ -303,7 +321,7 @@ final class SessionActor {
       for (int index = Math.max(0, recover.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
         chunks.add(new RecoveredChunk(index, answer.chunkSeq(index), answer.chunk(index)));
       }
-      return new RecoverResult("recovered", messageId, chunks);
+      return new RecoverResult(RecoveryStatus.RECOVERED, messageId, chunks);
     }
     if (messageId != null && isAssistant(messageId)) {
       for (LoggedEvent event : log.eventsOf(messageId, recover.lastChunkIndex())) {
@@ -311,9 +329,9 @@ final class SessionActor {
           chunks.add(new RecoveredChunk(event.index(), event.seq(), new JsonObject(event.json()).getString("content")));
         }
       }
-      return new RecoverResult("complete", messageId, chunks);
+      return new RecoverResult(RecoveryStatus.COMPLETE, messageId, chunks);
     }
-    return new RecoverResult("not_found", messageId, chunks);
+    return new RecoverResult(RecoveryStatus.NOT_FOUND, messageId, chunks);
   }
 
   void generatorStarted(String messageId, String generatorAddress) {
@@ -325,9 +343,9 @@ final class SessionActor {
     }
   }
 
-  void generatorFailed(String messageId, String errorCode, String errorMessage) {
+  void generatorFailed(String messageId, AnswerError errorCode, String errorMessage) {
     if (answer != null && answer.messageId.equals(messageId) && answer.generatorAddress == null) {
-      finish(FAILED, errorCode, errorMessage);
+      finish(AnswerStatus.FAILED, errorCode, errorMessage);
     }
   }
 
@@ -369,7 +387,7 @@ final class SessionActor {
     String generator = answer.generatorAddress;
     int total = answer.chunkCount();
     effects.answerTruncated();
-    finish(COMPLETED, null, null);
+    finish(AnswerStatus.COMPLETED, null, null);
     effects.stopGeneration(messageId, generator);
     return new TokenAck(false, total, fence);
   }
@@ -415,7 +433,7 @@ final class SessionActor {
       list.add(message.toJson());
     }
     if (answer != null) {
-      list.add(answer.view(STREAMING, null, null).toJson());
+      list.add(answer.view(AnswerStatus.STREAMING, null, null).toJson());
     }
     return history.put("session_id", sessionId).put("epoch", epoch).put("seq", log.lastSeq()).put("messages", list);
   }
@@ -453,7 +471,7 @@ final class SessionActor {
     if (answer != null && now - answer.lastProgressMs > settings.generatorTimeoutMs()) {
       String messageId = answer.messageId;
       String generator = answer.generatorAddress;
-      finish(INTERRUPTED, "generator_lost", "the AI generator stopped responding");
+      finish(AnswerStatus.INTERRUPTED, AnswerError.GENERATOR_LOST, "the AI generator stopped responding");
       effects.stopGeneration(messageId, generator);
     }
     connections.values().removeIf(connection -> now - connection.lastSeenMs > settings.connectionTimeoutMs());
@@ -503,7 +521,7 @@ final class SessionActor {
     left = true;
   }
 
-  private void finish(String status, String errorCode, String errorMessage) {
+  private void finish(AnswerStatus status, AnswerError errorCode, String errorMessage) {
     Answer ended = answer;
     answer = null;
     if (!left) {
@@ -511,10 +529,10 @@ final class SessionActor {
     }
     MessageView view = ended.view(status, errorCode, errorMessage);
     remember(view);
-    JsonObject complete = event("complete").put("message_id", ended.messageId).put("status", status)
+    JsonObject complete = event("complete").put("message_id", ended.messageId).put("status", status.wire())
         .put("total_chunks", ended.chunkCount()).put("content", view.content());
     if (errorCode != null) {
-      complete.put("error", MessageView.error(errorCode, errorMessage));
+      complete.put("error", MessageView.error(errorCode.wire(), errorMessage));
     }
     LoggedEvent event = append(LoggedEvent.COMPLETE, complete, ended.messageId, ended.chunkCount(), view);
     if (ended.generatorAddress != null) {
@@ -578,7 +596,8 @@ final class SessionActor {
     long head = log.lastSeq();
     List<Connection.Reply> waiting = new ArrayList<>(connection.replies);
     connection.replies.clear();
-    JsonObject status = new JsonObject().put("type", "recovery_status").put("status", "reset").put("seq", head);
+    JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RESET.wire())
+        .put("seq", head);
     connection.replies.add(new Connection.Reply(connection.nextSeq - 1, reply(status)));
     connection.replies.add(new Connection.Reply(connection.nextSeq - 1, historyFrame()));
     for (Connection.Reply reply : waiting) {

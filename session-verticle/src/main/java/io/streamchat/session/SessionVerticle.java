@@ -1,6 +1,7 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
@@ -492,7 +493,7 @@ public final class SessionVerticle extends VerticleBase {
           .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
           .onFailure(failure -> {
             LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
-            session.actor.generatorFailed(messageId, "provider_unavailable", "no AI bridge is available");
+            session.actor.generatorFailed(messageId, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge is available");
           });
     }
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AnswerStatus;
+import io.streamchat.protocol.CancelStatus;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
@@ -145,8 +147,8 @@ class SessionActorTest {
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
-    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo("cancelling");
-    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo("already_cancelled");
+    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.CANCELLING);
+    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
     assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge")).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
       actor.credit(new Credit("c1", 0, credit, false));
@@ -165,10 +167,10 @@ class SessionActorTest {
     assertThat(duplicate.nextIndex()).isEqualTo(3);
     TokenAck gap = actor.tokens(new Tokens(answer, 5, List.of("f"), "bridge"));
     assertThat(gap.nextIndex()).isEqualTo(3);
-    TokenAck early = actor.generationEnded(new GenerationEnded(answer, 4, "completed", null, null));
+    TokenAck early = actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null));
     assertThat(early.streaming()).as("the owner misses a token: the generator must resend it").isTrue();
     actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge"));
-    assertThat(actor.generationEnded(new GenerationEnded(answer, 4, "completed", null, null)).streaming()).isFalse();
+    assertThat(actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null)).streaming()).isFalse();
     JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("content")).isEqualTo("abcd");
     assertThat(stored.getInteger("total_chunks")).isEqualTo(4);
@@ -184,7 +186,7 @@ class SessionActorTest {
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "other", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
     actor.tokens(new Tokens(answer, 0, List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10"), "bridge"));
-    actor.generationEnded(new GenerationEnded(answer, 10, "completed", null, null));
+    actor.generationEnded(new GenerationEnded(answer, 10, AnswerStatus.COMPLETED, null, null));
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "more", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.UNAVAILABLE));
     actor.stored(actor.lastSeq());
@@ -198,7 +200,7 @@ class SessionActorTest {
     actor.generatorStarted(answer, "bridge");
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
     actor.stored(4);
-    actor.generationEnded(new GenerationEnded(answer, 3, "completed", null, null));
+    actor.generationEnded(new GenerationEnded(answer, 3, AnswerStatus.COMPLETED, null, null));
     assertThat(effects.progress).as("only once the end is stored").isEmpty();
     actor.stored(actor.lastSeq());
     assertThat(effects.progress).containsExactly(answer + "@bridge");
@@ -229,7 +231,7 @@ class SessionActorTest {
     SessionActor third = actor(100);
     assertThatThrownBy(() -> third.send(new SendMessage(null, "w", "node full", null)))
         .as("two answers per node").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.RATE_LIMITED));
-    first.generationEnded(new GenerationEnded(answer, 0, "completed", null, null));
+    first.generationEnded(new GenerationEnded(answer, 0, AnswerStatus.COMPLETED, null, null));
     assertThat(third.send(new SendMessage(null, "w", "now", null)).replyMessageId()).isNotNull();
     third.leave();
     assertThat(effects.admission.active()).as("a session that leaves the node frees its slot").isEqualTo(1);
@@ -249,5 +251,15 @@ class SessionActorTest {
     assertThat(stored.getString("status")).isEqualTo("completed");
     assertThat(stored.getString("content")).isEqualTo("aaaaabbbbbccccc");
     assertThat(stored.getInteger("total_chunks")).isEqualTo(3);
+  }
+
+  @Test
+  void aMessageRetriedWithItsRequestIdIsCarriedOutOnce() {
+    SessionActor actor = actor(100);
+    var first = actor.send(new SendMessage("c", "u", "hi", null, "req-1"));
+    long seq = actor.lastSeq();
+    var repeat = actor.send(new SendMessage("c", "u", "hi", null, "req-1"));
+    assertThat(repeat).isEqualTo(first);
+    assertThat(actor.lastSeq()).as("nothing appended again, no busy error").isEqualTo(seq);
   }
 }
