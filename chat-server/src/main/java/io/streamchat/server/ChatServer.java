@@ -19,6 +19,7 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.LifecycleEvent;
 import io.streamchat.protocol.Addresses;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -82,6 +83,12 @@ public final class ChatServer {
         vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getAttribute(VERTX_NODE_ID), localOnly);
       }
     });
+    hazelcast.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
+        LOG.info("Merged back into the cluster");
+        vertx.eventBus().publish(Addresses.CLUSTER_MERGED, "", localOnly);
+      }
+    });
   }
 
   /** Starts a node. Blocking (starts processes): call it from main or a test thread, not an event loop. */
@@ -94,12 +101,20 @@ public final class ChatServer {
       redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
-    HazelcastInstance hazelcast = config.clustered() ? Hazelcast.newHazelcastInstance(hazelcast(config)) : null;
+    Config clusterConfig = config.clustered() ? hazelcast(config) : null;
+    if (clusterConfig != null) {
+      // The session verticles tell a pause that got this node dropped from the cluster by this timeout.
+      verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(
+          clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds") == null ? "60"
+              : clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds")));
+    }
+    HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
+    HazelcastClusterManager clusterManager = hazelcast != null ? new HazelcastClusterManager(hazelcast) : null;
     VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
         .setPreferNativeTransport(true);
     Vertx vertx = hazelcast != null
         ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
-            .withClusterManager(new HazelcastClusterManager(hazelcast))
+            .withClusterManager(clusterManager)
             .buildClustered().await()
         : Vertx.builder().with(vertxOptions).build();
     if (hazelcast != null) {

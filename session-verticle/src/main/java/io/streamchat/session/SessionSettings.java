@@ -17,10 +17,15 @@ import io.streamchat.protocol.ConfigSource;
  * @param contextMessages     CHAT_AI_CONTEXT_MESSAGES (50): earlier messages sent to the AI with a new question
  * @param maxAnswerChars      CHAT_MAX_ANSWER_CHARS (16777216): longest answer; one that reaches it ends {@code completed}
  *                            there and its generator is stopped
+ * @param clusterMemberTimeoutMs CHAT_CLUSTER_MEMBER_TIMEOUT_MS (the Hazelcast heartbeat timeout, set by the launcher):
+ *                            a pause longer than this means the cluster has dropped this node
+ * @param rejoinTimeoutMs     CHAT_CLUSTER_REJOIN_MS (60000): after such a pause, the longest this node waits to merge
+ *                            back into the cluster before it takes sessions again
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
                               int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
-                              long requestTimeoutMs, int contextMessages, long maxAnswerChars) {
+                              long requestTimeoutMs, int contextMessages, long maxAnswerChars,
+                              long clusterMemberTimeoutMs, long rejoinTimeoutMs) {
 
   public static SessionSettings from(ConfigSource config) {
     return new SessionSettings(
@@ -34,6 +39,8 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.number("CHAT_CONNECTION_TIMEOUT_MS", 30_000),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
         config.integer("CHAT_AI_CONTEXT_MESSAGES", 50),
-        config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20));
+        config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20),
+        config.number("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 60_000),
+        config.number("CHAT_CLUSTER_REJOIN_MS", 60_000));
   }
 }

@@ -46,6 +46,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.Json;
 import io.vertx.core.shareddata.AsyncMap;
@@ -98,6 +99,9 @@ public final class SessionVerticle extends VerticleBase {
   private LongAdder appendRetries;
   private LongAdder answersTruncated;
   private AnswerAdmission admission;
+  /** The activation consumers; null while this node holds activations until it has rejoined the cluster. */
+  private List<MessageConsumer<String>> activations;
+  private long rejoinHold;
   private AppendPipeline appends;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
@@ -131,8 +135,43 @@ public final class SessionVerticle extends VerticleBase {
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
         .compose(map -> {
           leases = map;
-          return Nearest.ready(Nearest.consumers(vertx, Addresses.SESSION_ACTIVATE, this::activate));
+          MessageConsumer<String> merged = vertx.eventBus().localConsumer(Addresses.CLUSTER_MERGED, m -> rejoined());
+          return Future.join(merged.completion(), takeActivations());
         });
+  }
+
+  private Future<Void> takeActivations() {
+    activations = Nearest.consumers(vertx, Addresses.SESSION_ACTIVATE, this::activate);
+    return Nearest.ready(activations);
+  }
+
+  /**
+   * This node was paused longer than the cluster waits for a silent member: the others have
+   * dropped it, and until the two sides merge it is a cluster of its own, where every session looks
+   * ownerless. It takes no session meanwhile (a claim would fence the real owner and leave the
+   * other side's sockets without frames); sockets here are refused and reconnect.
+   */
+  private void holdActivationsUntilRejoined() {
+    if (activations == null || Membership.size(vertx) <= 1) {
+      return;
+    }
+    LOG.warn("This node was paused longer than the cluster waits for a member; it takes no session until it "
+        + "has rejoined the cluster (at most {} ms)", settings.rejoinTimeoutMs());
+    Nearest.unregister(activations);
+    activations = null;
+    long hold = ++rejoinHold;
+    vertx.setTimer(settings.rejoinTimeoutMs(), id -> {
+      if (hold == rejoinHold) {
+        rejoined();
+      }
+    });
+  }
+
+  private void rejoined() {
+    if (activations == null && !stopping) {
+      LOG.info("This node is one cluster with the others again; it takes sessions");
+      takeActivations();
+    }
   }
 
   /** One admission limit for the node, shared by its session verticle instances. */
@@ -226,6 +265,9 @@ public final class SessionVerticle extends VerticleBase {
       // sessions are still ours; a stale owner must not end answers that a new owner is carrying.
       LOG.warn("This node was paused for {} ms; checking that its sessions are still its own", sinceLastTick);
       sessions.values().forEach(this::checkFence);
+      if (sinceLastTick > settings.clusterMemberTimeoutMs()) {
+        holdActivationsUntilRejoined();
+      }
       return;
     }
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
