@@ -133,6 +133,9 @@ public final class AiBridgeVerticle extends VerticleBase {
         if (now - since > settings.retainAfterEndMs()) {
           entry.getValue().stop();
         }
+      } else {
+        // A new owner took the answer again: its end is kept for that owner from when it accepts it.
+        endedAt.remove(entry.getKey());
       }
     }
   }

@@ -98,7 +98,7 @@ final class OpenAiProvider implements Provider {
         .compose(http -> {
           upstream.request = http;
           if (upstream.ended) {
-            http.connection().close();
+            http.reset();
           }
           return http.send(body);
         })
@@ -266,9 +266,10 @@ final class OpenAiProvider implements Provider {
       close();
     }
 
+    /** Ends this answer's request: its stream alone over HTTP/2 (others share the connection), the connection over HTTP/1.1. */
     private void close() {
       if (request != null) {
-        request.connection().close();
+        request.reset();
       }
     }
 

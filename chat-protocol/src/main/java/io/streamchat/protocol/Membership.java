@@ -24,6 +24,11 @@ public final class Membership {
     return manager == null || manager.getNodes().contains(nodeId);
   }
 
+  /** Whether this Vert.x instance is part of a cluster (it may be alone in it for now). */
+  public static boolean isClustered(Vertx vertx) {
+    return ((VertxInternal) vertx).clusterManager() != null;
+  }
+
   public static int size(Vertx vertx) {
     ClusterManager manager = ((VertxInternal) vertx).clusterManager();
     return manager == null ? 1 : manager.getNodes().size();

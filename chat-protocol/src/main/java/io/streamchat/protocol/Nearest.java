@@ -46,11 +46,13 @@ public final class Nearest {
   public static <T> Future<Message<T>> request(Vertx vertx, String address, Object body, DeliveryOptions options) {
     DeliveryOptions local = new DeliveryOptions(options).setLocalOnly(true);
     return vertx.eventBus().<T>request(lane(address), body, local)
-        .recover(failure -> noHandlers(failure) ? vertx.eventBus().request(address, body, local) : Future.failedFuture(failure))
-        .recover(failure -> noHandlers(failure) ? vertx.eventBus().request(address, body, options) : Future.failedFuture(failure));
+        .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, local) : Future.failedFuture(failure))
+        .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, options) : Future.failedFuture(failure));
   }
 
-  private static boolean noHandlers(Throwable failure) {
-    return failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+  /** Nobody nearer serves the address, or the nearer one declined (it is stopping): ask further away. */
+  private static boolean askWider(Throwable failure) {
+    return failure instanceof ReplyException reply && (reply.failureType() == ReplyFailure.NO_HANDLERS
+        || (reply.failureType() == ReplyFailure.RECIPIENT_FAILURE && reply.failureCode() == SessionClient.RETRY_ELSEWHERE));
   }
 }

@@ -101,22 +101,30 @@ public final class ChatServer {
       redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
-    Config clusterConfig = config.clustered() ? hazelcast(config) : null;
-    if (clusterConfig != null) {
-      // The session verticles tell a pause that got this node dropped from the cluster by this timeout.
-      verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(
-          clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds") == null ? "60"
-              : clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds")));
+    Vertx vertx;
+    HazelcastInstance hazelcast;
+    try {
+      Config clusterConfig = config.clustered() ? hazelcast(config) : null;
+      if (clusterConfig != null) {
+        // The session verticles tell a pause that got this node dropped from the cluster by this timeout.
+        verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(
+            clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds") == null ? "60"
+                : clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds")));
+      }
+      hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
+      VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
+          .setPreferNativeTransport(true);
+      vertx = hazelcast != null
+          ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
+              .withClusterManager(new HazelcastClusterManager(hazelcast))
+              .buildClustered().await()
+          : Vertx.builder().with(vertxOptions).build();
+    } catch (Exception e) {
+      if (redis != null) {
+        redis.close();
+      }
+      throw e;
     }
-    HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
-    HazelcastClusterManager clusterManager = hazelcast != null ? new HazelcastClusterManager(hazelcast) : null;
-    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
-        .setPreferNativeTransport(true);
-    Vertx vertx = hazelcast != null
-        ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
-            .withClusterManager(clusterManager)
-            .buildClustered().await()
-        : Vertx.builder().with(vertxOptions).build();
     if (hazelcast != null) {
       announceDepartures(vertx, hazelcast);
     }

@@ -18,7 +18,7 @@ final class AnswerAdmission implements Shareable {
   private final int maxPerNode;
   private final int maxPerUser;
   private final AtomicInteger active = new AtomicInteger();
-  private final ConcurrentHashMap<String, AtomicInteger> activeByUser = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Integer> activeByUser = new ConcurrentHashMap<>();
 
   private final LongAdder refused;
 
@@ -35,14 +35,10 @@ final class AnswerAdmission implements Shareable {
       refused.increment();
       return Outcome.NODE_FULL;
     }
-    if (userId != null) {
-      AtomicInteger ofUser = activeByUser.computeIfAbsent(userId, u -> new AtomicInteger());
-      if (ofUser.incrementAndGet() > maxPerUser) {
-        releaseUser(userId, ofUser);
-        active.decrementAndGet();
-        refused.increment();
-        return Outcome.USER_FULL;
-      }
+    if (userId != null && !acquireUser(userId, maxPerUser)) {
+      active.decrementAndGet();
+      refused.increment();
+      return Outcome.USER_FULL;
     }
     return Outcome.ADMITTED;
   }
@@ -51,17 +47,14 @@ final class AnswerAdmission implements Shareable {
   void acquireAnyway(String userId) {
     active.incrementAndGet();
     if (userId != null) {
-      activeByUser.computeIfAbsent(userId, u -> new AtomicInteger()).incrementAndGet();
+      acquireUser(userId, Integer.MAX_VALUE);
     }
   }
 
   void release(String userId) {
     active.decrementAndGet();
     if (userId != null) {
-      AtomicInteger ofUser = activeByUser.get(userId);
-      if (ofUser != null) {
-        releaseUser(userId, ofUser);
-      }
+      activeByUser.computeIfPresent(userId, (u, count) -> count == 1 ? null : count - 1);
     }
   }
 
@@ -69,9 +62,14 @@ final class AnswerAdmission implements Shareable {
     return active.get();
   }
 
-  private void releaseUser(String userId, AtomicInteger ofUser) {
-    if (ofUser.decrementAndGet() <= 0) {
-      activeByUser.remove(userId, ofUser);
-    }
+  /** One more answer for the user unless it has {@code max} already; atomic per user. */
+  private boolean acquireUser(String userId, int max) {
+    boolean[] acquired = new boolean[1];
+    activeByUser.compute(userId, (u, count) -> {
+      int current = count == null ? 0 : count;
+      acquired[0] = current < max;
+      return acquired[0] ? current + 1 : count;
+    });
+    return acquired[0];
   }
 }

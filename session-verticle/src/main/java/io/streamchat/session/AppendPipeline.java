@@ -68,8 +68,11 @@ final class AppendPipeline {
   private final int maxBatchEvents;
   private final Set<Log> marked = new LinkedHashSet<>();
   private final Map<Log, Retry> retries = new HashMap<>();
+  /** The logs of the batch in flight; a log forgotten meanwhile is removed, and its result ignored. */
+  private final Set<Log> inFlight = new java.util.HashSet<>();
   private boolean batchInFlight;
-  private boolean flushScheduled;
+  /** When the next flush is due; {@code Long.MAX_VALUE} when none is scheduled. */
+  private long flushDueMs = Long.MAX_VALUE;
 
   private static final class Retry {
     int failures;
@@ -93,6 +96,7 @@ final class AppendPipeline {
   void forget(Log log) {
     marked.remove(log);
     retries.remove(log);
+    inFlight.remove(log);
   }
 
   /** Sessions whose appends are failing now. */
@@ -100,18 +104,21 @@ final class AppendPipeline {
     return retries.size();
   }
 
+  /** A flush sooner than the one scheduled (a retry's backoff) goes ahead of it; a later one waits for it. */
   private void scheduleFlush(long delayMs) {
-    if (!flushScheduled && !batchInFlight) {
-      flushScheduled = true;
+    long dueMs = clock.nowMs() + Math.max(0, delayMs);
+    if (!batchInFlight && dueMs < flushDueMs) {
+      flushDueMs = dueMs;
       clock.schedule(delayMs, this::flush);
     }
   }
 
   private void flush() {
-    flushScheduled = false;
-    if (batchInFlight) {
+    if (batchInFlight || clock.nowMs() < flushDueMs) {
+      // Overtaken by a sooner flush, or a batch is in flight: its reply schedules the next one.
       return;
     }
+    flushDueMs = Long.MAX_VALUE;
     long now = clock.nowMs();
     long nextRetryMs = Long.MAX_VALUE;
     List<Log> logs = new ArrayList<>();
@@ -139,10 +146,14 @@ final class AppendPipeline {
       return;
     }
     batchInFlight = true;
+    inFlight.addAll(logs);
     storage.append(batch, (results, failure) -> {
       batchInFlight = false;
       for (int i = 0; i < logs.size(); i++) {
         Log log = logs.get(i);
+        if (!inFlight.remove(log)) {
+          continue;
+        }
         if (failure != null) {
           failed(log, failure);
         } else if (results.get(i).outcome() == AppendOutcome.FENCED) {

@@ -152,14 +152,16 @@ public final class SessionVerticle extends VerticleBase {
    * other side's sockets without frames); sockets here are refused and reconnect.
    */
   private void holdActivationsUntilRejoined() {
-    if (activations == null || Membership.size(vertx) <= 1) {
+    if (!Membership.isClustered(vertx)) {
       return;
     }
-    LOG.warn("This node was paused longer than the cluster waits for a member; it takes no session until it "
-        + "has rejoined the cluster (at most {} ms)", settings.rejoinTimeoutMs());
-    Nearest.unregister(activations);
-    activations = null;
     long hold = ++rejoinHold;
+    if (activations != null) {
+      LOG.warn("This node was paused longer than the cluster waits for a member; it takes no session until it "
+          + "has rejoined the cluster (at most {} ms)", settings.rejoinTimeoutMs());
+      Nearest.unregister(activations);
+      activations = null;
+    }
     vertx.setTimer(settings.rejoinTimeoutMs(), id -> {
       if (hold == rejoinHold) {
         rejoined();
@@ -170,6 +172,8 @@ public final class SessionVerticle extends VerticleBase {
   private void rejoined() {
     if (activations == null && !stopping) {
       LOG.info("This node is one cluster with the others again; it takes sessions");
+      // Sessions may have been claimed elsewhere since the pause was noticed: a stale owner stops now.
+      sessions.values().forEach(this::checkFence);
       takeActivations();
     }
   }

@@ -177,4 +177,25 @@ class AppendPipelineTest {
     assertThat(a.storedSeq).isEqualTo(3);
     assertThat(pipeline.failing()).isZero();
   }
+
+  @Test
+  void aSessionBackingOffHoldsUpNoOtherAndAForgottenOneIsNotRetried() {
+    FakeLog failing = new FakeLog("failing");
+    failing.add(1);
+    pipeline.mark(failing);
+    runScheduled();
+    reply(null, new RuntimeException("this session's append failed"));
+    FakeLog healthy = new FakeLog("healthy");
+    healthy.add(1);
+    pipeline.mark(healthy);
+    runScheduled();
+    assertThat(batches).as("the healthy session does not wait for the other's backoff").hasSize(2);
+    assertThat(batches.get(1)).extracting(Append::sessionId).containsExactly("healthy");
+    pipeline.forget(healthy);
+    reply(List.of(stored(1)), null);
+    assertThat(healthy.storedSeq).as("a forgotten session's result is ignored").isZero();
+    now = 10_000;
+    runScheduled();
+    assertThat(batches.get(2)).extracting(Append::sessionId).containsExactly("failing");
+  }
 }
