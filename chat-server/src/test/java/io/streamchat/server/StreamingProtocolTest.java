@@ -403,4 +403,35 @@ class StreamingProtocolTest {
     assertThat(new JsonObject(node.get("/health/ready").body()).getString("node_id")).isEqualTo("test-node");
     assertThat(node.get("/metrics").body()).contains("chat_events_total");
   }
+
+  @Test
+  void everyEventGoesToChatEventsWithTheSessionAndItsUserFirst() throws Exception {
+    node.ai.script(Script.tokens(3, 5));
+    List<JsonObject> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.eventbus.MessageConsumer<String> consumer = node.server.vertx().eventBus()
+        .consumer(io.streamchat.protocol.Addresses.EVENTS, event -> {
+          JsonObject json = new JsonObject(event.body());
+          if ("published".equals(json.getString("session_id"))) {
+            published.add(json);
+          }
+        });
+    consumer.completion().await();
+    try (TestSocket socket = node.connect("session_id=published&user_id=alice")) {
+      socket.next();
+      socket.send(new JsonObject().put("type", "message").put("content", "hi"));
+      long last = socket.until("complete").getLong("seq");
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (published.size() < last && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+    } finally {
+      consumer.unregister().await();
+    }
+    assertThat(published).extracting(e -> e.getLong("seq")).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    assertThat(published).allSatisfy(event -> {
+      assertThat(event.fieldNames().stream().limit(3)).containsExactly("session_id", "user_id", "type");
+      assertThat(event.getString("user_id")).isEqualTo("alice");
+    });
+    assertThat(published.get(5).getString("content")).isEqualTo(expectedAnswer(3));
+  }
 }

@@ -23,6 +23,7 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
@@ -48,7 +49,6 @@ import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.json.Json;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.shareddata.LocalMap;
 import java.security.SecureRandom;
@@ -58,6 +58,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -507,6 +508,9 @@ public final class SessionVerticle extends VerticleBase {
   /** Carries out what one session's actor asks for. */
   private final class Effects implements SessionEffects {
     private final ActiveSession session;
+    /** {@code {"session_id":…,"user_id":…,} for this session's events on chat.events. */
+    private String eventPrefix;
+    private String prefixUser;
     private final EventBus eventBus = vertx.eventBus();
 
     Effects(ActiveSession session) {
@@ -522,8 +526,16 @@ public final class SessionVerticle extends VerticleBase {
     public void publish(LoggedEvent event) {
       eventsTotal.increment();
       String user = session.actor == null ? null : session.actor.userId();
-      eventBus.publish(Addresses.EVENTS, "{\"session_id\":\"" + session.id + "\",\"user_id\":" + Json.encode(user)
-          + "," + event.json().substring(1));
+      if (eventPrefix == null || !Objects.equals(user, prefixUser)) {
+        // Built once per session (and again if its user becomes known), not once per event.
+        StringBuilder prefix = new StringBuilder("{\"session_id\":");
+        JsonText.quote(prefix, session.id).append(",\"user_id\":");
+        eventPrefix = (user == null ? prefix.append("null") : JsonText.quote(prefix, user)).append(',').toString();
+        prefixUser = user;
+      }
+      String json = event.json();
+      eventBus.publish(Addresses.EVENTS, new StringBuilder(eventPrefix.length() + json.length())
+          .append(eventPrefix).append(json, 1, json.length()).toString());
     }
 
     @Override
