@@ -49,7 +49,6 @@ import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.shareddata.LocalMap;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -61,7 +60,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -89,13 +87,10 @@ public final class SessionVerticle extends VerticleBase {
   private final Set<DueAck> acksDue = new LinkedHashSet<>();
   private SessionSettings settings;
   private NodeSettings node;
-  private static final String OWNER_SEPARATOR = "|";
 
   private String clusterNodeId;
-  /** This instance as a lease holder: its cluster node id, then a unique suffix. */
-  private String ownerId;
   private DeliveryOptions requestOptions;
-  private AsyncMap<String, String> leases;
+  private LeaseKeeper leases;
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
   private LongAdder answersTruncated;
@@ -115,7 +110,6 @@ public final class SessionVerticle extends VerticleBase {
     settings = SessionSettings.from(config);
     node = NodeSettings.from(config);
     clusterNodeId = Membership.nodeId(vertx);
-    ownerId = clusterNodeId + OWNER_SEPARATOR + UUID.randomUUID();
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
     Metrics metrics = Metrics.of(vertx);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
@@ -135,7 +129,8 @@ public final class SessionVerticle extends VerticleBase {
     vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> acknowledgeTokens());
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
         .compose(map -> {
-          leases = map;
+          leases = new LeaseKeeper(LeaseKeeper.timeBound(map, settings.requestTimeoutMs()),
+              other -> Membership.isMember(vertx, other), clusterNodeId, UUID.randomUUID().toString());
           MessageConsumer<String> merged = vertx.eventBus().localConsumer(Addresses.CLUSTER_MERGED, m -> rejoined());
           return Future.join(merged.completion(), takeActivations());
         });
@@ -218,29 +213,15 @@ public final class SessionVerticle extends VerticleBase {
       request.reply("owned");
       return;
     }
-    // A cluster call that never completes (a hung member holds the partition) must not keep the
-    // session in "activating" for good: every lease call has the request timeout.
-    leases.putIfAbsent(sessionId, ownerId)
-        .timeout(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-        .compose(holder -> {
-          if (holder == null || holder.equals(ownerId)) {
-            return claim(sessionId);
-          }
-          if (Membership.isMember(vertx, holder.substring(0, holder.indexOf(OWNER_SEPARATOR)))) {
-            return Future.succeededFuture("elsewhere");
-          }
-          // The holder's node left the cluster: take the lease over, unless another node just did.
-          return leases.replaceIfPresent(sessionId, holder, ownerId)
-              .timeout(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-              .compose(replaced -> replaced ? claim(sessionId) : Future.succeededFuture("elsewhere"));
-        })
+    leases.acquire(sessionId)
+        .compose(outcome -> outcome == LeaseKeeper.Outcome.ACQUIRED ? claim(sessionId) : Future.succeededFuture("elsewhere"))
         .onComplete(result -> {
           activating.remove(sessionId);
           if (result.succeeded()) {
             request.reply(result.result());
           } else {
             LOG.warn("Could not activate session {}: {}", sessionId, result.cause().toString());
-            leases.removeIfPresent(sessionId, ownerId);
+            leases.release(sessionId);
             request.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
           }
         });
@@ -347,7 +328,7 @@ public final class SessionVerticle extends VerticleBase {
     session.actor.leave();
     appends.forget(session);
     sessions.remove(session.id, session);
-    leases.removeIfPresent(session.id, ownerId);
+    leases.release(session.id);
   }
 
   /** A newer owner holds the session: stop at once; connections re-attach to the new owner. */

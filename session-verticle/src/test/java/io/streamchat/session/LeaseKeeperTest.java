@@ -1,0 +1,89 @@
+package io.streamchat.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamchat.session.LeaseKeeper.Outcome;
+import io.vertx.core.Future;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The lease keeper alone: an in-memory lease map, a set of members. */
+class LeaseKeeperTest {
+
+  private final Map<String, String> map = new HashMap<>();
+  private final Set<String> members = new HashSet<>(Set.of("node-a", "node-b"));
+  /** Runs before a compare-and-set: another node racing for the same lease. */
+  private Runnable beforeReplace = () -> { };
+
+  private final LeaseKeeper.LeaseMap leases = new LeaseKeeper.LeaseMap() {
+    @Override
+    public Future<String> putIfAbsent(String sessionId, String holder) {
+      return Future.succeededFuture(map.putIfAbsent(sessionId, holder));
+    }
+
+    @Override
+    public Future<Boolean> replaceIfPresent(String sessionId, String oldHolder, String newHolder) {
+      beforeReplace.run();
+      return Future.succeededFuture(map.replace(sessionId, oldHolder, newHolder));
+    }
+
+    @Override
+    public Future<Boolean> removeIfPresent(String sessionId, String holder) {
+      return Future.succeededFuture(map.remove(sessionId, holder));
+    }
+  };
+
+  private LeaseKeeper keeper(String node, String instance) {
+    return new LeaseKeeper(leases, members::contains, node, instance);
+  }
+
+  private static Outcome acquire(LeaseKeeper keeper, String sessionId) {
+    return Objects.requireNonNull(keeper.acquire(sessionId).result());
+  }
+
+  @Test
+  void aFreeLeaseIsTakenAndTakingItAgainIsHarmless() {
+    LeaseKeeper a = keeper("node-a", "1");
+    assertThat(acquire(a, "s")).isEqualTo(Outcome.ACQUIRED);
+    assertThat(acquire(a, "s")).isEqualTo(Outcome.ACQUIRED);
+    assertThat(map).containsEntry("s", "node-a|1");
+  }
+
+  @Test
+  void aLeaseOfALiveMemberIsNotTakenButOneOfADepartedMemberIs() {
+    LeaseKeeper a = keeper("node-a", "1");
+    LeaseKeeper b = keeper("node-b", "1");
+    acquire(a, "s");
+    assertThat(acquire(b, "s")).isEqualTo(Outcome.HELD_ELSEWHERE);
+    members.remove("node-a");
+    assertThat(acquire(b, "s")).isEqualTo(Outcome.ACQUIRED);
+    assertThat(map).containsEntry("s", "node-b|1");
+  }
+
+  @Test
+  void twoNodesRacingForADepartedMembersLeaseEndWithOneHolder() {
+    acquire(keeper("node-gone", "1"), "s");
+    LeaseKeeper b = keeper("node-b", "1");
+    LeaseKeeper c = keeper("node-c", "1");
+    members.add("node-c");
+    beforeReplace = () -> map.put("s", "node-c|1");
+    assertThat(acquire(b, "s")).as("node c took it over first").isEqualTo(Outcome.HELD_ELSEWHERE);
+    beforeReplace = () -> { };
+    assertThat(acquire(c, "s")).isEqualTo(Outcome.ACQUIRED);
+  }
+
+  @Test
+  void onlyTheHolderReleasesALease() {
+    LeaseKeeper a = keeper("node-a", "1");
+    LeaseKeeper otherInstance = keeper("node-a", "2");
+    acquire(a, "s");
+    assertThat(otherInstance.release("s").result()).isFalse();
+    assertThat(acquire(otherInstance, "s")).as("another instance of a live node holds it").isEqualTo(Outcome.HELD_ELSEWHERE);
+    assertThat(a.release("s").result()).isTrue();
+    assertThat(map).doesNotContainKey("s");
+  }
+}
