@@ -434,4 +434,38 @@ class StreamingProtocolTest {
     });
     assertThat(published.get(5).getString("content")).isEqualTo(expectedAnswer(3));
   }
+
+  @Test
+  void aMessageOverTheUsersLimitIsRefusedRateLimitedBeforeAnythingIsAppended() throws Exception {
+    node.ai.script(Script.tokens(400, 10));
+    List<TestSocket> busy = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) {
+        TestSocket socket = node.connect("session_id=heavy-" + i + "&user_id=heavy");
+        busy.add(socket);
+        socket.next();
+        socket.send(message("long answer " + i, null));
+        socket.until("stream_start");
+      }
+      try (TestSocket fifth = node.connect("session_id=heavy-4&user_id=heavy")) {
+        fifth.next();
+        fifth.send(message("one too many", null));
+        JsonObject error = fifth.until("error");
+        assertThat(error.getString("code")).isEqualTo("rate_limited");
+        assertThat(error.getInteger("retry_after_ms")).isPositive();
+        assertThat(error.getString("ref")).isEqualTo("message");
+      }
+      assertThat(node.history("heavy-4").getJsonArray("messages")).as("nothing appended").isEmpty();
+      var http = node.post("/api/chat", new JsonObject().put("session_id", "heavy-5").put("user_id", "heavy")
+          .put("message", "over HTTP").encode());
+      assertThat(http.statusCode()).isEqualTo(429);
+      assertThat(http.headers().firstValue("retry-after")).isPresent();
+      assertThat(new JsonObject(http.body()).getJsonObject("error").getString("code")).isEqualTo("rate_limited");
+    } finally {
+      for (TestSocket socket : busy) {
+        socket.send(new JsonObject().put("type", "cancel"));
+        socket.close();
+      }
+    }
+  }
 }
