@@ -11,7 +11,6 @@ import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
-import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Credit;
@@ -134,14 +133,11 @@ final class SessionActor {
     } else if (epoch.equals(attach.epoch()) && log.canServeAfter(attach.lastSeq())) {
       connection.nextSeq = attach.lastSeq() + 1;
       if (!attach.quietRecovery()) {
-        JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RECOVERED.wire())
-            .put("seq", head).put("chunks_recovered", log.countChunksAfter(attach.lastSeq()));
-        connection.replies.add(new Connection.Reply(attach.lastSeq(), reply(status)));
+        connection.replies.add(new Connection.Reply(attach.lastSeq(),
+            SessionFrames.recovered(head, log.countChunksAfter(attach.lastSeq()))));
       }
     } else {
-      JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RESET.wire())
-          .put("seq", head);
-      connection.replies.add(new Connection.Reply(head, reply(status)));
+      connection.replies.add(new Connection.Reply(head, SessionFrames.reset(head)));
       connection.replies.add(new Connection.Reply(head, historyFrame()));
     }
     pump(connection);
@@ -213,12 +209,7 @@ final class SessionActor {
     MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), AnswerStatus.COMPLETED, createdAt,
         null, send.clientMessageId(), null, null, null);
     remember(user);
-    JsonObject userEvent = event("user_message").put("message_id", user.messageId());
-    if (user.clientMessageId() != null) {
-      userEvent.put("client_message_id", user.clientMessageId());
-    }
-    userEvent.put("content", user.content()).put("created_at", createdAt);
-    append(LoggedEvent.USER_MESSAGE, userEvent, user.messageId(), -1, user);
+    append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
 
     answer = new Answer(effects.newId(), user.messageId(), createdAt, effects.nowMs());
     MessageAccepted accepted = new MessageAccepted(sessionId, user.messageId(), answer.messageId);
@@ -228,8 +219,8 @@ final class SessionActor {
     if (send.requestId() != null) {
       byRequestId.put(send.requestId(), accepted);
     }
-    JsonObject start = event("stream_start").put("message_id", answer.messageId).put("reply_to", user.messageId());
-    append(LoggedEvent.STREAM_START, start, answer.messageId, -1, answer.view(AnswerStatus.STREAMING, null, null));
+    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, user.messageId()),
+        answer.messageId, -1, answer.view(AnswerStatus.STREAMING, null, null));
     effects.startGeneration(answer.messageId, context());
     return accepted;
   }
@@ -258,15 +249,7 @@ final class SessionActor {
       throw tooManyWaiting();
     }
     if (connection != null) {
-      JsonObject ack = new JsonObject().put("type", "cancel_ack");
-      if (result.messageId() != null) {
-        ack.put("message_id", result.messageId());
-      }
-      ack.put("status", result.status().wire());
-      if (result.totalChunks() != null) {
-        ack.put("total_chunks", result.totalChunks());
-      }
-      connection.replies.add(new Connection.Reply(before, reply(ack)));
+      connection.replies.add(new Connection.Reply(before, SessionFrames.cancelAck(result)));
       pump(connection);
     }
     if (result.status() == CancelStatus.CANCELLING) {
@@ -294,7 +277,7 @@ final class SessionActor {
       status = RecoveryStatus.RECOVERED;
       for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
         long seq = answer.chunkSeq(index);
-        resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, chunkJson(seq, answer.messageId, index, answer.chunk(index)),
+        resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, SessionFrames.chunk(seq, answer.messageId, index, answer.chunk(index)),
             answer.messageId, index, null));
       }
     } else if (isAssistant(reconnect.messageId())) {
@@ -307,9 +290,8 @@ final class SessionActor {
       connection.replies.add(new Connection.Reply(after, event.frame()));
       chunks += event.isChunk() ? 1 : 0;
     }
-    JsonObject done = new JsonObject().put("type", "recovery_status").put("status", status.wire())
-        .put("message_id", reconnect.messageId()).put("chunks_recovered", chunks).put("seq", after);
-    connection.replies.add(new Connection.Reply(after, reply(done)));
+    connection.replies.add(new Connection.Reply(after,
+        SessionFrames.reconnected(status, reconnect.messageId(), chunks, after)));
     pump(connection);
   }
 
@@ -487,19 +469,11 @@ final class SessionActor {
 
   /** The hot path: one event per token. */
   private void appendChunk(String text) {
-    long seq = log.lastSeq() + 1;
+    long seq = nextSeq();
     int index = answer.chunkCount();
-    String json = chunkJson(seq, answer.messageId, index, text);
+    String json = SessionFrames.chunk(seq, answer.messageId, index, text);
     answer.addChunk(text, seq);
     append(new LoggedEvent(seq, LoggedEvent.CHUNK, json, answer.messageId, index, null));
-  }
-
-  /** A chunk event's JSON, written directly rather than through a tree. */
-  private static String chunkJson(long seq, String messageId, int index, String text) {
-    StringBuilder json = new StringBuilder(80 + text.length()).append("{\"type\":\"chunk\",\"seq\":").append(seq)
-        .append(",\"message_id\":");
-    JsonText.quote(json, messageId).append(",\"index\":").append(index).append(",\"content\":");
-    return JsonText.quote(json, text).append('}').toString();
   }
 
   /** Refuses a new answer, before anything of it is appended, when the node or the user has too many streaming. */
@@ -529,24 +503,20 @@ final class SessionActor {
     }
     MessageView view = ended.view(status, errorCode, errorMessage);
     remember(view);
-    JsonObject complete = event("complete").put("message_id", ended.messageId).put("status", status.wire())
-        .put("total_chunks", ended.chunkCount()).put("content", view.content());
-    if (errorCode != null) {
-      complete.put("error", MessageView.error(errorCode.wire(), errorMessage));
-    }
-    LoggedEvent event = append(LoggedEvent.COMPLETE, complete, ended.messageId, ended.chunkCount(), view);
+    LoggedEvent event = append(LoggedEvent.COMPLETE, SessionFrames.complete(nextSeq(), view, status, errorCode,
+        errorMessage), ended.messageId, ended.chunkCount(), view);
     if (ended.generatorAddress != null) {
       awaitingStore.put(ended.messageId, event);
       generators.put(ended.messageId, ended.generatorAddress);
     }
   }
 
-  private JsonObject event(String type) {
-    return new JsonObject().put("type", type).put("seq", log.lastSeq() + 1);
+  private long nextSeq() {
+    return log.lastSeq() + 1;
   }
 
-  private LoggedEvent append(String type, JsonObject json, String messageId, int index, MessageView message) {
-    return append(new LoggedEvent(log.lastSeq() + 1, type, json.encode(), messageId, index,
+  private LoggedEvent append(String type, String json, String messageId, int index, MessageView message) {
+    return append(new LoggedEvent(nextSeq(), type, json, messageId, index,
         message == null ? null : message.toJson().encode()));
   }
 
@@ -596,9 +566,7 @@ final class SessionActor {
     long head = log.lastSeq();
     List<Connection.Reply> waiting = new ArrayList<>(connection.replies);
     connection.replies.clear();
-    JsonObject status = new JsonObject().put("type", "recovery_status").put("status", RecoveryStatus.RESET.wire())
-        .put("seq", head);
-    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, reply(status)));
+    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, SessionFrames.reset(head)));
     connection.replies.add(new Connection.Reply(connection.nextSeq - 1, historyFrame()));
     for (Connection.Reply reply : waiting) {
       // Acks and statuses still come, after the fresh snapshot; events they referred to are in it.
@@ -610,11 +578,7 @@ final class SessionActor {
   }
 
   private Frame historyFrame() {
-    return new Frame(0, "history", history(true).encode());
-  }
-
-  private static Frame reply(JsonObject json) {
-    return new Frame(0, json.getString("type"), json.encode());
+    return SessionFrames.history(history(true));
   }
 
   private List<ContextMessage> context() {

@@ -1,0 +1,96 @@
+package io.streamchat.session;
+
+import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
+import io.streamchat.protocol.FrameBatch.Frame;
+import io.streamchat.protocol.JsonText;
+import io.streamchat.protocol.RecoveryStatus;
+import io.streamchat.protocol.SessionReply.CancelResult;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * How a session's events and replies look on the wire: every frame the actor sends is rendered
+ * here. Events carry their seq; replies (statuses, acks, snapshots) carry none and are framed with
+ * seq 0.
+ */
+final class SessionFrames {
+
+  private SessionFrames() {
+  }
+
+  // ---- events ----
+
+  static String userMessage(long seq, MessageView user) {
+    JsonObject event = event("user_message", seq).put("message_id", user.messageId());
+    if (user.clientMessageId() != null) {
+      event.put("client_message_id", user.clientMessageId());
+    }
+    return event.put("content", user.content()).put("created_at", user.createdAt()).encode();
+  }
+
+  static String streamStart(long seq, String messageId, String replyTo) {
+    return event("stream_start", seq).put("message_id", messageId).put("reply_to", replyTo).encode();
+  }
+
+  /** The hot path: one per token, written directly rather than through a tree. */
+  static String chunk(long seq, String messageId, int index, String text) {
+    StringBuilder json = new StringBuilder(80 + text.length()).append("{\"type\":\"chunk\",\"seq\":").append(seq)
+        .append(",\"message_id\":");
+    JsonText.quote(json, messageId).append(",\"index\":").append(index).append(",\"content\":");
+    return JsonText.quote(json, text).append('}').toString();
+  }
+
+  static String complete(long seq, MessageView answer, AnswerStatus status, AnswerError error, String errorMessage) {
+    JsonObject event = event("complete", seq).put("message_id", answer.messageId()).put("status", status.wire())
+        .put("total_chunks", answer.totalChunks()).put("content", answer.content());
+    if (error != null) {
+      event.put("error", MessageView.error(error.wire(), errorMessage));
+    }
+    return event.encode();
+  }
+
+  // ---- replies ----
+
+  /** The cursor is served: the events after it follow. */
+  static Frame recovered(long head, int chunksRecovered) {
+    return reply(status(RecoveryStatus.RECOVERED, head).put("chunks_recovered", chunksRecovered));
+  }
+
+  /** The cursor cannot be served: a history follows. */
+  static Frame reset(long head) {
+    return reply(status(RecoveryStatus.RESET, head));
+  }
+
+  /** The end of a compat {@code reconnect}'s re-sent chunks. */
+  static Frame reconnected(RecoveryStatus status, String messageId, int chunksRecovered, long seq) {
+    return reply(status(status, seq).put("message_id", messageId).put("chunks_recovered", chunksRecovered));
+  }
+
+  static Frame cancelAck(CancelResult result) {
+    JsonObject ack = new JsonObject().put("type", "cancel_ack");
+    if (result.messageId() != null) {
+      ack.put("message_id", result.messageId());
+    }
+    ack.put("status", result.status().wire());
+    if (result.totalChunks() != null) {
+      ack.put("total_chunks", result.totalChunks());
+    }
+    return reply(ack);
+  }
+
+  static Frame history(JsonObject history) {
+    return new Frame(0, "history", history.encode());
+  }
+
+  private static JsonObject event(String type, long seq) {
+    return new JsonObject().put("type", type).put("seq", seq);
+  }
+
+  private static JsonObject status(RecoveryStatus status, long seq) {
+    return new JsonObject().put("type", "recovery_status").put("status", status.wire()).put("seq", seq);
+  }
+
+  private static Frame reply(JsonObject json) {
+    return new Frame(0, json.getString("type"), json.encode());
+  }
+}
