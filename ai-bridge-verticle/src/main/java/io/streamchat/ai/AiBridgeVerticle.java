@@ -93,7 +93,7 @@ public final class AiBridgeVerticle extends VerticleBase {
       message.reply(address);
       return;
     }
-    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.userId(), address,
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), address,
         settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
       relays.remove(key);
       endedAt.remove(key);

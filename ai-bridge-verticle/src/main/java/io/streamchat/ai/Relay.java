@@ -45,7 +45,6 @@ final class Relay implements TokenSink {
   private final long giveUpMs;
   final String sessionId;
   final String messageId;
-  final String userId;
   private final List<String> tokens = new ArrayList<>();
   Provider.Generation generation;
   /** The owner has taken tokens [0, acked). */
@@ -70,13 +69,12 @@ final class Relay implements TokenSink {
   private long lastSentMs = System.currentTimeMillis();
   private long firstFailureMs;
 
-  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String userId, String bridgeAddress,
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String bridgeAddress,
         long deliveryTimeoutMs, long giveUpMs, Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
     this.messageId = messageId;
-    this.userId = userId;
     this.bridgeAddress = bridgeAddress;
     this.deliveryTimeoutMs = deliveryTimeoutMs;
     this.giveUpMs = giveUpMs;
@@ -170,11 +168,6 @@ final class Relay implements TokenSink {
 
   boolean endAccepted() {
     return endAccepted;
-  }
-
-  /** Whether the provider is still producing this answer. */
-  boolean generating() {
-    return !ended && !finished;
   }
 
   private void end(AnswerStatus status, AnswerError code, String message) {
