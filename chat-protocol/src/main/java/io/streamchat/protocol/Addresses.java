@@ -13,8 +13,6 @@ public final class Addresses {
   public static final String AI_GENERATE = "chat.ai.generate";
   /** This node's view of the cluster lost a member; the body is its cluster node id. Published locally. */
   public static final String MEMBER_LEFT = "chat.cluster.member-left";
-  /** This node has merged back into the cluster after a split (e.g. it was paused). Published locally. */
-  public static final String CLUSTER_MERGED = "chat.cluster.merged";
   /** Any cache verticle (the nearest, see {@link Nearest}): Redis storage of the session logs. */
   public static final String CACHE = "chat.cache";
 

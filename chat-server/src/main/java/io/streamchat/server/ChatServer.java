@@ -33,6 +33,9 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,11 +44,17 @@ import org.slf4j.LoggerFactory;
  * One node: Vert.x (clustered when members are configured), the verticles of its roles, and an
  * embedded Redis when none is configured. Stops in the reverse order: sockets close with 1012
  * first, then sessions are stored and released, then the rest.
+ *
+ * <p>A node the cluster dropped (it stood still longer than the members' heartbeat timeout, or it
+ * was split from them and merged back) does not trust its view of the cluster: it leaves and
+ * joins again as a new member, in the same process. Its sockets close with 1012 and reconnect.
  */
 public final class ChatServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
   private static final String VERTX_NODE_ID = "__vertx.nodeId";
+  /** How long each step of leaving may take for a node the cluster dropped. */
+  private static final long DROPPED_STEP_MS = 5000;
 
   private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
       "cache", CacheVerticle::new,
@@ -56,87 +65,48 @@ public final class ChatServer {
   private static final List<String> START_ORDER = List.of("cache", "session", "ai-bridge", "gateway");
 
   private final ServerConfig config;
-  private final Vertx vertx;
+  private final JsonObject verticleConfig;
   private final EmbeddedRedis embeddedRedis;
-  private final HazelcastInstance hazelcast;
-  private final Deque<String> deployments = new ArrayDeque<>();
+  private final PauseDetector pauses;
+  private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "cluster-rejoin");
+    thread.setDaemon(true);
+    return thread;
+  });
+  /** The running node; replaced when it rejoins the cluster. Guarded by {@code this}. */
+  private Running running;
+  private boolean stopped;
 
-  private ChatServer(ServerConfig config, Vertx vertx, EmbeddedRedis embeddedRedis, HazelcastInstance hazelcast) {
+  private ChatServer(ServerConfig config, JsonObject verticleConfig, EmbeddedRedis embeddedRedis) {
     this.config = config;
-    this.vertx = vertx;
+    this.verticleConfig = verticleConfig;
     this.embeddedRedis = embeddedRedis;
-    this.hazelcast = hazelcast;
-  }
-
-  /** Tells this node's verticles, on the event bus, when a member leaves: gateways follow sessions it owned. */
-  private static void announceDepartures(Vertx vertx, HazelcastInstance hazelcast) {
-    DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
-    hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {
-        LOG.info("Cluster member joined: {}", event.getMember());
-      }
-
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        LOG.warn("Cluster member left: {}", event.getMember());
-        vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getAttribute(VERTX_NODE_ID), localOnly);
-      }
-    });
-    hazelcast.getLifecycleService().addLifecycleListener(event -> {
-      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
-        LOG.info("Merged back into the cluster");
-        vertx.eventBus().publish(Addresses.CLUSTER_MERGED, "", localOnly);
-      }
-    });
+    long memberTimeoutMs = verticleConfig.getLong("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 0L);
+    this.pauses = memberTimeoutMs > 0 ? new PauseDetector(memberTimeoutMs, stoodStillMs -> rejoin(null,
+        "it stood still for " + stoodStillMs + " ms, longer than the cluster waits for a member")) : null;
   }
 
   /** Starts a node. Blocking (starts processes): call it from main or a test thread, not an event loop. */
   public static ChatServer start(JsonObject settings) throws Exception {
     ServerConfig config = ServerConfig.from(ConfigSource.of(settings));
-    EmbeddedRedis redis = null;
     JsonObject verticleConfig = settings.copy().put("CHAT_NODE_ID", config.nodeId())
         .put("CHAT_ROLES", String.join(",", config.roles()));
+    Config clusterConfig = config.clustered() ? hazelcast(config) : null;
+    if (clusterConfig != null) {
+      // A pause longer than this got the node dropped from the cluster.
+      String seconds = clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds");
+      verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(seconds == null ? "60" : seconds));
+    }
+    EmbeddedRedis redis = null;
     if (config.redisUrl() == null && config.roles().contains("cache")) {
       redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
       verticleConfig.put("CHAT_REDIS_URL", redis.url());
     }
-    Vertx vertx;
-    HazelcastInstance hazelcast;
+    ChatServer server = new ChatServer(config, verticleConfig, redis);
     try {
-      Config clusterConfig = config.clustered() ? hazelcast(config) : null;
-      if (clusterConfig != null) {
-        // The session verticles tell a pause that got this node dropped from the cluster by this timeout.
-        verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(
-            clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds") == null ? "60"
-                : clusterConfig.getProperty("hazelcast.max.no.heartbeat.seconds")));
-      }
-      hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
-      VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
-          .setPreferNativeTransport(true);
-      vertx = hazelcast != null
-          ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
-              .withClusterManager(new HazelcastClusterManager(hazelcast))
-              .buildClustered().await()
-          : Vertx.builder().with(vertxOptions).build();
-    } catch (Exception e) {
-      if (redis != null) {
-        redis.close();
-      }
-      throw e;
-    }
-    if (hazelcast != null) {
-      announceDepartures(vertx, hazelcast);
-    }
-    ChatServer server = new ChatServer(config, vertx, redis, hazelcast);
-    Metrics.of(vertx).gauge("jvm_heap_used_bytes", "Heap in use",
-        () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
-    try {
-      for (String role : START_ORDER) {
-        if (config.roles().contains(role)) {
-          DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(config.instances(role));
-          server.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
-        }
+      Running node = server.startNode(clusterConfig);
+      synchronized (server) {
+        server.running = node;
       }
     } catch (Exception e) {
       server.stop();
@@ -147,8 +117,112 @@ public final class ChatServer {
     return server;
   }
 
-  public Vertx vertx() {
-    return vertx;
+  private Running startNode(Config clusterConfig) throws Exception {
+    HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
+    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
+        .setPreferNativeTransport(true);
+    Vertx vertx;
+    try {
+      vertx = hazelcast != null
+          ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
+              .withClusterManager(new HazelcastClusterManager(hazelcast))
+              .buildClustered().await()
+          : Vertx.builder().with(vertxOptions).build();
+    } catch (Exception e) {
+      if (hazelcast != null) {
+        hazelcast.getLifecycleService().terminate();
+      }
+      throw e;
+    }
+    Running node = new Running(vertx, hazelcast);
+    if (hazelcast != null) {
+      watchMembership(node);
+    }
+    Metrics.of(vertx).gauge("jvm_heap_used_bytes", "Heap in use",
+        () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+    try {
+      for (String role : START_ORDER) {
+        if (config.roles().contains(role)) {
+          DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(config.instances(role));
+          node.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
+        }
+      }
+    } catch (Exception e) {
+      node.stop(false);
+      throw e;
+    }
+    return node;
+  }
+
+  /**
+   * Tells this node's verticles, on the event bus, when a member leaves (gateways follow sessions
+   * it owned), and rejoins when Hazelcast merged this node back after a split.
+   */
+  private void watchMembership(Running node) {
+    DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
+    node.hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+        LOG.info("Cluster member joined: {}", event.getMember());
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        LOG.warn("Cluster member left: {}", event.getMember());
+        node.vertx.eventBus().publish(Addresses.MEMBER_LEFT, event.getMember().getAttribute(VERTX_NODE_ID), localOnly);
+      }
+    });
+    node.hazelcast.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
+        rejoin(node, "it was split from the cluster and merged back");
+      }
+    });
+  }
+
+  /**
+   * Leaves the cluster and joins it again as a new member. The sessions this node owned were
+   * claimed by the others meanwhile (their leases name a member that left); its sockets close
+   * with 1012 and reconnect. The node stops for good when it cannot join again.
+   *
+   * @param reporter the run that noticed it was dropped, or null for whichever runs now
+   */
+  private void rejoin(Running reporter, String why) {
+    rejoiner.execute(() -> {
+      Running stale;
+      synchronized (this) {
+        if (stopped || running == null || running.leaving || (reporter != null && reporter != running)) {
+          return;
+        }
+        stale = running;
+        stale.leaving = true;
+      }
+      LOG.warn("Node {} left the cluster because {}; it joins again as a new member", config.nodeId(), why);
+      stale.stop(true);
+      try {
+        Running fresh = startNode(hazelcast(config));
+        boolean keep;
+        synchronized (this) {
+          keep = !stopped;
+          if (keep) {
+            running = fresh;
+          }
+        }
+        if (!keep) {
+          fresh.stop(false);
+          return;
+        }
+        LOG.info("Node {} joined the cluster again", config.nodeId());
+      } catch (Exception e) {
+        LOG.error("Node {} could not join the cluster again; it stops", config.nodeId(), e);
+        stop();
+        System.exit(70);
+      }
+    });
+  }
+
+  /** The Vert.x instance of the running node (a new one after the node rejoined the cluster). */
+  public synchronized Vertx vertx() {
+    return running.vertx;
   }
 
   public String nodeId() {
@@ -157,24 +231,76 @@ public final class ChatServer {
 
   /** Blocking graceful stop. */
   public void stop() {
-    while (!deployments.isEmpty()) {
-      String id = deployments.pop();
-      try {
-        vertx.undeploy(id).await();
-      } catch (Exception e) {
-        LOG.warn("Undeploying {} failed: {}", id, e.toString());
+    Running node;
+    synchronized (this) {
+      if (stopped) {
+        return;
       }
+      stopped = true;
+      node = running;
+      running = null;
     }
+    if (pauses != null) {
+      pauses.close();
+    }
+    rejoiner.shutdown();
     try {
-      vertx.close().await();
-    } catch (Exception e) {
-      LOG.warn("Closing Vert.x failed: {}", e.toString());
+      rejoiner.awaitTermination(1, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-    if (hazelcast != null) {
-      hazelcast.shutdown();
+    if (node != null) {
+      node.stop(false);
     }
     if (embeddedRedis != null) {
       embeddedRedis.close();
+    }
+  }
+
+  /** One run of the node's Vert.x, cluster member and verticles. */
+  private static final class Running {
+    final Vertx vertx;
+    final HazelcastInstance hazelcast;
+    final Deque<String> deployments = new ArrayDeque<>();
+    /** Set once the node decided to leave the cluster and join again. */
+    volatile boolean leaving;
+
+    Running(Vertx vertx, HazelcastInstance hazelcast) {
+      this.vertx = vertx;
+      this.hazelcast = hazelcast;
+    }
+
+    /**
+     * Undeploys in reverse start order, then leaves the cluster. A node that was dropped from the
+     * cluster gives each step a bound, then stops its member at once (its view of the cluster is
+     * stale: a cluster call could wait for members that no longer answer it), and hands no
+     * partition over.
+     */
+    void stop(boolean droppedFromCluster) {
+      long boundMs = droppedFromCluster ? DROPPED_STEP_MS : Long.MAX_VALUE;
+      while (!deployments.isEmpty()) {
+        String id = deployments.pop();
+        try {
+          vertx.undeploy(id).await(boundMs, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          LOG.warn("Undeploying {} failed: {}", id, e.toString());
+          if (droppedFromCluster) {
+            hazelcast.getLifecycleService().terminate();
+          }
+        }
+      }
+      try {
+        vertx.close().await(boundMs, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        LOG.warn("Closing Vert.x failed: {}", e.toString());
+      }
+      if (hazelcast != null) {
+        if (droppedFromCluster) {
+          hazelcast.getLifecycleService().terminate();
+        } else {
+          hazelcast.shutdown();
+        }
+      }
     }
   }
 

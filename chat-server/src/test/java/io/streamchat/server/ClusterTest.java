@@ -270,6 +270,167 @@ class ClusterTest {
   }
 
   @Test
+  void aNodeThatWakesFromALongPauseJoinsAgainAndEveryTabOnEveryNodeGetsTheNextAnswer() throws Exception {
+    List<NodeProcess> cluster = startCluster(ALL, ALL, ALL);
+    NodeProcess sleeper = cluster.get(0);
+    ai.script(Script.tokens(30, 20));
+    String session = "split";
+    List<ChatFollower> followers = List.of(new ChatFollower(), new ChatFollower(), new ChatFollower());
+    List<TestSocket> tabs = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        tabs.add(follow(cluster.get(i), session, followers.get(i)));
+        tabs.get(i).next();
+      }
+      tabs.get(1).send(message("before the pause"));
+      for (TestSocket tab : tabs) {
+        tab.takeUntil("complete");
+      }
+
+      sleeper.pause();
+      for (int i = 1; i < 3; i++) {
+        tabs.get(i).until(f -> "recovery_status".equals(f.getString("type")), Duration.ofSeconds(30));
+      }
+      tabs.get(1).send(message("while it sleeps"));
+      for (int i = 1; i < 3; i++) {
+        tabs.get(i).takeUntil("complete");
+      }
+      Thread.sleep(20_000);
+      long wokeAt = System.currentTimeMillis();
+      sleeper.resume();
+
+      assertThat(tabs.get(0).awaitClose(Duration.ofSeconds(30))).as("the woken node closes its sockets to rejoin")
+          .isEqualTo((short) 1012);
+      tabs.get(0).close();
+      for (NodeProcess node : cluster) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+      System.out.printf("SPLIT SIGSTOP 20 s -> the woken node is one cluster with the others again after %d ms%n",
+          System.currentTimeMillis() - wokeAt);
+      tabs.set(0, follow(sleeper, session, followers.get(0)));
+      tabs.get(0).until(f -> "recovery_status".equals(f.getString("type")), Duration.ofSeconds(10));
+
+      tabs.get(2).send(message("after it woke"));
+      for (TestSocket tab : tabs) {
+        tab.takeUntil("complete");
+      }
+    } finally {
+      tabs.forEach(TestSocket::close);
+    }
+    for (ChatFollower follower : followers) {
+      assertThat(follower.violations()).isEmpty();
+      assertThat(follower.messages().values().stream().filter(m -> m.role.equals("assistant")).toList())
+          .as("every tab has the three answers, complete").hasSize(3)
+          .allSatisfy(m -> assertThat(m.content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(30)));
+    }
+    Redis client = Redis.createClient(vertx, redis.url());
+    try {
+      Response claims = RedisAPI.api(client).hget("chat:{" + session + "}:meta", "claims").await();
+      assertThat(claims.toLong()).as("claims: the first owner, then one node of the others; none by the woken node")
+          .isEqualTo(2);
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void aRollingRestartRefusesNoMessageAndLosesNoWord() throws Exception {
+    List<NodeProcess> live = new java.util.concurrent.CopyOnWriteArrayList<>(startCluster(ALL, ALL, ALL));
+    ai.script(Script.tokens(20, 10));
+    int clients = 30;
+    java.util.concurrent.atomic.AtomicBoolean rolling = new java.util.concurrent.atomic.AtomicBoolean(true);
+    List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<ChatFollower> followers = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(clients);
+    List<Future<Integer>> asked = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      ChatFollower follower = new ChatFollower();
+      followers.add(follower);
+      String session = "roll-" + c;
+      asked.add(pool.submit(() -> askBackToBack(live, session, follower, rolling, errors)));
+    }
+    Thread.sleep(2000);
+    for (int round = 0; round < 3; round++) {
+      // Like a load balancer without draining: clients may still reach the leaving node until it has exited.
+      NodeProcess leaving = live.get(0);
+      assertThat(leaving.terminate(Duration.ofSeconds(60))).as("node exits on SIGTERM").isTrue();
+      live.remove(leaving);
+      NodeProcess fresh = startNode(ALL);
+      for (NodeProcess node : live) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+      fresh.awaitReady(3, Duration.ofSeconds(60));
+      live.add(fresh);
+      Thread.sleep(1000);
+    }
+    rolling.set(false);
+    int total = 0;
+    for (Future<Integer> count : asked) {
+      total += count.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    pool.shutdownNow();
+    System.out.printf("ROLLING RESTART of 3 nodes: %d clients asked %d questions back to back, %d errors%n",
+        clients, total, errors.size());
+    assertThat(errors).as("error frames during the rolling restart").isEmpty();
+    for (ChatFollower follower : followers) {
+      assertThat(follower.violations()).isEmpty();
+      assertThat(follower.messages().values()).filteredOn(m -> m.role.equals("assistant"))
+          .allSatisfy(m -> {
+            assertThat(m.status).isEqualTo("completed");
+            assertThat(m.content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(20));
+          });
+    }
+  }
+
+  /** A client asking one question after another, reconnecting with its cursor (to another node) whenever its socket closes. */
+  private int askBackToBack(List<NodeProcess> live, String session, ChatFollower follower,
+                            java.util.concurrent.atomic.AtomicBoolean rolling, List<String> errors) throws Exception {
+    TestSocket socket = connectToAnyLive(live, session, follower);
+    int asked = 0;
+    try {
+      while (rolling.get()) {
+        String clientMessageId = "q-" + asked;
+        JsonObject question = message("question " + asked).put("client_message_id", clientMessageId);
+        socket.send(question);
+        asked++;
+        while (completedAnswers(follower) < asked) {
+          JsonObject frame = socket.poll(Duration.ofMillis(200));
+          if (frame != null && "error".equals(frame.getString("type"))) {
+            errors.add(session + ": " + frame.encode());
+          }
+          if (frame == null && socket.isClosed()) {
+            socket.close();
+            socket = connectToAnyLive(live, session, follower);
+            socket.send(question);
+          }
+        }
+      }
+    } finally {
+      socket.close();
+    }
+    return asked;
+  }
+
+  private static long completedAnswers(ChatFollower follower) {
+    return follower.messages().values().stream().filter(m -> m.role.equals("assistant") && !"streaming".equals(m.status)).count();
+  }
+
+  private static TestSocket connectToAnyLive(List<NodeProcess> live, String session, ChatFollower follower)
+      throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      List<NodeProcess> nodes = new ArrayList<>(live);
+      try {
+        return follow(nodes.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(nodes.size())), session, follower);
+      } catch (RuntimeException refused) {
+        if (attempt > 50) {
+          throw refused;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  @Test
   void sigtermOfANodeUnderLoadCompletesEveryAnswer() throws Exception {
     List<NodeProcess> cluster = startCluster(ALL, ALL, ALL);
     NodeProcess leaving = cluster.get(0);

@@ -19,13 +19,11 @@ import io.streamchat.protocol.ConfigSource;
  *                            there and its generator is stopped
  * @param clusterMemberTimeoutMs CHAT_CLUSTER_MEMBER_TIMEOUT_MS (the Hazelcast heartbeat timeout, set by the launcher):
  *                            a pause longer than this means the cluster has dropped this node
- * @param rejoinTimeoutMs     CHAT_CLUSTER_REJOIN_MS (60000): after such a pause, the longest this node waits to merge
- *                            back into the cluster before it takes sessions again
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
                               int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
                               long requestTimeoutMs, int contextMessages, long maxAnswerChars,
-                              long clusterMemberTimeoutMs, long rejoinTimeoutMs) {
+                              long clusterMemberTimeoutMs) {
 
   public static SessionSettings from(ConfigSource config) {
     return new SessionSettings(
@@ -40,7 +38,6 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
         config.integer("CHAT_AI_CONTEXT_MESSAGES", 50),
         config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20),
-        config.number("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 60_000),
-        config.number("CHAT_CLUSTER_REJOIN_MS", 60_000));
+        config.number("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 60_000));
   }
 }

@@ -95,9 +95,8 @@ public final class SessionVerticle extends VerticleBase {
   private LongAdder appendRetries;
   private LongAdder answersTruncated;
   private AnswerAdmission admission;
-  /** The activation consumers; null while this node holds activations until it has rejoined the cluster. */
+  /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
-  private long rejoinHold;
   private AppendPipeline appends;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
@@ -131,8 +130,7 @@ public final class SessionVerticle extends VerticleBase {
         .compose(map -> {
           leases = new LeaseKeeper(LeaseKeeper.timeBound(map, settings.requestTimeoutMs()),
               other -> Membership.isMember(vertx, other), clusterNodeId, UUID.randomUUID().toString());
-          MessageConsumer<String> merged = vertx.eventBus().localConsumer(Addresses.CLUSTER_MERGED, m -> rejoined());
-          return Future.join(merged.completion(), takeActivations());
+          return takeActivations();
         });
   }
 
@@ -143,34 +141,16 @@ public final class SessionVerticle extends VerticleBase {
 
   /**
    * This node was paused longer than the cluster waits for a silent member: the others have
-   * dropped it, and until the two sides merge it is a cluster of its own, where every session looks
-   * ownerless. It takes no session meanwhile (a claim would fence the real owner and leave the
-   * other side's sockets without frames); sockets here are refused and reconnect.
+   * dropped it and claimed its sessions, and on its own it is a cluster where every session looks
+   * ownerless. It takes no session from now on (a claim would fence the real owner and leave the
+   * other side's sockets without frames); the launcher makes the node leave the cluster and join
+   * again as a new member, with new verticles.
    */
-  private void holdActivationsUntilRejoined() {
-    if (!Membership.isClustered(vertx)) {
-      return;
-    }
-    long hold = ++rejoinHold;
-    if (activations != null) {
-      LOG.warn("This node was paused longer than the cluster waits for a member; it takes no session until it "
-          + "has rejoined the cluster (at most {} ms)", settings.rejoinTimeoutMs());
+  private void holdActivations() {
+    if (activations != null && Membership.isClustered(vertx)) {
+      LOG.warn("This node was paused longer than the cluster waits for a member; it takes no session any more");
       Nearest.unregister(activations);
       activations = null;
-    }
-    vertx.setTimer(settings.rejoinTimeoutMs(), id -> {
-      if (hold == rejoinHold) {
-        rejoined();
-      }
-    });
-  }
-
-  private void rejoined() {
-    if (activations == null && !stopping) {
-      LOG.info("This node is one cluster with the others again; it takes sessions");
-      // Sessions may have been claimed elsewhere since the pause was noticed: a stale owner stops now.
-      sessions.values().forEach(this::checkFence);
-      takeActivations();
     }
   }
 
@@ -252,7 +232,7 @@ public final class SessionVerticle extends VerticleBase {
       LOG.warn("This node was paused for {} ms; checking that its sessions are still its own", sinceLastTick);
       sessions.values().forEach(this::checkFence);
       if (sinceLastTick > settings.clusterMemberTimeoutMs()) {
-        holdActivationsUntilRejoined();
+        holdActivations();
       }
       return;
     }

@@ -94,7 +94,7 @@ class SessionActorTest {
   private final Recorder effects = new Recorder();
 
   private SessionActor actor(int window) {
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, 5_000, 30_000);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, 5_000);
     return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of()));
   }
 
