@@ -10,7 +10,7 @@ import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.client.SessionClient;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;

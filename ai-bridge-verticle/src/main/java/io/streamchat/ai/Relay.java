@@ -3,7 +3,7 @@ package io.streamchat.ai;
 import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AnswerStatus;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.client.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.Tokens;

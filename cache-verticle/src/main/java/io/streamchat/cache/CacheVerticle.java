@@ -9,6 +9,7 @@ import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
 import io.vertx.core.Future;
@@ -77,7 +78,7 @@ public final class CacheVerticle extends VerticleBase {
     }
     result.onSuccess(message::reply).onFailure(failure -> {
       if (RedisSessionStore.isFenced(failure)) {
-        message.fail(409, CacheCommand.FENCED);
+        message.reply(InternalFailure.FENCED.reply());
       } else {
         if (!(command instanceof AppendBatch)) {
           // A batch's failures are reported by its sender, once per session and run of failures.

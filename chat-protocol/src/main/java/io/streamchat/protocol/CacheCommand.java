@@ -40,14 +40,11 @@ public sealed interface CacheCommand {
   record Appended(List<AppendResult> results) {
   }
 
-  /** Whether {@code fence} is still the session's newest token; fails with {@link #FENCED} when not. */
+  /** Whether {@code fence} is still the session's newest token; fails with {@link InternalFailure#FENCED} when not. */
   record CheckFence(String sessionId, long fence) implements CacheCommand {
   }
 
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }
-
-  /** The failure message of an append or release whose fencing token is no longer the newest. */
-  String FENCED = "fenced";
 }

@@ -52,7 +52,7 @@ public final class Nearest {
 
   /** Nobody nearer serves the address, or the nearer one declined (it is stopping): ask further away. */
   private static boolean askWider(Throwable failure) {
-    return failure instanceof ReplyException reply && (reply.failureType() == ReplyFailure.NO_HANDLERS
-        || (reply.failureType() == ReplyFailure.RECIPIENT_FAILURE && reply.failureCode() == SessionClient.RETRY_ELSEWHERE));
+    return (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS)
+        || InternalFailure.MOVED.is(failure);
   }
 }

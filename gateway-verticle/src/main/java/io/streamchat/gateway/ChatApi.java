@@ -3,7 +3,7 @@ package io.streamchat.gateway;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Identifiers;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.client.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;

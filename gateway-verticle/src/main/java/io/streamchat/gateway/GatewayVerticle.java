@@ -9,7 +9,7 @@ import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.client.SessionClient;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;

@@ -2,8 +2,9 @@ package io.streamchat.gateway;
 
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.FrameBatch;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.client.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Credit;
@@ -11,7 +12,6 @@ import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
@@ -173,7 +173,7 @@ final class SocketConnection {
       return;
     }
     Throwable failure = result.cause();
-    if (failure instanceof ReplyException reply && reply.failureCode() == SessionClient.NOT_ATTACHED) {
+    if (InternalFailure.NOT_ATTACHED.is(failure)) {
       commands.addFirst(pending);
       commands.addFirst(new Pending(reattach(), null));
       return;

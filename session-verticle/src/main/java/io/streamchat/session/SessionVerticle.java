@@ -28,7 +28,7 @@ import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.NodeSettings;
-import io.streamchat.protocol.SessionClient;
+import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Cancel;
@@ -186,7 +186,7 @@ public final class SessionVerticle extends VerticleBase {
       return;
     }
     if (stopping) {
-      request.reply(SessionClient.retryElsewhere());
+      request.reply(InternalFailure.MOVED.reply());
       return;
     }
     if (sessions.containsKey(sessionId) || !activating.add(sessionId)) {
@@ -251,7 +251,7 @@ public final class SessionVerticle extends VerticleBase {
   private void checkFence(ActiveSession session) {
     Nearest.request(vertx, Addresses.CACHE, new CheckFence(session.id, session.fence), requestOptions)
         .onFailure(failure -> {
-          if (failure instanceof ReplyException reply && CacheCommand.FENCED.equals(reply.getMessage())) {
+          if (InternalFailure.FENCED.is(failure)) {
             lostOwnership(session);
           }
         });
@@ -328,7 +328,7 @@ public final class SessionVerticle extends VerticleBase {
 
   private void handle(ActiveSession session, Message<SessionCommand> message) {
     if (session.closing) {
-      message.reply(SessionClient.retryElsewhere());
+      message.reply(InternalFailure.MOVED.reply());
       return;
     }
     SessionCommand command = message.body();
@@ -420,7 +420,7 @@ public final class SessionVerticle extends VerticleBase {
     }
   }
 
-  /** Replied as {@link SessionClient#NOT_ATTACHED}. */
+  /** Replied as {@link InternalFailure#NOT_ATTACHED}. */
   private static final class NotAttached extends ChatException {
     NotAttached() {
       super(ErrorCode.UNAVAILABLE, "connection not attached");
@@ -428,8 +428,7 @@ public final class SessionVerticle extends VerticleBase {
 
     @Override
     public ReplyException toReplyException() {
-      return new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, SessionClient.NOT_ATTACHED,
-          "not attached");
+      return InternalFailure.NOT_ATTACHED.reply();
     }
   }
 

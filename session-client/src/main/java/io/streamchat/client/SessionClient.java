@@ -1,4 +1,11 @@
-package io.streamchat.protocol;
+package io.streamchat.client;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.InternalFailure;
+import io.streamchat.protocol.Nearest;
+import io.streamchat.protocol.SessionCommand;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -13,11 +20,6 @@ import io.vertx.core.eventbus.ReplyFailure;
  * number of times, then fails with {@link ErrorCode#UNAVAILABLE}.
  */
 public final class SessionClient {
-
-  /** Failure code an owner uses for "not mine (any more): activate and retry". */
-  public static final int RETRY_ELSEWHERE = 307;
-  /** Failure code for a connection's command when the owner does not know the connection: attach, then retry. */
-  public static final int NOT_ATTACHED = 410;
 
   /** About ten seconds in all: longer than the cluster takes to declare a hung member dead. */
   private static final long[] BACKOFF_MS = {0, 5, 20, 50, 100, 200, 300, 400, 500, 500, 500, 500, 500, 500, 500,
@@ -38,10 +40,6 @@ public final class SessionClient {
     this.vertx = vertx;
     this.options = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
     this.repeatableOptions = new DeliveryOptions().setSendTimeout(Math.min(requestTimeoutMs, REPEATABLE_ATTEMPT_MS));
-  }
-
-  public static ReplyException retryElsewhere() {
-    return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, RETRY_ELSEWHERE, "session moved");
   }
 
   public <T> Future<T> request(String sessionId, SessionCommand command) {
@@ -92,11 +90,8 @@ public final class SessionClient {
   }
 
   private static boolean needsActivation(Throwable failure) {
-    if (failure instanceof ReplyException reply) {
-      return reply.failureType() == ReplyFailure.NO_HANDLERS
-          || (reply.failureType() == ReplyFailure.RECIPIENT_FAILURE && reply.failureCode() == RETRY_ELSEWHERE);
-    }
-    return false;
+    return (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS)
+        || InternalFailure.MOVED.is(failure);
   }
 
   /** Activation prefers this event loop, then this node: a session lives where its first connection came in. */
@@ -108,7 +103,7 @@ public final class SessionClient {
             return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE, "no session verticle is running"));
           }
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
-              && reply.failureCode() != RETRY_ELSEWHERE && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
+              && !InternalFailure.MOVED.is(failure) && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
             return Future.failedFuture(new ChatException(ErrorCode.fromWire(reply.getMessage()), reply.getMessage()));
           }
           // Unavailable (Redis slow or down) or timed out: the next attempt activates again, within the budget.
