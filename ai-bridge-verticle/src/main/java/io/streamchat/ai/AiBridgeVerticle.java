@@ -9,6 +9,7 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Nearest;
 import io.streamchat.client.SessionClient;
 import io.vertx.core.Future;
@@ -51,7 +52,8 @@ public final class AiBridgeVerticle extends VerticleBase {
       default -> throw new IllegalArgumentException("CHAT_AI_PROVIDER must be demo or openai, got " + settings.provider());
     };
     sessions = new SessionClient(vertx, settings.deliveryTimeoutMs());
-    address = Addresses.aiBridge(config.string("CHAT_NODE_ID", "local"), UUID.randomUUID().toString());
+    // The owner of an answer learns from the address which node generates it, and so when that node is gone.
+    address = Addresses.aiBridge(Membership.nodeId(vertx), UUID.randomUUID().toString());
     Metrics.of(vertx).gauge("chat_ai_generations_active", "Answers being generated or awaiting storage", relays::size);
     vertx.setPeriodic(1000, id -> forgetStale());
     vertx.setPeriodic(Relay.KEEP_ALIVE_MS / 4, id -> relays.values().forEach(Relay::keepAlive));
@@ -89,15 +91,23 @@ public final class AiBridgeVerticle extends VerticleBase {
   private void generate(Message<Generate> message) {
     Generate request = message.body();
     String key = key(request.sessionId(), request.messageId());
-    if (relays.containsKey(key)) {
+    Relay running = relays.get(key);
+    if (running != null && running.run == request.run()) {
       message.reply(address);
       return;
     }
-    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), address,
-        settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
-      relays.remove(key);
-      endedAt.remove(key);
+    if (running != null) {
+      // The owner continues the answer with a new run: the old one (silent, or slow) stops here.
+      running.stop();
+    }
+    Relay[] created = new Relay[1];
+    Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.fromIndex(),
+        request.run(), address, settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
+      if (relays.remove(key, created[0])) {
+        endedAt.remove(key);
+      }
     });
+    created[0] = relay;
     relays.put(key, relay);
     message.reply(address);
     relay.generation = provider.start(request, relay);
@@ -108,12 +118,12 @@ public final class AiBridgeVerticle extends VerticleBase {
     AiCommand command = message.body();
     if (command instanceof TokensTaken taken) {
       Relay relay = relays.get(key(taken.sessionId(), taken.messageId()));
-      if (relay != null) {
+      if (relay != null && relay.run == taken.run()) {
         relay.taken(taken);
       }
     } else if (command instanceof StopGeneration stop) {
       Relay relay = relays.get(key(stop.sessionId(), stop.messageId()));
-      if (relay != null) {
+      if (relay != null && relay.run == stop.run()) {
         relay.stopFrom(stop.fence());
       }
     } else if (command instanceof AnswerStored stored) {

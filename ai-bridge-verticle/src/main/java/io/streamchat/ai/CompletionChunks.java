@@ -25,13 +25,14 @@ final class CompletionChunks {
 
   private final TokenSink sink;
   private boolean finished;
+  private String finishReason;
   private int malformed;
   private Usage usage;
 
   /** What one event holds, as far as an answer is concerned. */
   private static final class Event {
     String content;
-    boolean finishReason;
+    String finishReason;
     boolean error;
     Usage usage;
   }
@@ -80,7 +81,8 @@ final class CompletionChunks {
     if (event.content != null && !event.content.isEmpty()) {
       sink.token(event.content);
     }
-    if (event.finishReason) {
+    if (event.finishReason != null) {
+      finishReason = event.finishReason;
       finish();
     }
   }
@@ -94,7 +96,7 @@ final class CompletionChunks {
 
   private void finish() {
     finished = true;
-    sink.done();
+    sink.done(finishReason);
   }
 
   private static boolean isDone(String data) {
@@ -133,7 +135,7 @@ final class CompletionChunks {
     }
   }
 
-  /** {@code choices[0]}: its {@code delta.content} and whether it has a {@code finish_reason}. */
+  /** {@code choices[0]}: its {@code delta.content} and its {@code finish_reason}, if any. */
   private static void readChoices(JsonParser parser, JsonToken value, Event event) throws IOException {
     if (value != JsonToken.START_ARRAY) {
       parser.skipChildren();
@@ -158,7 +160,7 @@ final class CompletionChunks {
             }
           }
         } else if ("finish_reason".equals(field)) {
-          event.finishReason = token == JsonToken.VALUE_STRING;
+          event.finishReason = token == JsonToken.VALUE_STRING ? parser.getText() : null;
         } else {
           parser.skipChildren();
         }

@@ -39,4 +39,24 @@ final class DemoAnswers {
     }
     return tokens;
   }
+
+  /**
+   * How many of {@code tokens} an answer's text so far already holds: the longest run of leading
+   * tokens whose text is a prefix of it (a continuation goes on from there).
+   */
+  static int tokensIn(List<String> tokens, String prefix) {
+    if (prefix == null || prefix.isEmpty()) {
+      return 0;
+    }
+    int count = 0;
+    int at = 0;
+    for (String token : tokens) {
+      if (!prefix.startsWith(token, at)) {
+        break;
+      }
+      at += token.length();
+      count++;
+    }
+    return count;
+  }
 }

@@ -187,10 +187,18 @@ final class OpenAiProvider implements Provider {
     if (!settings.systemPrompt().isEmpty()) {
       messages.add(new JsonObject().put("role", "system").put("content", settings.systemPrompt()));
     }
-    for (ContextMessage message : ContextWindow.fit(request.context(), settings.contextChars())) {
+    String prefix = request.prefix() == null ? "" : request.prefix();
+    // A long answer being continued keeps its end: that is where the model goes on.
+    String kept = prefix.substring(Math.max(0, prefix.length() - settings.contextChars() / 2));
+    int budget = settings.contextChars() - kept.length();
+    for (ContextMessage message : ContextWindow.fit(request.context(), budget)) {
       messages.add(new JsonObject().put("role", message.role()).put("content", message.content()));
     }
-    return new JsonObject().put("model", settings.model()).put("stream", true).put("messages", messages);
+    JsonObject body = new JsonObject().put("model", settings.model()).put("stream", true).put("messages", messages);
+    if (!kept.isEmpty()) {
+      settings.continuation().apply(body, kept);
+    }
+    return body;
   }
 
   private static AnswerError codeFor(int status) {
@@ -238,11 +246,11 @@ final class OpenAiProvider implements Provider {
     }
 
     @Override
-    public void done() {
+    public void done(String finishReason) {
       if (!ended) {
         ended = true;
         stopWatching();
-        sink.done();
+        sink.done(finishReason);
       }
     }
 

@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * then goes back to synchronising from what the owner has. The answer's end always goes as a request.
  * While the provider is silent it sends an empty request every {@link #KEEP_ALIVE_MS}, so that the
  * owner knows the generator lives and the relay learns soon when the owner is gone.
+ *
+ * <p>A continuation's tokens are numbered from the answer's chunk count when it started
+ * ({@code base}); inside the relay they count from 0. An owner that answers with another run of
+ * the generator in mind (a {@code -1} index) has replaced this one: the relay stops.
  */
 final class Relay implements TokenSink {
 
@@ -45,6 +49,10 @@ final class Relay implements TokenSink {
   private final long giveUpMs;
   final String sessionId;
   final String messageId;
+  /** The answer's chunk index of this relay's first token. */
+  private final int base;
+  /** Which run of a generator for the answer this is (a continuation is a new run). */
+  final long run;
   private final List<String> tokens = new ArrayList<>();
   Provider.Generation generation;
   /** The owner has taken tokens [0, acked). */
@@ -62,6 +70,7 @@ final class Relay implements TokenSink {
   private AnswerStatus status;
   private AnswerError errorCode;
   private String errorMessage;
+  private String finishReason;
   private boolean endAccepted;
   private boolean finished;
   /** The newest owner's fencing token: acknowledgements from an older owner do not count. */
@@ -69,12 +78,14 @@ final class Relay implements TokenSink {
   private long lastSentMs = System.currentTimeMillis();
   private long firstFailureMs;
 
-  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, String bridgeAddress,
-        long deliveryTimeoutMs, long giveUpMs, Runnable onFinished) {
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, int base, long run,
+        String bridgeAddress, long deliveryTimeoutMs, long giveUpMs, Runnable onFinished) {
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
     this.messageId = messageId;
+    this.base = base;
+    this.run = run;
     this.bridgeAddress = bridgeAddress;
     this.deliveryTimeoutMs = deliveryTimeoutMs;
     this.giveUpMs = giveUpMs;
@@ -99,9 +110,9 @@ final class Relay implements TokenSink {
       return;
     }
     if (!ended) {
-      request(new Tokens(messageId, sent, List.of(), bridgeAddress));
+      request(tokensFrom(sent, List.of()));
     } else if (endAccepted) {
-      request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+      request(generationEnded());
     }
   }
 
@@ -114,7 +125,8 @@ final class Relay implements TokenSink {
   }
 
   @Override
-  public void done() {
+  public void done(String finishReason) {
+    this.finishReason = finishReason;
     end(AnswerStatus.COMPLETED, null, null);
   }
 
@@ -153,14 +165,15 @@ final class Relay implements TokenSink {
       settle(taken.nextIndex());
       return;
     }
+    int next = taken.nextIndex() - base;
     if (taken.fence() > ownerFence) {
       // A new owner: it has what it has; stream the rest again from there.
       ownerFence = taken.fence();
-      startStreamingFrom(taken.nextIndex());
+      startStreamingFrom(next);
       return;
     }
-    if (taken.nextIndex() > acked) {
-      acked = Math.min(taken.nextIndex(), tokens.size());
+    if (next > acked) {
+      acked = Math.min(next, tokens.size());
       unackedSinceMs = acked < sent ? System.currentTimeMillis() : 0;
     }
     pump();
@@ -187,15 +200,15 @@ final class Relay implements TokenSink {
     }
     if (!streaming) {
       if (acked < tokens.size()) {
-        request(new Tokens(messageId, acked, batch(acked), bridgeAddress));
+        request(tokensFrom(acked, batch(acked)));
       } else if (ended && !endAccepted) {
-        request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+        request(generationEnded());
       }
       return;
     }
     while (sent < tokens.size() && sent - acked < WINDOW) {
       List<String> batch = batch(sent);
-      sessions.send(sessionId, new Tokens(messageId, sent, batch, bridgeAddress));
+      sessions.send(sessionId, tokensFrom(sent, batch));
       lastSentMs = System.currentTimeMillis();
       if (unackedSinceMs == 0) {
         unackedSinceMs = lastSentMs;
@@ -204,8 +217,16 @@ final class Relay implements TokenSink {
     }
     if (ended && !endAccepted && sent == tokens.size()) {
       // Sent after the last tokens, so it reaches the owner after them.
-      request(new GenerationEnded(messageId, tokens.size(), status, errorCode, errorMessage));
+      request(generationEnded());
     }
+  }
+
+  private Tokens tokensFrom(int from, List<String> batch) {
+    return new Tokens(messageId, base + from, batch, bridgeAddress, run);
+  }
+
+  private GenerationEnded generationEnded() {
+    return new GenerationEnded(messageId, base + tokens.size(), status, errorCode, errorMessage, finishReason, run);
   }
 
   private List<String> batch(int from) {
@@ -240,7 +261,7 @@ final class Relay implements TokenSink {
       settle(ack.nextIndex());
       return;
     }
-    startStreamingFrom(ack.nextIndex());
+    startStreamingFrom(ack.nextIndex() - base);
   }
 
   /** The owner no longer streams this answer: it has its end (a known total), or it dropped it. */

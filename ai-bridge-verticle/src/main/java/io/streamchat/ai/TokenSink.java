@@ -7,8 +7,8 @@ interface TokenSink {
 
   void token(String text);
 
-  /** The answer is complete. */
-  void done();
+  /** The answer is complete; {@code finishReason} is the provider's ({@code stop}, {@code length}, …) or null. */
+  void done(String finishReason);
 
   /** The provider failed; what was produced is kept. */
   void failed(AnswerError code, String message);

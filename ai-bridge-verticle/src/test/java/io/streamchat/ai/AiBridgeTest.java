@@ -196,11 +196,55 @@ class AiBridgeTest {
     String bridge = vertx.eventBus().<String>request(Addresses.AI_GENERATE,
         new Generate("stop", "a-stop", "u-stop", List.of())).await().body();
     long stoppedAt = System.nanoTime();
-    vertx.eventBus().send(bridge, new StopGeneration("stop", "a-stop", 1));
+    vertx.eventBus().send(bridge, new StopGeneration("stop", "a-stop", 1, 1));
     while (fake.closedEarly() == closedBefore && System.nanoTime() - stoppedAt < 2_000_000_000L) {
       Thread.sleep(5);
     }
     assertThat(fake.closedEarly()).isGreaterThan(closedBefore);
     assertThat((System.nanoTime() - stoppedAt) / 1_000_000).isLessThan(1000);
+  }
+
+  @Test
+  void aContinuationSendsTheTextSoFarAsTheStartOfTheAnswerAndNumbersItsTokensFromWhereItStopped(Vertx vertx)
+      throws Exception {
+    Codecs.register(vertx);
+    fake.script(Script.tokens(6, 1).finishingWith("length"));
+    vertx.deployVerticle(AiBridgeVerticle::new, new DeploymentOptions().setConfig(settings(fake.baseUrl())
+        .put("CHAT_AI_CONTINUATION", "vllm").put("CHAT_AI_CONTEXT_CHARS", 1000))).await();
+    Owner owner = new Owner();
+    owner.next = 2;
+    List<Tokens> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    vertx.eventBus().<SessionCommand>consumer(Addresses.session("cont"), message -> {
+      if (message.body() instanceof Tokens tokens) {
+        received.add(tokens);
+        for (int i = 0; i < tokens.texts().size(); i++) {
+          if (tokens.fromIndex() + i == owner.next) {
+            owner.text.append(tokens.texts().get(i));
+            owner.next++;
+          }
+        }
+        message.reply(new TokenAck(true, owner.next, 1));
+      } else if (message.body() instanceof GenerationEnded ended) {
+        owner.ended.complete(ended);
+        message.reply(new TokenAck(false, owner.next, 1));
+      }
+    }).completion().await();
+    int before = fake.requests().size();
+    vertx.eventBus().request(Addresses.AI_GENERATE, new Generate("cont", "a-cont", "u", List.of(
+        new ContextMessage("user", "the question")), FakeOpenAi.token(0) + FakeOpenAi.token(1), 2, 7)).await();
+    GenerationEnded ended = ended(owner);
+    JsonObject request = fake.requests().get(before);
+    io.vertx.core.json.JsonArray messages = request.getJsonArray("messages");
+    assertThat(messages.getJsonObject(messages.size() - 1).getString("role")).isEqualTo("assistant");
+    assertThat(messages.getJsonObject(messages.size() - 1).getString("content")).isEqualTo("t0 t1 ");
+    assertThat(messages.getJsonObject(messages.size() - 2).getString("content")).isEqualTo("the question");
+    assertThat(request.getBoolean("continue_final_message")).isTrue();
+    assertThat(request.getBoolean("add_generation_prompt")).isFalse();
+    assertThat(received).allSatisfy(tokens -> assertThat(tokens.run()).isEqualTo(7));
+    assertThat(received.get(0).fromIndex()).as("numbered from where the answer stopped").isEqualTo(2);
+    assertThat(owner.text.toString()).isEqualTo("t2 t3 t4 t5 ");
+    assertThat(ended.totalChunks()).isEqualTo(6);
+    assertThat(ended.finishReason()).isEqualTo("length");
+    assertThat(ended.run()).isEqualTo(7);
   }
 }

@@ -17,8 +17,8 @@ class CompletionChunksTest {
     }
 
     @Override
-    public void done() {
-      seen.add("<done>");
+    public void done(String finishReason) {
+      seen.add(finishReason == null ? "<done>" : "<done " + finishReason + ">");
     }
 
     @Override
@@ -39,7 +39,14 @@ class CompletionChunksTest {
     chunks.onData("{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"total_tokens\":3}}");
     chunks.onData("[DONE]");
     chunks.onEnd();
-    assertThat(seen).containsExactly("Hel", "lo", "<done>");
+    assertThat(seen).containsExactly("Hel", "lo", "<done stop>");
+  }
+
+  @Test
+  void theFinishReasonIsPassedOnAsTheProviderGaveIt() {
+    chunks.onData(delta("cut"));
+    chunks.onData("{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}");
+    assertThat(seen).containsExactly("cut", "<done length>");
   }
 
   @Test

@@ -32,8 +32,19 @@ public final class Addresses {
   }
 
   /** The address of one AI bridge instance; cancels and storage progress for its generations go there. */
-  public static String aiBridge(String nodeId, String instanceId) {
-    return "chat.ai.bridge." + nodeId + "." + instanceId;
+  public static String aiBridge(String clusterNodeId, String instanceId) {
+    return BRIDGE_PREFIX + clusterNodeId + "." + instanceId;
   }
+
+  /** The cluster node id of the bridge at {@code address} (made by {@link #aiBridge}), or null. */
+  public static String nodeOfBridge(String address) {
+    if (address == null || !address.startsWith(BRIDGE_PREFIX)) {
+      return null;
+    }
+    int end = address.lastIndexOf('.');
+    return end <= BRIDGE_PREFIX.length() ? null : address.substring(BRIDGE_PREFIX.length(), end);
+  }
+
+  private static final String BRIDGE_PREFIX = "chat.ai.bridge.";
 
 }

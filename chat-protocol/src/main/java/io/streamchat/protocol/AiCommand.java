@@ -8,21 +8,32 @@ public sealed interface AiCommand {
   record ContextMessage(String role, String content) {
   }
 
-  /** Starts an answer; sent to {@link Addresses#AI_GENERATE}; the reply is the bridge's own address. */
-  record Generate(String sessionId, String messageId, String userId, List<ContextMessage> context)
+  /**
+   * Starts an answer; sent to {@link Addresses#AI_GENERATE}; the reply is the bridge's own address.
+   * {@code context} ends with the question. A continuation gives the answer's text so far as
+   * {@code prefix} (empty for a new answer): the provider goes on from its end, and the tokens it
+   * produces are numbered from {@code fromIndex}. {@code run} names this run of a generator for
+   * the answer: tokens of an older run are refused.
+   */
+  record Generate(String sessionId, String messageId, String userId, List<ContextMessage> context, String prefix,
+                  int fromIndex, long run)
       implements AiCommand {
+    public Generate(String sessionId, String messageId, String userId, List<ContextMessage> context) {
+      this(sessionId, messageId, userId, context, "", 0, 1);
+    }
   }
 
-  /** Stops an answer at once; sent to the bridge that runs it by the owner holding {@code fence}. */
-  record StopGeneration(String sessionId, String messageId, long fence) implements AiCommand {
+  /** Stops run {@code run} of an answer at once; sent to the bridge that runs it by the owner holding {@code fence}. */
+  record StopGeneration(String sessionId, String messageId, long fence, long run) implements AiCommand {
   }
 
   /**
    * The owner's bulk acknowledgement of tokens streamed to it: whether the answer still streams,
    * the next chunk index it expects (for an ended answer its total, -1 when unknown), from the
-   * owner holding {@code fence}. Sent to the generator's bridge a few times a second.
+   * owner holding {@code fence}, for generator run {@code run}. Sent to the generator's bridge a few
+   * times a second.
    */
-  record TokensTaken(String sessionId, String messageId, boolean streaming, int nextIndex, long fence)
+  record TokensTaken(String sessionId, String messageId, boolean streaming, int nextIndex, long fence, long run)
       implements AiCommand {
   }
 

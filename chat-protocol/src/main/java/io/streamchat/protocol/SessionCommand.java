@@ -40,6 +40,21 @@ public sealed interface SessionCommand {
     }
   }
 
+  /**
+   * A new answer to the session's last user message; the earlier answers stay. {@code clientMessageId}
+   * and {@code requestId} make it idempotent as for {@link SendMessage}.
+   */
+  record Regenerate(String connectionId, String userId, String clientMessageId, String requestId)
+      implements SessionCommand {
+  }
+
+  /**
+   * A new answer that goes on from where an earlier one stopped ({@code messageId}, or the last
+   * assistant message when null).
+   */
+  record Continue(String connectionId, String userId, String messageId, String requestId) implements SessionCommand {
+  }
+
   /** {@code messageId} null means the answer streaming now. */
   record Cancel(String connectionId, String messageId) implements SessionCommand {
   }
@@ -57,16 +72,19 @@ public sealed interface SessionCommand {
   }
 
   /**
-   * Tokens of an answer from its generator (at {@code generatorAddress}), starting at chunk index
-   * {@code fromIndex}. An empty list is the generator's keep-alive.
+   * Tokens of an answer from its generator (at {@code generatorAddress}, run {@code run}),
+   * starting at chunk index {@code fromIndex}. An empty list is the generator's keep-alive.
    */
-  record Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress)
+  record Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress, long run)
       implements SessionCommand {
   }
 
-  /** The generator has finished; {@code totalChunks} tokens were produced. */
+  /**
+   * The generator (run {@code run}) has finished; the answer has {@code totalChunks} chunks.
+   * {@code finishReason} is the provider's ({@code stop}, {@code length}, …) when it gave one.
+   */
   record GenerationEnded(String messageId, int totalChunks, AnswerStatus status, AnswerError errorCode,
-                         String errorMessage)
+                         String errorMessage, String finishReason, long run)
       implements SessionCommand {
   }
 }

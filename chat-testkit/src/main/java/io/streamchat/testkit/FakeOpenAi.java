@@ -14,7 +14,9 @@ import java.util.function.LongConsumer;
 /**
  * A real HTTP server that speaks the OpenAI streaming chat completions format, with answers whose
  * length, pace and failures a test or the load tool decides. Tokens are {@code "t<i> "} unless
- * the script says otherwise; each carries its emit time when {@code stampTokens} is on.
+ * the script says otherwise; each carries its emit time when {@code stampTokens} is on. A request
+ * whose messages end with an assistant message (a continuation) goes on from the token after the
+ * ones that message holds, as a model continuing a prefilled answer does.
  */
 public final class FakeOpenAi implements AutoCloseable {
 
@@ -26,49 +28,55 @@ public final class FakeOpenAi implements AutoCloseable {
    * tokens stamped with their emit time in nanoseconds.
    */
   public record Script(int tokens, long intervalMs, int status, int stallAfter, int dropAfter, boolean sendDone,
-                       boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery) {
+                       boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery, String finishReason) {
     public static Script tokens(int count, long intervalMs) {
-      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0);
+      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0, "stop");
+    }
+
+    /** The answer ends with this {@code finish_reason} (e.g. {@code length}: cut at the model's limit). */
+    public Script finishingWith(String reason) {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
+          malformedEvery, reason);
     }
 
     public Script withStatus(int code) {
       return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script stallingAfter(int count) {
       return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script droppingAfter(int count) {
       return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script withoutDone() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script withCrlf() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script stamped() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true, splitWrites,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script splittingWrites() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, true,
-          malformedEvery);
+          malformedEvery, finishReason);
     }
 
     public Script withMalformedEvery(int every) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          every);
+          every, finishReason);
     }
   }
 
@@ -136,11 +144,25 @@ public final class FakeOpenAi implements AutoCloseable {
         return;
       }
       response.setChunked(true).putHeader("content-type", "text/event-stream");
-      stream(response, current);
+      stream(response, current, tokensAlreadyWritten(body.toJsonObject()));
     });
   }
 
-  private void stream(HttpServerResponse response, Script current) {
+  /** Tokens of a prefilled answer (the request's final assistant message): the continuation starts after them. */
+  private static int tokensAlreadyWritten(JsonObject request) {
+    io.vertx.core.json.JsonArray messages = request.getJsonArray("messages");
+    if (messages == null || messages.isEmpty()) {
+      return 0;
+    }
+    JsonObject last = messages.getJsonObject(messages.size() - 1);
+    if (!"assistant".equals(last.getString("role"))) {
+      return 0;
+    }
+    String text = last.getString("content", "");
+    return (int) text.chars().filter(c -> c == ' ').count();
+  }
+
+  private void stream(HttpServerResponse response, Script current, int firstToken) {
     String eol = current.crlf() ? "\r\n" : "\n";
     boolean[] ended = {false};
     response.closeHandler(v -> {
@@ -149,7 +171,7 @@ public final class FakeOpenAi implements AutoCloseable {
         closedEarly.incrementAndGet();
       }
     });
-    int[] next = {0};
+    int[] next = {firstToken};
     LongConsumer[] tick = new LongConsumer[1];
     tick[0] = id -> {
       if (ended[0]) {
@@ -177,7 +199,7 @@ public final class FakeOpenAi implements AutoCloseable {
         return;
       }
       JsonObject last = new JsonObject().put("choices", new io.vertx.core.json.JsonArray().add(
-          new JsonObject().put("index", 0).put("delta", new JsonObject()).put("finish_reason", "stop")));
+          new JsonObject().put("index", 0).put("delta", new JsonObject()).put("finish_reason", current.finishReason())));
       StringBuilder tail = new StringBuilder("data: " + last.encode() + eol + eol);
       if (current.sendDone()) {
         tail.append("data: [DONE]").append(eol).append(eol);

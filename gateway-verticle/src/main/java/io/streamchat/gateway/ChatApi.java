@@ -34,10 +34,7 @@ final class ChatApi {
       return Future.failedFuture(badRequest("message must be a non-empty string"));
     }
     String userId = optionalUser(body.getValue("user_id"));
-    String clientMessageId = optionalString(body, "client_message_id");
-    if (clientMessageId != null && !Identifiers.isClientMessageId(clientMessageId)) {
-      throw badRequest("client_message_id must match [A-Za-z0-9_.:-]{1,64}");
-    }
+    String clientMessageId = clientMessageId(body);
     return sessions.<SessionReply.MessageAccepted>request(sessionId,
             new SessionCommand.SendMessage(null, userId, content, clientMessageId, UUID.randomUUID().toString()))
         .map(accepted -> {
@@ -47,6 +44,26 @@ final class ChatApi {
           }
           return reply;
         });
+  }
+
+  /** A new answer to the session's last user message: 202 {@code {"session_id","reply_message_id"}}. */
+  Future<JsonObject> regenerate(JsonObject body) {
+    String sessionId = sessionId(body.getValue("session_id"));
+    SessionCommand command = new SessionCommand.Regenerate(null, optionalUser(body.getValue("user_id")),
+        clientMessageId(body), UUID.randomUUID().toString());
+    return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
+  }
+
+  /** A new answer going on from an earlier one: 202 {@code {"session_id","reply_message_id"}}. */
+  Future<JsonObject> continueAnswer(JsonObject body) {
+    String sessionId = sessionId(body.getValue("session_id"));
+    SessionCommand command = new SessionCommand.Continue(null, optionalUser(body.getValue("user_id")),
+        optionalString(body, "message_id"), UUID.randomUUID().toString());
+    return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
+  }
+
+  private static JsonObject newAnswer(String sessionId, SessionReply.MessageAccepted accepted) {
+    return new JsonObject().put("session_id", sessionId).put("reply_message_id", accepted.replyMessageId());
   }
 
   Future<JsonObject> history(String rawSessionId) {
@@ -93,7 +110,10 @@ final class ChatApi {
         });
   }
 
-  /** The {@code chat.api} event-bus form: {@code {"action": "send"|"cancel"|"history"|"recover", ...}}. */
+  /**
+   * The {@code chat.api} event-bus form: {@code {"action": "send"|"cancel"|"history"|"recover"|"regenerate"|"continue",
+   * ...}}.
+   */
   Future<JsonObject> handle(JsonObject request) {
     try {
       Object action = request.getValue("action");
@@ -105,6 +125,8 @@ final class ChatApi {
         case "cancel" -> cancel(request);
         case "history" -> history(request.getValue("session_id") instanceof String s ? s : null);
         case "recover" -> recover(request);
+        case "regenerate" -> regenerate(request);
+        case "continue" -> continueAnswer(request);
         default -> throw badRequest("unknown action '" + name + "'");
       };
     } catch (ChatException e) {
@@ -127,6 +149,14 @@ final class ChatApi {
       throw badRequest("user_id must be a string of letters, digits and _.@:- (at most 128)");
     }
     return user;
+  }
+
+  private static String clientMessageId(JsonObject body) {
+    String clientMessageId = optionalString(body, "client_message_id");
+    if (clientMessageId != null && !Identifiers.isClientMessageId(clientMessageId)) {
+      throw badRequest("client_message_id must match [A-Za-z0-9_.:-]{1,64}");
+    }
+    return clientMessageId;
   }
 
   private static String optionalString(JsonObject body, String name) {

@@ -13,6 +13,13 @@ sealed interface ClientFrame {
   record Cancel(String messageId) implements ClientFrame {
   }
 
+  record Regenerate(String clientMessageId) implements ClientFrame {
+  }
+
+  /** {@code messageId} null: the last assistant message. */
+  record Continue(String messageId) implements ClientFrame {
+  }
+
   record Reconnect(String messageId, int lastChunkIndex) implements ClientFrame {
   }
 
@@ -45,6 +52,8 @@ sealed interface ClientFrame {
       return switch (kind) {
         case "message" -> message(json);
         case "cancel" -> new Cancel(string(json, "message_id", null));
+        case "regenerate" -> new Regenerate(clientMessageId(json));
+        case "continue" -> new Continue(string(json, "message_id", null));
         case "reconnect" -> reconnect(json);
         case "heartbeat" -> new Heartbeat();
         case "ping" -> new Ping();
@@ -60,11 +69,15 @@ sealed interface ClientFrame {
     if (!(content instanceof String text) || text.isEmpty()) {
       throw new IllegalArgumentException("content must be a non-empty string");
     }
+    return new Message(text, clientMessageId(json));
+  }
+
+  private static String clientMessageId(JsonObject json) {
     String clientMessageId = string(json, "client_message_id", null);
     if (clientMessageId != null && !Identifiers.isClientMessageId(clientMessageId)) {
       throw new IllegalArgumentException("client_message_id must match [A-Za-z0-9_.:-]{1,64}");
     }
-    return new Message(text, clientMessageId);
+    return clientMessageId;
   }
 
   private static ClientFrame reconnect(JsonObject json) {

@@ -116,6 +116,8 @@ public final class GatewayVerticle extends VerticleBase {
     }
     router.post("/api/chat/recover").handler(body).handler(ctx -> respond(ctx, 200, api::recover));
     router.post("/api/chat/cancel").handler(body).handler(ctx -> respond(ctx, 200, api::cancel));
+    router.post("/api/chat/regenerate").handler(body).handler(ctx -> respond(ctx, 202, api::regenerate));
+    router.post("/api/chat/continue").handler(body).handler(ctx -> respond(ctx, 202, api::continueAnswer));
     router.get("/api/history/:session_id").handler(this::history);
     router.get("/history/:session_id").handler(this::history);
 

@@ -104,6 +104,11 @@ final class SocketConnection {
     } else if (frame instanceof ClientFrame.Message message) {
       submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId(),
           id + "/" + ++messagesSent), "message");
+    } else if (frame instanceof ClientFrame.Regenerate regenerate) {
+      submit(new SessionCommand.Regenerate(id, userId, regenerate.clientMessageId(), id + "/" + ++messagesSent),
+          "regenerate");
+    } else if (frame instanceof ClientFrame.Continue request) {
+      submit(new SessionCommand.Continue(id, userId, request.messageId(), id + "/" + ++messagesSent), "continue");
     } else if (frame instanceof ClientFrame.Cancel cancel) {
       submit(new SessionCommand.Cancel(id, cancel.messageId()), "cancel");
     } else if (frame instanceof ClientFrame.Reconnect reconnect) {

@@ -6,22 +6,39 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** The assistant message streaming now: its chunks so far, with the seq of each; its text is kept once, as chunks. */
+/**
+ * The assistant message streaming now: its chunks so far, with the seq of each; its text is kept
+ * once, as chunks. It may be produced by several runs of a generator in turn: when one is lost,
+ * the next goes on from the last chunk.
+ */
 final class Answer {
+
+  /** The run of a restored answer whose generator has not spoken to this owner yet: the first to speak is adopted. */
+  static final long UNKNOWN_RUN = 0;
 
   final String messageId;
   final String replyTo;
   final String createdAt;
+  /** The answer this one goes on from, or null. */
+  final String continues;
+  /** The text of the answers this one continues, oldest first: what a provider continues from, before this answer's own text. */
+  final String prefix;
   private long chars;
   private final List<String> chunks = new ArrayList<>();
   private long[] chunkSeqs = new long[32];
   String generatorAddress;
+  long run;
   long lastProgressMs;
+  /** Runs started because the one before was lost. */
+  int continuations;
 
-  Answer(String messageId, String replyTo, String createdAt, long nowMs) {
+  Answer(String messageId, String replyTo, String createdAt, String continues, String prefix, long run, long nowMs) {
     this.messageId = messageId;
     this.replyTo = replyTo;
     this.createdAt = createdAt;
+    this.continues = continues;
+    this.prefix = prefix;
+    this.run = run;
     this.lastProgressMs = nowMs;
   }
 
@@ -57,8 +74,12 @@ final class Answer {
     chars += text.length();
   }
 
-  MessageView view(AnswerStatus status, AnswerError errorCode, String errorMessage) {
+  MessageView view(AnswerStatus status, AnswerError errorCode, String errorMessage, String finishReason) {
     return new MessageView(messageId, MessageView.ASSISTANT, content(), status, createdAt, replyTo, null,
-        chunkCount(), errorCode == null ? null : errorCode.wire(), errorMessage);
+        chunkCount(), errorCode == null ? null : errorCode.wire(), errorMessage, continues, finishReason);
+  }
+
+  MessageView streamingView() {
+    return view(AnswerStatus.STREAMING, null, null, null);
   }
 }

@@ -3,10 +3,13 @@ package io.streamchat.session;
 import io.streamchat.protocol.AnswerStatus;
 import io.vertx.core.json.JsonObject;
 
-/** A message as the history shows it. */
+/**
+ * A message as the history shows it. {@code continues} names the answer an assistant message goes
+ * on from; {@code finishReason} is the provider's for a completed answer, when it gave one.
+ */
 record MessageView(String messageId, String role, String content, AnswerStatus status, String createdAt,
                    String replyTo, String clientMessageId, Integer totalChunks, String errorCode,
-                   String errorMessage) {
+                   String errorMessage, String continues, String finishReason) {
 
   static final String USER = "user";
   static final String ASSISTANT = "assistant";
@@ -25,6 +28,9 @@ record MessageView(String messageId, String role, String content, AnswerStatus s
     if (replyTo != null) {
       json.put("reply_to", replyTo);
     }
+    if (continues != null) {
+      json.put("continues", continues);
+    }
     if (clientMessageId != null) {
       json.put("client_message_id", clientMessageId);
     }
@@ -33,6 +39,9 @@ record MessageView(String messageId, String role, String content, AnswerStatus s
     }
     if (errorCode != null) {
       json.put("error", error(errorCode, errorMessage));
+    }
+    if (finishReason != null) {
+      json.put("finish_reason", finishReason);
     }
     return json;
   }
@@ -46,6 +55,7 @@ record MessageView(String messageId, String role, String content, AnswerStatus s
     return new MessageView(json.getString("message_id"), json.getString("role"), json.getString("content", ""),
         AnswerStatus.fromWire(json.getString("status")), json.getString("created_at"), json.getString("reply_to"),
         json.getString("client_message_id"), json.getInteger("total_chunks"),
-        error == null ? null : error.getString("code"), error == null ? null : error.getString("message"));
+        error == null ? null : error.getString("code"), error == null ? null : error.getString("message"),
+        json.getString("continues"), json.getString("finish_reason"));
   }
 }

@@ -12,10 +12,13 @@ import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
 import io.streamchat.protocol.SessionCommand.Attach;
+import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.SessionCommand.Cancel;
+import io.streamchat.protocol.SessionCommand.Continue;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.Reconnect;
+import io.streamchat.protocol.SessionCommand.Regenerate;
 import io.streamchat.protocol.SessionCommand.Recover;
 import io.streamchat.protocol.SessionCommand.SendMessage;
 import io.streamchat.protocol.SessionCommand.Tokens;
@@ -43,6 +46,13 @@ import java.util.Map;
 final class SessionActor {
 
   private static final int RECENT_REQUESTS = 64;
+  /**
+   * A restored answer (the owner changed while it streamed) waits this long for its generator to
+   * speak (a living relay finds the new owner within about a second) before another run goes on
+   * from the last stored chunk.
+   */
+  static final long RESTORED_GENERATOR_GRACE_MS = 3000;
+  private static final String LENGTH = "length";
 
   private final String sessionId;
   private final SessionSettings settings;
@@ -53,12 +63,9 @@ final class SessionActor {
   private final Map<String, MessageView> messages = new LinkedHashMap<>();
   private final Map<String, MessageAccepted> byClientMessageId = new HashMap<>();
   /** The latest accepted requests, so that a request retried after a timeout is carried out once. */
-  private final Map<String, MessageAccepted> byRequestId = new LinkedHashMap<>() {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, MessageAccepted> eldest) {
-      return size() > RECENT_REQUESTS;
-    }
-  };
+  private final Map<String, MessageAccepted> byRequestId = recent();
+  /** Regenerations by client_message_id (the new answer carries none, so it is kept here). */
+  private final Map<String, MessageAccepted> regeneratedBy = recent();
   private final Map<String, Connection> connections = new HashMap<>();
   private String userId;
   private long storedSeq;
@@ -176,17 +183,9 @@ final class SessionActor {
 
   MessageAccepted send(SendMessage send) {
     touch();
-    if (send.requestId() != null) {
-      MessageAccepted repeated = byRequestId.get(send.requestId());
-      if (repeated != null) {
-        return repeated;
-      }
-    }
-    if (send.clientMessageId() != null) {
-      MessageAccepted original = byClientMessageId.get(send.clientMessageId());
-      if (original != null) {
-        return original;
-      }
+    MessageAccepted repeated = repeated(send.requestId(), byClientMessageId, send.clientMessageId());
+    if (repeated != null) {
+      return repeated;
     }
     if (send.content() == null || send.content().isEmpty()) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "content must be a non-empty string");
@@ -195,34 +194,111 @@ final class SessionActor {
       throw new ChatException(ErrorCode.TOO_LARGE,
           "content exceeds the message limit of " + settings.maxMessageChars() + " characters");
     }
-    if (answer != null) {
-      throw new ChatException(ErrorCode.BUSY);
-    }
-    if (unstoredCount() > settings.maxUnstoredEvents()) {
-      throw new ChatException(ErrorCode.UNAVAILABLE, "storage is behind; try again shortly");
-    }
+    requireIdle();
     admit(userId != null ? userId : send.userId());
     if (userId == null) {
       userId = send.userId();
     }
     String createdAt = now();
     MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), AnswerStatus.COMPLETED, createdAt,
-        null, send.clientMessageId(), null, null, null);
+        null, send.clientMessageId(), null, null, null, null, null);
     remember(user);
     append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
 
-    answer = new Answer(effects.newId(), user.messageId(), createdAt, effects.nowMs());
-    MessageAccepted accepted = new MessageAccepted(sessionId, user.messageId(), answer.messageId);
-    if (send.clientMessageId() != null) {
-      byClientMessageId.put(send.clientMessageId(), accepted);
-    }
-    if (send.requestId() != null) {
-      byRequestId.put(send.requestId(), accepted);
-    }
-    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, user.messageId()),
-        answer.messageId, -1, answer.view(AnswerStatus.STREAMING, null, null));
-    effects.startGeneration(answer.messageId, context());
+    MessageAccepted accepted = startAnswer(user.messageId(), null, "", createdAt);
+    remember(accepted, send.requestId(), byClientMessageId, send.clientMessageId());
     return accepted;
+  }
+
+  /** A new answer to the last user message; the earlier answers to it stay in the history. */
+  MessageAccepted regenerate(Regenerate regenerate) {
+    touch();
+    MessageAccepted repeated = repeated(regenerate.requestId(), regeneratedBy, regenerate.clientMessageId());
+    if (repeated != null) {
+      return repeated;
+    }
+    requireIdle();
+    MessageView question = null;
+    for (MessageView message : messages.values()) {
+      if (!message.isAssistant()) {
+        question = message;
+      }
+    }
+    if (question == null) {
+      throw new ChatException(ErrorCode.NOT_FOUND, "this session has no message to answer again");
+    }
+    admit(userId != null ? userId : regenerate.userId());
+    MessageAccepted accepted = startAnswer(question.messageId(), null, "", now());
+    remember(accepted, regenerate.requestId(), regeneratedBy, regenerate.clientMessageId());
+    return accepted;
+  }
+
+  /**
+   * A new answer that goes on from where an earlier one stopped (cancelled, failed, interrupted,
+   * or cut at the provider's length limit): the provider is given the text so far as the start of
+   * its answer.
+   */
+  MessageAccepted continueAnswer(Continue request) {
+    touch();
+    MessageAccepted repeated = repeated(request.requestId(), null, null);
+    if (repeated != null) {
+      return repeated;
+    }
+    requireIdle();
+    String targetId = request.messageId() != null ? request.messageId() : latestAnswerId();
+    MessageView target = targetId == null ? null : messages.get(targetId);
+    if (target == null) {
+      throw new ChatException(ErrorCode.NOT_FOUND, targetId == null ? "this session has no answer to continue"
+          : "no message " + targetId + " in this session");
+    }
+    if (!target.isAssistant()) {
+      throw new ChatException(ErrorCode.BAD_REQUEST, "only an assistant message can be continued");
+    }
+    if (target.status() == AnswerStatus.COMPLETED && !LENGTH.equals(target.finishReason())) {
+      throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is complete; only an answer that was cut at the "
+          + "length limit, cancelled, failed or interrupted can be continued");
+    }
+    admit(userId != null ? userId : request.userId());
+    MessageAccepted accepted = startAnswer(target.replyTo(), target.messageId(), chainText(target), now());
+    remember(accepted, request.requestId(), null, null);
+    return accepted;
+  }
+
+  private MessageAccepted startAnswer(String replyTo, String continues, String prefix, String createdAt) {
+    answer = new Answer(effects.newId(), replyTo, createdAt, continues, prefix, effects.newRun(), effects.nowMs());
+    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, replyTo, continues),
+        answer.messageId, -1, answer.streamingView());
+    effects.startGeneration(answer.messageId, context(replyTo), prefix, 0, answer.run);
+    return new MessageAccepted(sessionId, replyTo, answer.messageId);
+  }
+
+  /** The outcome of a request seen before (by request id, or by client id in {@code byClientId}), or null. */
+  private MessageAccepted repeated(String requestId, Map<String, MessageAccepted> byClientId, String clientId) {
+    MessageAccepted repeated = requestId == null ? null : byRequestId.get(requestId);
+    if (repeated == null && clientId != null && byClientId != null) {
+      repeated = byClientId.get(clientId);
+    }
+    return repeated;
+  }
+
+  private void remember(MessageAccepted accepted, String requestId, Map<String, MessageAccepted> byClientId,
+                        String clientId) {
+    if (clientId != null && byClientId != null) {
+      byClientId.put(clientId, accepted);
+    }
+    if (requestId != null) {
+      byRequestId.put(requestId, accepted);
+    }
+  }
+
+  /** A new answer can start: none streams, and storage keeps up. */
+  private void requireIdle() {
+    if (answer != null) {
+      throw new ChatException(ErrorCode.BUSY);
+    }
+    if (unstoredCount() > settings.maxUnstoredEvents()) {
+      throw new ChatException(ErrorCode.UNAVAILABLE, "storage is behind; try again shortly");
+    }
   }
 
   CancelResult cancel(Cancel cancel) {
@@ -254,8 +330,9 @@ final class SessionActor {
     }
     if (result.status() == CancelStatus.CANCELLING) {
       String generator = answer.generatorAddress;
-      finish(AnswerStatus.CANCELLED, null, null);
-      effects.stopGeneration(messageId, generator);
+      long run = answer.run;
+      finish(AnswerStatus.CANCELLED, null, null, null);
+      effects.stopGeneration(messageId, generator, run);
     }
     return result;
   }
@@ -316,24 +393,62 @@ final class SessionActor {
     return new RecoverResult(RecoveryStatus.NOT_FOUND, messageId, chunks);
   }
 
-  void generatorStarted(String messageId, String generatorAddress) {
-    if (answer != null && answer.messageId.equals(messageId)) {
+  void generatorStarted(String messageId, long run, String generatorAddress) {
+    if (isCurrentRun(messageId, run)) {
       answer.generatorAddress = generatorAddress;
     } else {
-      // Cancelled before the generator was known: stop it now.
-      effects.stopGeneration(messageId, generatorAddress);
+      // Cancelled, or replaced by a newer run, before this generator was known: stop it now.
+      effects.stopGeneration(messageId, generatorAddress, run);
     }
   }
 
-  void generatorFailed(String messageId, AnswerError errorCode, String errorMessage) {
-    if (answer != null && answer.messageId.equals(messageId) && answer.generatorAddress == null) {
-      finish(AnswerStatus.FAILED, errorCode, errorMessage);
+  void generatorFailed(String messageId, long run, AnswerError errorCode, String errorMessage) {
+    if (isCurrentRun(messageId, run) && answer.generatorAddress == null) {
+      finish(AnswerStatus.FAILED, errorCode, errorMessage, null);
     }
+  }
+
+  /** The node of the answer's generator left the cluster: the answer goes on with a new run at once. */
+  void generatorNodeLeft(String clusterNodeId) {
+    if (answer != null && clusterNodeId != null && clusterNodeId.equals(Addresses.nodeOfBridge(answer.generatorAddress))) {
+      generatorLost("its node left the cluster");
+    }
+  }
+
+  private boolean isCurrentRun(String messageId, long run) {
+    return answer != null && answer.messageId.equals(messageId) && answer.run == run;
+  }
+
+  /**
+   * The generator is gone (its node left, it went silent, or it never came back after the owner
+   * changed): another run goes on from the last chunk held, up to CHAT_AUTO_CONTINUE_MAX times;
+   * otherwise, or with CHAT_AUTO_CONTINUE off, the answer ends {@code interrupted}.
+   */
+  private void generatorLost(String why) {
+    String messageId = answer.messageId;
+    String lost = answer.generatorAddress;
+    long lostRun = answer.run;
+    if (settings.autoContinue() && answer.continuations < settings.maxAutoContinuations()) {
+      answer.continuations++;
+      answer.run = effects.newRun();
+      answer.generatorAddress = null;
+      answer.lastProgressMs = effects.nowMs();
+      effects.generationContinued(messageId, answer.chunkCount(), why);
+      effects.stopGeneration(messageId, lost, lostRun);
+      effects.startGeneration(messageId, context(answer.replyTo), answer.prefix + answer.content(),
+          answer.chunkCount(), answer.run);
+      return;
+    }
+    finish(AnswerStatus.INTERRUPTED, AnswerError.GENERATOR_LOST, "the AI generator was lost: " + why, null);
+    effects.stopGeneration(messageId, lost, lostRun);
   }
 
   TokenAck tokens(Tokens tokens) {
     if (answer == null || !answer.messageId.equals(tokens.messageId())) {
       return endedAck(tokens.messageId());
+    }
+    if (!adoptRun(tokens.run())) {
+      return replacedRun();
     }
     touch();
     answer.lastProgressMs = effects.nowMs();
@@ -356,9 +471,12 @@ final class SessionActor {
   }
 
   /** How far the owner is with an answer's tokens, for the generator's acknowledgement. */
-  TokenAck progress(String messageId) {
+  TokenAck progress(String messageId, long run) {
     if (answer == null || !answer.messageId.equals(messageId)) {
       return endedAck(messageId);
+    }
+    if (answer.run != run) {
+      return replacedRun();
     }
     return new TokenAck(true, answer.chunkCount(), fence);
   }
@@ -368,9 +486,10 @@ final class SessionActor {
     String messageId = answer.messageId;
     String generator = answer.generatorAddress;
     int total = answer.chunkCount();
+    long run = answer.run;
     effects.answerTruncated();
-    finish(AnswerStatus.COMPLETED, null, null);
-    effects.stopGeneration(messageId, generator);
+    finish(AnswerStatus.COMPLETED, null, null, LENGTH);
+    effects.stopGeneration(messageId, generator, run);
     return new TokenAck(false, total, fence);
   }
 
@@ -378,12 +497,31 @@ final class SessionActor {
     if (answer == null || !answer.messageId.equals(ended.messageId())) {
       return endedAck(ended.messageId());
     }
+    if (!adoptRun(ended.run())) {
+      return replacedRun();
+    }
     if (ended.totalChunks() > answer.chunkCount()) {
       return new TokenAck(true, answer.chunkCount(), fence);
     }
     int total = answer.chunkCount();
-    finish(ended.status(), ended.errorCode(), ended.errorMessage());
+    finish(ended.status(), ended.errorCode(), ended.errorMessage(), ended.finishReason());
     return new TokenAck(false, total, fence);
+  }
+
+  /** The reply to a generator run that a newer run has replaced: not streaming, total unknown; it stops. */
+  private TokenAck replacedRun() {
+    return new TokenAck(false, -1, fence);
+  }
+
+  /**
+   * Whether a generator run may feed the answer: the current one, or, for an answer restored
+   * after the owner changed, the first run that speaks (the generator that outlived the old owner).
+   */
+  private boolean adoptRun(long run) {
+    if (answer.run == Answer.UNKNOWN_RUN) {
+      answer.run = run;
+    }
+    return answer.run == run;
   }
 
   /**
@@ -415,7 +553,7 @@ final class SessionActor {
       list.add(message.toJson());
     }
     if (answer != null) {
-      list.add(answer.view(AnswerStatus.STREAMING, null, null).toJson());
+      list.add(answer.streamingView().toJson());
     }
     return history.put("session_id", sessionId).put("epoch", epoch).put("seq", log.lastSeq()).put("messages", list);
   }
@@ -447,14 +585,16 @@ final class SessionActor {
 
   // ---- time ----
 
-  /** Ends an answer whose generator went silent and drops connections not heard from. */
+  /** Goes on with an answer whose generator went silent, and drops connections not heard from. */
   void tick() {
     long now = effects.nowMs();
-    if (answer != null && now - answer.lastProgressMs > settings.generatorTimeoutMs()) {
-      String messageId = answer.messageId;
-      String generator = answer.generatorAddress;
-      finish(AnswerStatus.INTERRUPTED, AnswerError.GENERATOR_LOST, "the AI generator stopped responding");
-      effects.stopGeneration(messageId, generator);
+    if (answer != null) {
+      long silentMs = now - answer.lastProgressMs;
+      if (silentMs > settings.generatorTimeoutMs()) {
+        generatorLost("it sent nothing for " + silentMs + " ms");
+      } else if (answer.run == Answer.UNKNOWN_RUN && settings.autoContinue() && silentMs > RESTORED_GENERATOR_GRACE_MS) {
+        generatorLost("it did not come back after the session changed owner");
+      }
     }
     connections.values().removeIf(connection -> now - connection.lastSeenMs > settings.connectionTimeoutMs());
   }
@@ -495,13 +635,14 @@ final class SessionActor {
     left = true;
   }
 
-  private void finish(AnswerStatus status, AnswerError errorCode, String errorMessage) {
+  private void finish(AnswerStatus status, AnswerError errorCode, String errorMessage, String finishReason) {
     Answer ended = answer;
     answer = null;
     if (!left) {
       effects.admission().release(admittedUser);
     }
-    MessageView view = ended.view(status, errorCode, errorMessage);
+    MessageView view = ended.view(status, errorCode, errorMessage,
+        status == AnswerStatus.COMPLETED ? finishReason : null);
     remember(view);
     LoggedEvent event = append(LoggedEvent.COMPLETE, SessionFrames.complete(nextSeq(), view, status, errorCode,
         errorMessage), ended.messageId, ended.chunkCount(), view);
@@ -581,14 +722,56 @@ final class SessionActor {
     return SessionFrames.history(history(true));
   }
 
-  private List<ContextMessage> context() {
-    List<ContextMessage> context = new ArrayList<>();
+  /**
+   * The conversation as the provider sees it, up to a question: each user message, then the
+   * newest answer to it with the answers it continues joined into one text; the question last.
+   */
+  private List<ContextMessage> context(String questionId) {
+    Map<String, MessageView> newestAnswer = new HashMap<>();
+    List<MessageView> questions = new ArrayList<>();
     for (MessageView message : messages.values()) {
-      if (!message.content().isEmpty()) {
-        context.add(new ContextMessage(message.role(), message.content()));
+      if (!message.isAssistant()) {
+        questions.add(message);
+        if (message.messageId().equals(questionId)) {
+          break;
+        }
+      } else if (message.replyTo() != null) {
+        newestAnswer.put(message.replyTo(), message);
+      }
+    }
+    List<ContextMessage> context = new ArrayList<>();
+    for (MessageView question : questions) {
+      context.add(new ContextMessage(question.role(), question.content()));
+      MessageView reply = question.messageId().equals(questionId) ? null : newestAnswer.get(question.messageId());
+      String text = reply == null ? "" : chainText(reply);
+      if (!text.isEmpty()) {
+        context.add(new ContextMessage(MessageView.ASSISTANT, text));
       }
     }
     return context.subList(Math.max(0, context.size() - settings.contextMessages()), context.size());
+  }
+
+  /** An answer's text with the text of the answers it continues before it, oldest first. */
+  private String chainText(MessageView last) {
+    List<String> parts = new ArrayList<>();
+    for (MessageView message = last; message != null && parts.size() <= messages.size();
+         message = message.continues() == null ? null : messages.get(message.continues())) {
+      parts.add(message.content());
+    }
+    StringBuilder text = new StringBuilder();
+    for (int i = parts.size() - 1; i >= 0; i--) {
+      text.append(parts.get(i));
+    }
+    return text.toString();
+  }
+
+  private static <V> Map<String, V> recent() {
+    return new LinkedHashMap<>() {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+        return size() > RECENT_REQUESTS;
+      }
+    };
   }
 
   private void remember(MessageView message) {
@@ -632,6 +815,10 @@ final class SessionActor {
     return latest;
   }
 
+  /**
+   * The answer that was streaming when the session changed owner. Its generator may still be
+   * running (its relay finds this owner), or be gone with the old owner: {@link #tick} decides.
+   */
   private void restoreAnswer(List<StoredEvent> streaming) {
     if (streaming.isEmpty() || !LoggedEvent.STREAM_START.equals(streaming.get(0).type())) {
       return;
@@ -640,7 +827,10 @@ final class SessionActor {
     String messageId = start.getString("message_id");
     MessageView stored = messages.remove(messageId);
     String createdAt = stored == null ? now() : stored.createdAt();
-    answer = new Answer(messageId, start.getString("reply_to"), createdAt, effects.nowMs());
+    String continues = start.getString("continues");
+    MessageView continued = continues == null ? null : messages.get(continues);
+    answer = new Answer(messageId, start.getString("reply_to"), createdAt, continues,
+        continued == null ? "" : chainText(continued), Answer.UNKNOWN_RUN, effects.nowMs());
     admittedUser = userId;
     effects.admission().acquireAnyway(userId);
     for (StoredEvent event : streaming.subList(1, streaming.size())) {

@@ -16,9 +16,20 @@ interface SessionEffects {
   /** New events wait to be stored. */
   void persist();
 
-  void startGeneration(String messageId, List<ContextMessage> context);
+  /**
+   * Asks a bridge to generate run {@code run} of an answer: from the conversation {@code context}
+   * (ending with the question), going on from {@code prefix}, its tokens numbered from {@code fromIndex}.
+   */
+  void startGeneration(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run);
 
-  void stopGeneration(String messageId, String generatorAddress);
+  /** Stops run {@code run} of an answer at its generator, if that is known. */
+  void stopGeneration(String messageId, String generatorAddress, long run);
+
+  /** An answer lost its generator and goes on with a new run from chunk {@code fromIndex}. */
+  void generationContinued(String messageId, int fromIndex, String why);
+
+  /** A new generator run id, never {@link Answer#UNKNOWN_RUN}, unlike any an earlier owner used. */
+  long newRun();
 
   /** Tells a generator its answer's end is stored, so it can forget the answer. */
   void answerStored(String messageId, String generatorAddress);

@@ -28,8 +28,12 @@ final class SessionFrames {
     return event.put("content", user.content()).put("created_at", user.createdAt()).encode();
   }
 
-  static String streamStart(long seq, String messageId, String replyTo) {
-    return event("stream_start", seq).put("message_id", messageId).put("reply_to", replyTo).encode();
+  static String streamStart(long seq, String messageId, String replyTo, String continues) {
+    JsonObject event = event("stream_start", seq).put("message_id", messageId).put("reply_to", replyTo);
+    if (continues != null) {
+      event.put("continues", continues);
+    }
+    return event.encode();
   }
 
   /** The hot path: one per token, written directly rather than through a tree. */
@@ -45,6 +49,9 @@ final class SessionFrames {
         .put("total_chunks", answer.totalChunks()).put("content", answer.content());
     if (error != null) {
       event.put("error", MessageView.error(error.wire(), errorMessage));
+    }
+    if (answer.finishReason() != null) {
+      event.put("finish_reason", answer.finishReason());
     }
     return event.encode();
   }

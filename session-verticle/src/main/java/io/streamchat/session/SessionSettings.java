@@ -17,13 +17,18 @@ import io.streamchat.protocol.ConfigSource;
  * @param contextMessages     CHAT_AI_CONTEXT_MESSAGES (50): earlier messages sent to the AI with a new question
  * @param maxAnswerChars      CHAT_MAX_ANSWER_CHARS (16777216): longest answer; one that reaches it ends {@code completed}
  *                            there and its generator is stopped
+ * @param autoContinue        CHAT_AUTO_CONTINUE (true): when an answer's generator is lost (its node left, it went
+ *                            silent, or it did not come back after the owner changed), another run goes on from the
+ *                            last chunk held, in the same message; false: the answer ends {@code interrupted}
+ * @param maxAutoContinuations CHAT_AUTO_CONTINUE_MAX (3): runs one answer may start that way before it ends
+ *                            {@code interrupted}
  * @param clusterMemberTimeoutMs CHAT_CLUSTER_MEMBER_TIMEOUT_MS (the Hazelcast heartbeat timeout, set by the launcher):
  *                            a pause longer than this means the cluster has dropped this node
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
                               int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
                               long requestTimeoutMs, int contextMessages, long maxAnswerChars,
-                              long clusterMemberTimeoutMs) {
+                              boolean autoContinue, int maxAutoContinuations, long clusterMemberTimeoutMs) {
 
   public static SessionSettings from(ConfigSource config) {
     return new SessionSettings(
@@ -38,6 +43,8 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
         config.integer("CHAT_AI_CONTEXT_MESSAGES", 50),
         config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20),
+        config.bool("CHAT_AUTO_CONTINUE", true),
+        config.integer("CHAT_AUTO_CONTINUE_MAX", 3),
         config.number("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 60_000));
   }
 }

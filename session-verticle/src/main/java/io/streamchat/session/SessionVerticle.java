@@ -37,6 +37,8 @@ import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.GetHistory;
 import io.streamchat.protocol.SessionCommand.Reconnect;
+import io.streamchat.protocol.SessionCommand.Regenerate;
+import io.streamchat.protocol.SessionCommand.Continue;
 import io.streamchat.protocol.SessionCommand.Recover;
 import io.streamchat.protocol.SessionCommand.SendMessage;
 import io.streamchat.protocol.SessionCommand.Tokens;
@@ -94,6 +96,7 @@ public final class SessionVerticle extends VerticleBase {
   private LongAdder eventsTotal;
   private LongAdder appendRetries;
   private LongAdder answersTruncated;
+  private LongAdder answersContinued;
   private AnswerAdmission admission;
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
@@ -113,6 +116,8 @@ public final class SessionVerticle extends VerticleBase {
     Metrics metrics = Metrics.of(vertx);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
     answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
+    answersContinued = metrics.counter("chat_answers_continued_total",
+        "Generator runs started because an answer's generator was lost (CHAT_AUTO_CONTINUE)");
     appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     metrics.gauge("chat_sessions_activating", "Sessions being claimed by this node", activating::size);
@@ -130,7 +135,10 @@ public final class SessionVerticle extends VerticleBase {
         .compose(map -> {
           leases = new LeaseKeeper(LeaseKeeper.timeBound(map, settings.requestTimeoutMs()),
               other -> Membership.isMember(vertx, other), clusterNodeId, UUID.randomUUID().toString());
-          return takeActivations();
+          // A generator's node that leaves takes its answers' runs with it: they go on elsewhere at once.
+          MessageConsumer<String> memberLeft = vertx.eventBus().localConsumer(Addresses.MEMBER_LEFT,
+              message -> sessions.values().forEach(session -> session.actor.generatorNodeLeft(message.body())));
+          return Future.join(memberLeft.completion(), takeActivations());
         });
   }
 
@@ -363,6 +371,10 @@ public final class SessionVerticle extends VerticleBase {
       return new SessionReply.Attached(actor.fence(), clusterNodeId);
     } else if (command instanceof SendMessage send) {
       return actor.send(send);
+    } else if (command instanceof Regenerate regenerate) {
+      return actor.regenerate(regenerate);
+    } else if (command instanceof Continue request) {
+      return actor.continueAnswer(request);
     } else if (command instanceof Cancel cancel) {
       requireAttached(actor, cancel.connectionId());
       return actor.cancel(cancel);
@@ -390,27 +402,28 @@ public final class SessionVerticle extends VerticleBase {
   private void tokensStreamed(ActiveSession session, Tokens tokens) {
     TokenAck ack = session.actor.tokens(tokens);
     if (ack.streaming()) {
-      acksDue.add(new DueAck(session, tokens.messageId(), tokens.generatorAddress()));
+      acksDue.add(new DueAck(session, tokens.messageId(), tokens.generatorAddress(), tokens.run()));
     } else {
-      acknowledge(session, tokens.messageId(), tokens.generatorAddress(), ack);
+      acknowledge(session, tokens.messageId(), tokens.generatorAddress(), tokens.run(), ack);
     }
   }
 
   private void acknowledgeTokens() {
     for (DueAck due : acksDue) {
       if (sessions.get(due.session().id) == due.session()) {
-        acknowledge(due.session(), due.messageId(), due.generatorAddress(), due.session().actor.progress(due.messageId()));
+        acknowledge(due.session(), due.messageId(), due.generatorAddress(), due.run(),
+            due.session().actor.progress(due.messageId(), due.run()));
       }
     }
     acksDue.clear();
   }
 
-  private void acknowledge(ActiveSession session, String messageId, String generatorAddress, TokenAck ack) {
+  private void acknowledge(ActiveSession session, String messageId, String generatorAddress, long run, TokenAck ack) {
     vertx.eventBus().send(generatorAddress,
-        new TokensTaken(session.id, messageId, ack.streaming(), ack.nextIndex(), ack.fence()));
+        new TokensTaken(session.id, messageId, ack.streaming(), ack.nextIndex(), ack.fence(), run));
   }
 
-  private record DueAck(ActiveSession session, String messageId, String generatorAddress) {
+  private record DueAck(ActiveSession session, String messageId, String generatorAddress, long run) {
   }
 
   /** A connection's command that needs its stream: if the connection is not attached here, its gateway must attach first. */
@@ -504,22 +517,38 @@ public final class SessionVerticle extends VerticleBase {
     }
 
     @Override
-    public void startGeneration(String messageId, List<ContextMessage> context) {
-      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context);
+    public void startGeneration(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run) {
+      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context, prefix, fromIndex, run);
       // The bridge on this event loop first: its tokens then reach the owner without changing threads.
       Nearest.<String>request(vertx, Addresses.AI_GENERATE, generate, requestOptions)
-          .onSuccess(reply -> session.actor.generatorStarted(messageId, reply.body()))
+          .onSuccess(reply -> session.actor.generatorStarted(messageId, run, reply.body()))
           .onFailure(failure -> {
             LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
-            session.actor.generatorFailed(messageId, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge is available");
+            session.actor.generatorFailed(messageId, run, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge is available");
           });
     }
 
     @Override
-    public void stopGeneration(String messageId, String generatorAddress) {
+    public void stopGeneration(String messageId, String generatorAddress, long run) {
       if (generatorAddress != null) {
-        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId, session.fence));
+        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId, session.fence, run));
       }
+    }
+
+    @Override
+    public void generationContinued(String messageId, int fromIndex, String why) {
+      answersContinued.increment();
+      LOG.info("Session {}: answer {} lost its generator ({}); a new run goes on from chunk {}", session.id,
+          messageId, why, fromIndex);
+    }
+
+    @Override
+    public long newRun() {
+      long run;
+      do {
+        run = RANDOM.nextLong();
+      } while (run == Answer.UNKNOWN_RUN);
+      return run;
     }
 
     @Override

@@ -15,7 +15,10 @@ import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
+import io.streamchat.protocol.SessionCommand.Continue;
+import io.streamchat.protocol.SessionCommand.Regenerate;
 import io.streamchat.protocol.SessionCommand.SendMessage;
+import io.streamchat.protocol.SessionReply.MessageAccepted;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply.TokenAck;
 import io.vertx.core.json.JsonObject;
@@ -47,14 +50,32 @@ class SessionActorTest {
     public void persist() {
     }
 
-    @Override
-    public void startGeneration(String messageId, List<ContextMessage> context) {
-      started.add(messageId);
+    final List<Generation> generations = new ArrayList<>();
+    final List<String> continued = new ArrayList<>();
+    long run;
+
+    record Generation(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run) {
     }
 
     @Override
-    public void stopGeneration(String messageId, String generatorAddress) {
+    public void startGeneration(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run) {
+      started.add(messageId);
+      generations.add(new Generation(messageId, context, prefix, fromIndex, run));
+    }
+
+    @Override
+    public void stopGeneration(String messageId, String generatorAddress, long run) {
       stopped.add(messageId);
+    }
+
+    @Override
+    public void generationContinued(String messageId, int fromIndex, String why) {
+      continued.add(messageId + "@" + fromIndex);
+    }
+
+    @Override
+    public long newRun() {
+      return ++run;
     }
 
     @Override
@@ -93,8 +114,13 @@ class SessionActorTest {
 
   private final Recorder effects = new Recorder();
 
+  /** The newest generator run asked for an answer. */
+  private long runOf(String messageId) {
+    return effects.generations.stream().filter(g -> g.messageId().equals(messageId)).reduce((a, b) -> b).orElseThrow().run();
+  }
+
   private SessionActor actor(int window) {
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, 5_000);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, true, 2, 5_000);
     return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of()));
   }
 
@@ -106,13 +132,13 @@ class SessionActorTest {
   void attachWithCursorGetsStatusThenExactlyTheLaterEvents() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge", runOf(answer)));
     actor.attach(attach("c1", 2L, "e1"));
     assertThat(effects.types()).containsExactly("recovery_status", "chunk", "chunk", "chunk");
     assertThat(new JsonObject(effects.frames.get(0).json()).getInteger("chunks_recovered")).isEqualTo(3);
     assertThat(effects.frames.subList(1, 4)).extracting(Frame::seq).containsExactly(3L, 4L, 5L);
     effects.frames.clear();
-    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge"));
+    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge", runOf(answer)));
     assertThat(effects.frames).extracting(Frame::seq).containsExactly(6L);
   }
 
@@ -121,7 +147,7 @@ class SessionActorTest {
     SessionActor actor = actor(4);
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c", "d", "e", "f"), "bridge"));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c", "d", "e", "f"), "bridge", runOf(answer)));
     assertThat(effects.frames).hasSize(4);
     actor.credit(new Credit("c1", 0, 4, false));
     assertThat(effects.frames).hasSize(8);
@@ -137,7 +163,7 @@ class SessionActorTest {
     actor.attach(new Attach("c1", 1, "gw", "u", 0L, "e1", true));
     assertThat(effects.types()).containsExactly("history");
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a"), "bridge"));
+    actor.tokens(new Tokens(answer, 0, List.of("a"), "bridge", runOf(answer)));
     assertThat(effects.frames).extracting(Frame::seq).containsExactly(0L, 1L, 2L, 3L);
   }
 
@@ -146,10 +172,10 @@ class SessionActorTest {
     SessionActor actor = actor(3);
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge", runOf(answer)));
     assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.CANCELLING);
     assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
-    assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge")).streaming()).isFalse();
+    assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge", runOf(answer))).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
       actor.credit(new Credit("c1", 0, credit, false));
     }
@@ -162,15 +188,15 @@ class SessionActorTest {
   void tokensAreTakenOnceInIndexOrder() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    assertThat(actor.tokens(new Tokens(answer, 0, List.of("a", "b"), "bridge")).nextIndex()).isEqualTo(2);
-    TokenAck duplicate = actor.tokens(new Tokens(answer, 1, List.of("b", "c"), "bridge"));
+    assertThat(actor.tokens(new Tokens(answer, 0, List.of("a", "b"), "bridge", runOf(answer))).nextIndex()).isEqualTo(2);
+    TokenAck duplicate = actor.tokens(new Tokens(answer, 1, List.of("b", "c"), "bridge", runOf(answer)));
     assertThat(duplicate.nextIndex()).isEqualTo(3);
-    TokenAck gap = actor.tokens(new Tokens(answer, 5, List.of("f"), "bridge"));
+    TokenAck gap = actor.tokens(new Tokens(answer, 5, List.of("f"), "bridge", runOf(answer)));
     assertThat(gap.nextIndex()).isEqualTo(3);
-    TokenAck early = actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null));
+    TokenAck early = actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer)));
     assertThat(early.streaming()).as("the owner misses a token: the generator must resend it").isTrue();
-    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge"));
-    assertThat(actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null)).streaming()).isFalse();
+    actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge", runOf(answer)));
+    assertThat(actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer))).streaming()).isFalse();
     JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("content")).isEqualTo("abcd");
     assertThat(stored.getInteger("total_chunks")).isEqualTo(4);
@@ -185,8 +211,8 @@ class SessionActorTest {
     assertThat(actor.send(new SendMessage(null, "u", "hi", "c1")).replyMessageId()).isEqualTo(answer);
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "other", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
-    actor.tokens(new Tokens(answer, 0, List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10"), "bridge"));
-    actor.generationEnded(new GenerationEnded(answer, 10, AnswerStatus.COMPLETED, null, null));
+    actor.tokens(new Tokens(answer, 0, List.of("1", "2", "3", "4", "5", "6", "7", "8", "9", "10"), "bridge", runOf(answer)));
+    actor.generationEnded(new GenerationEnded(answer, 10, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer)));
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "more", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.UNAVAILABLE));
     actor.stored(actor.lastSeq());
@@ -197,26 +223,140 @@ class SessionActorTest {
   void theGeneratorHearsWhenTheEndOfItsAnswerIsStored() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.generatorStarted(answer, "bridge");
-    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge"));
+    actor.generatorStarted(answer, runOf(answer), "bridge");
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge", runOf(answer)));
     actor.stored(4);
-    actor.generationEnded(new GenerationEnded(answer, 3, AnswerStatus.COMPLETED, null, null));
+    actor.generationEnded(new GenerationEnded(answer, 3, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer)));
     assertThat(effects.progress).as("only once the end is stored").isEmpty();
     actor.stored(actor.lastSeq());
     assertThat(effects.progress).containsExactly(answer + "@bridge");
   }
 
   @Test
-  void aSilentGeneratorEndsTheAnswerInterruptedWithWhatWasProduced() {
+  void aSilentGeneratorIsReplacedByARunFromTheLastChunkUntilTheLastAttemptEndsTheAnswerInterrupted() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.tokens(new Tokens(answer, 0, List.of("kept"), "bridge"));
+    long firstRun = runOf(answer);
+    actor.tokens(new Tokens(answer, 0, List.of("kept"), "bridge", firstRun));
     effects.now += 5_001;
     actor.tick();
+    Recorder.Generation second = effects.generations.get(1);
+    assertThat(second.prefix()).isEqualTo("kept");
+    assertThat(second.fromIndex()).isEqualTo(1);
+    assertThat(second.run()).isNotEqualTo(firstRun);
+    assertThat(second.context()).extracting(ContextMessage::content).containsExactly("hi");
+    assertThat(actor.tokens(new Tokens(answer, 1, List.of("stale"), "bridge", firstRun)).nextIndex())
+        .as("the replaced run is told to stop").isEqualTo(-1);
+    actor.tokens(new Tokens(answer, 1, List.of(" more"), "bridge", second.run()));
+    effects.now += 5_001;
+    actor.tick();
+    assertThat(effects.generations.get(2).prefix()).isEqualTo("kept more");
+    effects.now += 5_001;
+    actor.tick();
+    assertThat(effects.continued).containsExactly(answer + "@1", answer + "@2");
     JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("status")).isEqualTo("interrupted");
-    assertThat(stored.getString("content")).isEqualTo("kept");
+    assertThat(stored.getString("content")).isEqualTo("kept more");
     assertThat(stored.getJsonObject("error").getString("code")).isEqualTo("generator_lost");
+  }
+
+  @Test
+  void whenTheGeneratorsNodeLeavesTheAnswerGoesOnAtOnceInTheSameMessage() {
+    SessionActor actor = actor(100);
+    actor.attach(attach("c1", null, null));
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    String bridge = io.streamchat.protocol.Addresses.aiBridge("node-b", "i1");
+    actor.generatorStarted(answer, runOf(answer), bridge);
+    actor.tokens(new Tokens(answer, 0, List.of("a", "b"), bridge, runOf(answer)));
+    actor.generatorNodeLeft("node-a");
+    assertThat(effects.generations).hasSize(1);
+    actor.generatorNodeLeft("node-b");
+    assertThat(effects.generations).hasSize(2);
+    assertThat(effects.generations.get(1).fromIndex()).isEqualTo(2);
+    actor.tokens(new Tokens(answer, 2, List.of("c"), "other", runOf(answer)));
+    actor.generationEnded(new GenerationEnded(answer, 3, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer)));
+    List<JsonObject> events = effects.frames.stream().filter(f -> f.seq() > 0).map(f -> new JsonObject(f.json())).toList();
+    assertThat(events).extracting(e -> e.getString("type"))
+        .containsExactly("user_message", "stream_start", "chunk", "chunk", "chunk", "complete");
+    assertThat(events).extracting(e -> e.getLong("seq")).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    JsonObject complete = events.get(5);
+    assertThat(complete.getString("content")).isEqualTo("abc");
+    assertThat(complete.getString("finish_reason")).isEqualTo("stop");
+  }
+
+  @Test
+  void regenerateAnswersTheLastQuestionAgainAndOnlyTheNewestAnswerIsContextLater() {
+    SessionActor actor = actor(100);
+    actor.attach(attach("c1", null, null));
+    MessageAccepted first = actor.send(new SendMessage(null, "u", "q1", null));
+    finishWith(actor, first.replyMessageId(), "old");
+    MessageAccepted again = actor.regenerate(new Regenerate(null, "u", "r-1", null));
+    assertThat(again.messageId()).isEqualTo(first.messageId());
+    assertThat(actor.regenerate(new Regenerate(null, "u", "r-1", null))).as("idempotent").isEqualTo(again);
+    assertThat(effects.generations.get(1).context()).extracting(ContextMessage::content).containsExactly("q1");
+    assertThatThrownBy(() -> actor.regenerate(new Regenerate(null, "u", null, null)))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
+    finishWith(actor, again.replyMessageId(), "new");
+    actor.stored(actor.lastSeq());
+    actor.send(new SendMessage(null, "u", "q2", null));
+    assertThat(effects.generations.get(2).context()).extracting(ContextMessage::content).containsExactly("q1", "new", "q2");
+    JsonObject start = effects.frames.stream().map(f -> new JsonObject(f.json()))
+        .filter(e -> "stream_start".equals(e.getString("type"))).toList().get(1);
+    assertThat(start.getString("reply_to")).isEqualTo(first.messageId());
+  }
+
+  @Test
+  void regenerateWithoutAQuestionIsNotFound() {
+    SessionActor actor = actor(100);
+    assertThatThrownBy(() -> actor.regenerate(new Regenerate(null, "u", null, null)))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.NOT_FOUND));
+    assertThat(actor.lastSeq()).isZero();
+  }
+
+  @Test
+  void continueGoesOnFromTheStoppedTextAndIsRefusedForAnswersThatCannotBeContinued() {
+    SessionActor actor = actor(100);
+    actor.attach(attach("c1", null, null));
+    MessageAccepted question = actor.send(new SendMessage(null, "u", "q1", null));
+    String cut = question.replyMessageId();
+    actor.tokens(new Tokens(cut, 0, List.of("Hello", " wor"), "bridge", runOf(cut)));
+    actor.cancel(new Cancel(null, cut));
+    MessageAccepted more = actor.continueAnswer(new Continue(null, "u", null, null));
+    Recorder.Generation generation = effects.generations.get(1);
+    assertThat(generation.prefix()).isEqualTo("Hello wor");
+    assertThat(generation.fromIndex()).isZero();
+    assertThat(generation.context()).extracting(ContextMessage::content).containsExactly("q1");
+    JsonObject start = effects.frames.stream().map(f -> new JsonObject(f.json()))
+        .filter(e -> "stream_start".equals(e.getString("type"))).toList().get(1);
+    assertThat(start.getString("continues")).isEqualTo(cut);
+    assertThat(start.getString("reply_to")).isEqualTo(question.messageId());
+    actor.tokens(new Tokens(more.replyMessageId(), 0, List.of("ld"), "bridge", runOf(more.replyMessageId())));
+    actor.generationEnded(new GenerationEnded(more.replyMessageId(), 1, AnswerStatus.COMPLETED, null, null, "length",
+        runOf(more.replyMessageId())));
+    actor.continueAnswer(new Continue(null, "u", more.replyMessageId(), null));
+    assertThat(effects.generations.get(2).prefix()).as("a chain of continuations").isEqualTo("Hello world");
+    assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", null, null)))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
+    finishWith(actor, effects.generations.get(2).messageId(), "!");
+    actor.stored(actor.lastSeq());
+    assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", null, null)))
+        .as("a completed answer").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
+    assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", question.messageId(), null)))
+        .as("a user message").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
+    assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", "nope", null)))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.NOT_FOUND));
+    JsonObject history = actor.history(false);
+    JsonObject second = history.getJsonArray("messages").getJsonObject(2);
+    assertThat(second.getString("continues")).isEqualTo(cut);
+    assertThat(second.getString("finish_reason")).isEqualTo("length");
+    actor.send(new SendMessage(null, "u", "q2", null));
+    assertThat(effects.generations.get(3).context()).extracting(ContextMessage::content)
+        .as("the answer and its continuations are one text in later context").containsExactly("q1", "Hello world!", "q2");
+  }
+
+  private void finishWith(SessionActor actor, String messageId, String text) {
+    actor.tokens(new Tokens(messageId, 0, List.of(text), "bridge", runOf(messageId)));
+    actor.generationEnded(new GenerationEnded(messageId, 1, AnswerStatus.COMPLETED, null, null, "stop", runOf(messageId)));
   }
 
   @Test
@@ -231,7 +371,7 @@ class SessionActorTest {
     SessionActor third = actor(100);
     assertThatThrownBy(() -> third.send(new SendMessage(null, "w", "node full", null)))
         .as("two answers per node").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.RATE_LIMITED));
-    first.generationEnded(new GenerationEnded(answer, 0, AnswerStatus.COMPLETED, null, null));
+    first.generationEnded(new GenerationEnded(answer, 0, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer)));
     assertThat(third.send(new SendMessage(null, "w", "now", null)).replyMessageId()).isNotNull();
     third.leave();
     assertThat(effects.admission.active()).as("a session that leaves the node frees its slot").isEqualTo(1);
@@ -241,8 +381,8 @@ class SessionActorTest {
   void anAnswerThatReachesTheLengthLimitEndsCompletedThereAndItsGeneratorStops() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    actor.generatorStarted(answer, "bridge");
-    TokenAck ack = actor.tokens(new Tokens(answer, 0, List.of("aaaaa", "bbbbb", "ccccc", "ddddd"), "bridge"));
+    actor.generatorStarted(answer, runOf(answer), "bridge");
+    TokenAck ack = actor.tokens(new Tokens(answer, 0, List.of("aaaaa", "bbbbb", "ccccc", "ddddd"), "bridge", runOf(answer)));
     assertThat(ack.streaming()).isFalse();
     assertThat(ack.nextIndex()).isEqualTo(3);
     assertThat(effects.stopped).containsExactly(answer);
