@@ -9,6 +9,7 @@ import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.NodeProcess;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
@@ -69,6 +70,10 @@ class ClusterTest {
   }
 
   private NodeProcess startNode(String roles) throws Exception {
+    return startNode(roles, Map.of());
+  }
+
+  private NodeProcess startNode(String roles, Map<String, String> settings) throws Exception {
     Map<String, String> env = new HashMap<>();
     List<String> members = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
@@ -84,6 +89,7 @@ class ClusterTest {
     env.put("CHAT_REQUEST_TIMEOUT_MS", "2000");
     env.put("CHAT_CONNECTION_KEEPALIVE_MS", "1000");
     env.put("CHAT_AI_DRAIN_MS", "20000");
+    env.putAll(settings);
     NodeProcess node = NodeProcess.start("node" + ++started, env,
         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     nodes.add(node);
@@ -215,6 +221,150 @@ class ClusterTest {
     Collections.sort(failoverMs);
     System.out.printf("FAILOVER kill -9 -> next chunk delivered, ms over %d kills: median %d, worst %d, all %s%n",
         failoverMs.size(), failoverMs.get(failoverMs.size() / 2), failoverMs.get(failoverMs.size() - 1), failoverMs);
+  }
+
+  @Test
+  void killingTheNodeThatGeneratesAnAnswerLetsTheAnswerGoOnFromItsLastToken() throws Exception {
+    String bridgeOnly = "gateway,ai-bridge";
+    List<NodeProcess> cluster = startCluster(NO_BRIDGE, bridgeOnly, bridgeOnly);
+    NodeProcess owner = cluster.get(0);
+    List<NodeProcess> bridges = new ArrayList<>(cluster.subList(1, 3));
+    ai.script(Script.tokens(150, 20));
+    List<Long> nextTokenMs = new ArrayList<>();
+    for (int round = 0; round < 10; round++) {
+      String session = "gen-kill-" + round;
+      ChatFollower follower = new ChatFollower();
+      try (TestSocket socket = follow(owner, session, follower)) {
+        socket.next();
+        String question = "survive the generator's crash, round " + round;
+        socket.send(message(question));
+        for (int chunks = 0; chunks < 15; ) {
+          chunks += "chunk".equals(socket.next().getString("type")) ? 1 : 0;
+        }
+        NodeProcess generator = generatorOf(bridges);
+        generator.kill();
+        long killedAt = System.nanoTime();
+        List<Long> arrivals = new ArrayList<>();
+        while (!"completed".equals(answer(follower).status)) {
+          assertThat(socket.poll(Duration.ofSeconds(20))).as("frames keep coming after the generator died").isNotNull();
+          recordArrivals(follower, arrivals);
+        }
+        nextTokenMs.add((arrivals.get(continuedFrom(question)) - killedAt) / 1_000_000);
+        bridges.remove(generator);
+        bridges.add(startNode(bridgeOnly));
+      }
+      assertThat(follower.violations()).as(session).isEmpty();
+      assertThat(answer(follower).content.toString()).as(session + ": every token once, in order")
+          .isEqualTo(StreamingProtocolTest.expectedAnswer(150));
+      for (NodeProcess node : bridges) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+    }
+    Collections.sort(nextTokenMs);
+    System.out.printf("CONTINUATION kill -9 of the generating node -> next new token, ms over %d kills: median %d, "
+        + "worst %d, all %s%n", nextTokenMs.size(), nextTokenMs.get(nextTokenMs.size() / 2),
+        nextTokenMs.get(nextTokenMs.size() - 1), nextTokenMs);
+
+    // Without automatic continuation the answer ends interrupted at once, and the user continues it.
+    NodeProcess strictOwner = startNode(NO_BRIDGE, Map.of("CHAT_AUTO_CONTINUE", "false")).awaitReady(4, Duration.ofSeconds(60));
+    ChatFollower follower = new ChatFollower();
+    try (TestSocket socket = follow(strictOwner, "gen-kill-strict", follower)) {
+      socket.next();
+      socket.send(message("stop when the generator dies"));
+      for (int chunks = 0; chunks < 15; ) {
+        chunks += "chunk".equals(socket.next().getString("type")) ? 1 : 0;
+      }
+      generatorOf(bridges).kill();
+      long killedAt = System.nanoTime();
+      JsonObject interrupted = socket.until("complete");
+      System.out.printf("INTERRUPTED kill -9 of the generating node -> complete interrupted after %d ms%n",
+          (System.nanoTime() - killedAt) / 1_000_000);
+      assertThat(interrupted.getString("status")).isEqualTo("interrupted");
+      assertThat(interrupted.getJsonObject("error").getString("code")).isEqualTo("generator_lost");
+      socket.send(new JsonObject().put("type", "continue"));
+      assertThat(socket.until("stream_start").getString("continues")).isEqualTo(interrupted.getString("message_id"));
+      JsonObject rest = socket.until("complete");
+      assertThat(rest.getString("status")).isEqualTo("completed");
+      assertThat(interrupted.getString("content") + rest.getString("content"))
+          .isEqualTo(StreamingProtocolTest.expectedAnswer(150));
+    }
+    assertThat(follower.violations()).isEmpty();
+  }
+
+  @Test
+  void killingTheNodeThatOwnsAndGeneratesAnAnswerLetsTheNewOwnerGoOnFromWhatWasStored() throws Exception {
+    List<NodeProcess> cluster = startCluster(ALL, ALL, ALL);
+    ai.script(Script.tokens(150, 20));
+    List<Long> nextTokenMs = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      NodeProcess doomed = cluster.get(0);
+      NodeProcess survivor = cluster.get(1);
+      String session = "both-kill-" + round;
+      ChatFollower follower = new ChatFollower();
+      try (TestSocket socket = follow(doomed, session, follower)) {
+        socket.next();
+        socket.send(message("survive everything, round " + round));
+        for (int chunks = 0; chunks < 15; ) {
+          chunks += "chunk".equals(socket.next().getString("type")) ? 1 : 0;
+        }
+        doomed.kill();
+      }
+      long killedAt = System.nanoTime();
+      List<Long> arrivals = new ArrayList<>();
+      try (TestSocket socket = follow(survivor, session, follower)) {
+        while (!"completed".equals(answer(follower).status)) {
+          assertThat(socket.poll(Duration.ofSeconds(20))).as("frames keep coming after owner and generator died")
+              .isNotNull();
+          recordArrivals(follower, arrivals);
+        }
+      }
+      nextTokenMs.add((arrivals.get(continuedFrom("survive everything, round " + round)) - killedAt) / 1_000_000);
+      assertThat(follower.violations()).as(session).isEmpty();
+      assertThat(answer(follower).content.toString()).as(session).isEqualTo(StreamingProtocolTest.expectedAnswer(150));
+      cluster.remove(doomed);
+      cluster.add(startNode(ALL));
+      for (NodeProcess node : cluster) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+    }
+    System.out.printf("CONTINUATION kill -9 of the node owning and generating an answer -> next new token, ms: %s%n",
+        nextTokenMs);
+  }
+
+  /** The bridge node running the one answer in flight. */
+  private static NodeProcess generatorOf(List<NodeProcess> bridges) throws Exception {
+    long deadline = System.currentTimeMillis() + 5000;
+    while (System.currentTimeMillis() < deadline) {
+      for (NodeProcess node : bridges) {
+        if (node.metric("chat_ai_generations_active") > 0) {
+          return node;
+        }
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("no bridge reports a generation in flight");
+  }
+
+  /** When each chunk index of the latest answer was first applied (after a reset, the redrawn ones count as now). */
+  private static void recordArrivals(ChatFollower follower, List<Long> arrivals) {
+    ChatFollower.Message answer = follower.messages().values().stream().filter(m -> m.role.equals("assistant"))
+        .reduce((a, b) -> b).orElse(null);
+    while (answer != null && arrivals.size() < answer.nextIndex) {
+      arrivals.add(System.nanoTime());
+    }
+  }
+
+  /** The chunk index a continuation of the answer to {@code question} started at: the tokens in its prefilled text. */
+  private static int continuedFrom(String question) {
+    for (int i = ai.requests().size() - 1; i >= 0; i--) {
+      JsonArray messages = ai.requests().get(i).getJsonArray("messages");
+      JsonObject last = messages.getJsonObject(messages.size() - 1);
+      boolean asked = messages.stream().anyMatch(m -> question.equals(((JsonObject) m).getString("content")));
+      if (asked && "assistant".equals(last.getString("role"))) {
+        return (int) last.getString("content").chars().filter(c -> c == ' ').count();
+      }
+    }
+    throw new AssertionError("no continuation was requested for " + question);
   }
 
   @Test

@@ -48,10 +48,11 @@ final class SessionActor {
   private static final int RECENT_REQUESTS = 64;
   /**
    * A restored answer (the owner changed while it streamed) waits this long for its generator to
-   * speak (a living relay finds the new owner within about a second) before another run goes on
-   * from the last stored chunk.
+   * speak (a living relay finds the new owner within about a second: it resends what was not
+   * acknowledged after CHAT_AI_DELIVERY_TIMEOUT_MS) before another run goes on from the last
+   * stored chunk. Should the old generator speak later, its run is refused and stops.
    */
-  static final long RESTORED_GENERATOR_GRACE_MS = 3000;
+  static final long RESTORED_GENERATOR_GRACE_MS = 1500;
   private static final String LENGTH = "length";
 
   private final String sessionId;
@@ -597,6 +598,11 @@ final class SessionActor {
       }
     }
     connections.values().removeIf(connection -> now - connection.lastSeenMs > settings.connectionTimeoutMs());
+  }
+
+  /** An answer restored from storage whose generator has not spoken to this owner yet. */
+  boolean waitsForGenerator() {
+    return answer != null && answer.run == Answer.UNKNOWN_RUN;
   }
 
   /** Idle: nobody attached, nothing streaming, everything stored, for the idle time. */

@@ -224,6 +224,14 @@ public final class SessionVerticle extends VerticleBase {
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
+          if (session.actor.waitsForGenerator()) {
+            // Not at the next tick, which may be a second away: the answer goes on as soon as the grace is over.
+            vertx.setTimer(SessionActor.RESTORED_GENERATOR_GRACE_MS + 1, id -> {
+              if (sessions.get(sessionId) == session && !session.closing) {
+                session.actor.tick();
+              }
+            });
+          }
           LOG.debug("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
               claimed.epoch(), claimed.lastSeq());
           return session.consumer.completion().map("activated");
