@@ -9,6 +9,7 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Nearest;
 import io.streamchat.client.SessionClient;
@@ -96,13 +97,18 @@ public final class AiBridgeVerticle extends VerticleBase {
       message.reply(address);
       return;
     }
+    if (running != null && request.fence() < running.ownerFence()) {
+      // From an owner older than the one the running run answers to: it is stale.
+      message.reply(InternalFailure.FENCED.reply());
+      return;
+    }
     if (running != null) {
       // The owner continues the answer with a new run: the old one (silent, or slow) stops here.
       running.stop();
     }
     Relay[] created = new Relay[1];
     Relay relay = new Relay(vertx, sessions, request.sessionId(), request.messageId(), request.fromIndex(),
-        request.run(), address, settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
+        request.run(), request.fence(), address, settings.deliveryTimeoutMs(), settings.retainAfterEndMs(), () -> {
       if (relays.remove(key, created[0])) {
         endedAt.remove(key);
       }

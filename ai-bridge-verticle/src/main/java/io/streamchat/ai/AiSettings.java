@@ -29,7 +29,7 @@ import io.streamchat.protocol.NodeSettings;
  * @param maxRetries           CHAT_AI_MAX_RETRIES (2): tries again after a refused connection, 5xx or 429 before the first token
  * @param retryBackoffMs       CHAT_AI_RETRY_BACKOFF_MS (250): first retry delay, doubled each time
  * @param contextChars         CHAT_AI_CONTEXT_CHARS (24000): budget of the conversation sent with a question, oldest out first
- * @param continuation         CHAT_AI_CONTINUATION ({@code prefill}): how a provider is asked to go on with an answer
+ * @param continuation         CHAT_AI_CONTINUATION ({@code auto}): how a provider is asked to go on with an answer
  *                             that stopped, see {@link Continuation}
  */
 public record AiSettings(String provider, String baseUrl, String apiKey, String model, String systemPrompt,
@@ -58,7 +58,8 @@ public record AiSettings(String provider, String baseUrl, String apiKey, String 
         config.integer("CHAT_AI_CONTEXT_CHARS", 24_000),
         config.integer("CHAT_AI_MAX_EVENT_BYTES", 1 << 20),
         httpVersion(config.string("CHAT_AI_HTTP_VERSION", "auto")),
-        Continuation.fromSetting(config.string("CHAT_AI_CONTINUATION", "prefill")));
+        Continuation.fromSetting(config.string("CHAT_AI_CONTINUATION", "auto"),
+            config.string("CHAT_AI_BASE_URL", "http://127.0.0.1:11434/v1")));
   }
 
   private static String httpVersion(String value) {

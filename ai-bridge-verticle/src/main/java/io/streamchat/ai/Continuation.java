@@ -30,11 +30,18 @@ enum Continuation {
   static final String INSTRUCTION_TEXT =
       "Continue your last answer exactly where it stopped, mid-sentence if needed. Do not repeat any of it.";
 
-  static Continuation fromSetting(String value) {
+  /**
+   * The method named by CHAT_AI_CONTINUATION; {@code auto} is {@link #INSTRUCTION} for OpenAI's own
+   * API (which would answer a prefilled message anew) and {@link #PREFILL} for every other server.
+   */
+  static Continuation fromSetting(String value, String baseUrl) {
+    if ("auto".equalsIgnoreCase(value.strip())) {
+      return baseUrl.contains("://api.openai.com") ? INSTRUCTION : PREFILL;
+    }
     try {
       return valueOf(value.strip().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("CHAT_AI_CONTINUATION must be one of "
+      throw new IllegalArgumentException("CHAT_AI_CONTINUATION must be auto or one of "
           + Arrays.toString(values()).toLowerCase(Locale.ROOT) + ", got " + value);
     }
   }

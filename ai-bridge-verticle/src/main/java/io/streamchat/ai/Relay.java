@@ -74,12 +74,13 @@ final class Relay implements TokenSink {
   private boolean endAccepted;
   private boolean finished;
   /** The newest owner's fencing token: acknowledgements from an older owner do not count. */
-  private long ownerFence = -1;
+  private long ownerFence;
   private long lastSentMs = System.currentTimeMillis();
   private long firstFailureMs;
 
-  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, int base, long run,
+  Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, int base, long run, long ownerFence,
         String bridgeAddress, long deliveryTimeoutMs, long giveUpMs, Runnable onFinished) {
+    this.ownerFence = ownerFence;
     this.vertx = vertx;
     this.sessions = sessions;
     this.sessionId = sessionId;
@@ -183,6 +184,10 @@ final class Relay implements TokenSink {
     return endAccepted;
   }
 
+  long ownerFence() {
+    return ownerFence;
+  }
+
   private void end(AnswerStatus status, AnswerError code, String message) {
     if (ended || finished) {
       return;
@@ -275,6 +280,12 @@ final class Relay implements TokenSink {
   }
 
   private void startStreamingFrom(int nextIndex) {
+    if (nextIndex < 0) {
+      // The owner holds fewer chunks than this run started from (a new owner lost some that were
+      // not stored yet): this run cannot fill the gap; the owner goes on with a run of its own.
+      stop();
+      return;
+    }
     endAccepted = false;
     acked = Math.max(0, Math.min(nextIndex, tokens.size()));
     sent = acked;

@@ -45,6 +45,7 @@ class AiBridgeTest {
     final StringBuilder text = new StringBuilder();
     int next;
     final CompletableFuture<GenerationEnded> ended = new CompletableFuture<>();
+    final List<Tokens> received = new java.util.concurrent.CopyOnWriteArrayList<>();
   }
 
   @BeforeAll
@@ -71,8 +72,18 @@ class AiBridgeTest {
     fake.script(script);
     vertx.deployVerticle(AiBridgeVerticle::new, new DeploymentOptions().setConfig(settings)).await();
     Owner owner = new Owner();
+    standIn(vertx, session, owner);
+    vertx.eventBus().request(Addresses.AI_GENERATE, new Generate(session, "a-" + session, "u-" + session,
+        List.of(new ContextMessage("user", "an old question that is long"), new ContextMessage("assistant", "old"),
+            new ContextMessage("user", "the question")))).await();
+    return owner;
+  }
+
+  /** A stand-in session owner that takes tokens in order and records what it got. */
+  private static void standIn(Vertx vertx, String session, Owner owner) {
     vertx.eventBus().<SessionCommand>consumer(Addresses.session(session), message -> {
       if (message.body() instanceof Tokens tokens) {
+        owner.received.add(tokens);
         for (int i = 0; i < tokens.texts().size(); i++) {
           if (tokens.fromIndex() + i == owner.next) {
             owner.text.append(tokens.texts().get(i));
@@ -85,10 +96,6 @@ class AiBridgeTest {
         message.reply(new TokenAck(false, owner.next, 1));
       }
     }).completion().await();
-    vertx.eventBus().request(Addresses.AI_GENERATE, new Generate(session, "a-" + session, "u-" + session,
-        List.of(new ContextMessage("user", "an old question that is long"), new ContextMessage("assistant", "old"),
-            new ContextMessage("user", "the question")))).await();
-    return owner;
   }
 
   private static String tokens(int count) {
@@ -213,25 +220,10 @@ class AiBridgeTest {
         .put("CHAT_AI_CONTINUATION", "vllm").put("CHAT_AI_CONTEXT_CHARS", 1000))).await();
     Owner owner = new Owner();
     owner.next = 2;
-    List<Tokens> received = new java.util.concurrent.CopyOnWriteArrayList<>();
-    vertx.eventBus().<SessionCommand>consumer(Addresses.session("cont"), message -> {
-      if (message.body() instanceof Tokens tokens) {
-        received.add(tokens);
-        for (int i = 0; i < tokens.texts().size(); i++) {
-          if (tokens.fromIndex() + i == owner.next) {
-            owner.text.append(tokens.texts().get(i));
-            owner.next++;
-          }
-        }
-        message.reply(new TokenAck(true, owner.next, 1));
-      } else if (message.body() instanceof GenerationEnded ended) {
-        owner.ended.complete(ended);
-        message.reply(new TokenAck(false, owner.next, 1));
-      }
-    }).completion().await();
+    standIn(vertx, "cont", owner);
     int before = fake.requests().size();
     vertx.eventBus().request(Addresses.AI_GENERATE, new Generate("cont", "a-cont", "u", List.of(
-        new ContextMessage("user", "the question")), FakeOpenAi.token(0) + FakeOpenAi.token(1), 2, 7)).await();
+        new ContextMessage("user", "the question")), FakeOpenAi.token(0) + FakeOpenAi.token(1), 2, 7, 1)).await();
     GenerationEnded ended = ended(owner);
     JsonObject request = fake.requests().get(before);
     io.vertx.core.json.JsonArray messages = request.getJsonArray("messages");
@@ -240,8 +232,8 @@ class AiBridgeTest {
     assertThat(messages.getJsonObject(messages.size() - 2).getString("content")).isEqualTo("the question");
     assertThat(request.getBoolean("continue_final_message")).isTrue();
     assertThat(request.getBoolean("add_generation_prompt")).isFalse();
-    assertThat(received).allSatisfy(tokens -> assertThat(tokens.run()).isEqualTo(7));
-    assertThat(received.get(0).fromIndex()).as("numbered from where the answer stopped").isEqualTo(2);
+    assertThat(owner.received).allSatisfy(tokens -> assertThat(tokens.run()).isEqualTo(7));
+    assertThat(owner.received.get(0).fromIndex()).as("numbered from where the answer stopped").isEqualTo(2);
     assertThat(owner.text.toString()).isEqualTo("t2 t3 t4 t5 ");
     assertThat(ended.totalChunks()).isEqualTo(6);
     assertThat(ended.finishReason()).isEqualTo("length");

@@ -6,6 +6,7 @@ import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
@@ -60,6 +61,8 @@ public final class CacheVerticle extends VerticleBase {
       return check.sessionId();
     } else if (command instanceof Release release) {
       return release.sessionId();
+    } else if (command instanceof Seed seed) {
+      return seed.sessionId();
     }
     return "(several)";
   }
@@ -73,6 +76,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.appendAll(batch.appends()).onFailure(e -> appendFailures.increment());
     } else if (command instanceof CheckFence check) {
       result = store.checkFence(check.sessionId(), check.fence()).map("current");
+    } else if (command instanceof Seed seed) {
+      result = store.seed(seed).map("seeded");
     } else {
       result = store.release((Release) command).map("released");
     }

@@ -7,6 +7,7 @@ import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
@@ -47,9 +48,10 @@ final class RedisSessionStore {
   private final Redis client;
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
-      "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"));
+      "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"));
   private final Map<String, String> shas = Map.of(
-      "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")));
+      "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")),
+      "seed", sha1(scripts.get("seed")));
 
   RedisSessionStore(Redis client, CacheConfig config) {
     this.client = client;
@@ -117,6 +119,17 @@ final class RedisSessionStore {
           return redis.script(List.of("LOAD", scripts.get("append"))).compose(loaded -> client.batch(requests));
         })
         .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Fills the history of a session Redis had forgotten with its messages from the durable tier. */
+  Future<Void> seed(Seed seed) {
+    List<String> args = new ArrayList<>(List.of(Long.toString(seed.fence()), Long.toString(config.historyTtlSeconds()),
+        seed.userId() == null ? "" : seed.userId()));
+    for (int i = 0; i < seed.messageIds().size(); i++) {
+      args.add(seed.messageIds().get(i));
+      args.add(seed.messages().get(i));
+    }
+    return eval("seed", keys(seed.sessionId()), args).mapEmpty();
   }
 
   Future<Void> release(Release release) {

@@ -13,6 +13,8 @@ public final class Addresses {
   public static final String AI_GENERATE = "chat.ai.generate";
   /** This node's view of the cluster lost a member; the body is its cluster node id. Published locally. */
   public static final String MEMBER_LEFT = "chat.cluster.member-left";
+  /** Any durable-tier verticle (the nearest, see {@link Nearest}): conversations in PostgreSQL. */
+  public static final String DURABLE = "chat.durable";
   /** Any cache verticle (the nearest, see {@link Nearest}): Redis storage of the session logs. */
   public static final String CACHE = "chat.cache";
 

@@ -13,13 +13,14 @@ public sealed interface AiCommand {
    * {@code context} ends with the question. A continuation gives the answer's text so far as
    * {@code prefix} (empty for a new answer): the provider goes on from its end, and the tokens it
    * produces are numbered from {@code fromIndex}. {@code run} names this run of a generator for
-   * the answer: tokens of an older run are refused.
+   * the answer: tokens of an older run are refused. {@code fence} is the asking owner's: a bridge
+   * replaces a run of the answer only for an owner at least as new as the one it last heard from.
    */
   record Generate(String sessionId, String messageId, String userId, List<ContextMessage> context, String prefix,
-                  int fromIndex, long run)
+                  int fromIndex, long run, long fence)
       implements AiCommand {
     public Generate(String sessionId, String messageId, String userId, List<ContextMessage> context) {
-      this(sessionId, messageId, userId, context, "", 0, 1);
+      this(sessionId, messageId, userId, context, "", 0, 1, 0);
     }
   }
 

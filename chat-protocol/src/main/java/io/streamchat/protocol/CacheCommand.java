@@ -44,6 +44,14 @@ public sealed interface CacheCommand {
   record CheckFence(String sessionId, long fence) implements CacheCommand {
   }
 
+  /**
+   * Fills the history of a session that Redis had forgotten, from the durable tier: messages (JSON,
+   * with their ids) oldest first; refused unless {@code fence} is the newest.
+   */
+  record Seed(String sessionId, long fence, String userId, List<String> messageIds, List<String> messages)
+      implements CacheCommand {
+  }
+
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }

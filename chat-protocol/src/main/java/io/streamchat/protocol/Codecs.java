@@ -42,12 +42,18 @@ public final class Codecs {
 
   static List<Class<?>> messageTypes() {
     List<Class<?>> types = new ArrayList<>();
-    for (Class<?> family : List.of(SessionCommand.class, SessionReply.class, AiCommand.class, CacheCommand.class)) {
+    for (Class<?> family : List.of(SessionCommand.class, SessionReply.class, AiCommand.class, CacheCommand.class,
+        DurableCommand.class)) {
       types.addAll(List.of(family.getPermittedSubclasses()));
     }
     types.add(FrameBatch.class);
     types.add(CacheCommand.Claimed.class);
     types.add(CacheCommand.Appended.class);
+    types.add(DurableCommand.Saved.class);
+    types.add(DurableCommand.StoredConversation.class);
+    types.add(DurableCommand.Conversations.class);
+    types.add(DurableCommand.ConversationEntry.class);
+    types.add(DurableCommand.Deleted.class);
     return types;
   }
 

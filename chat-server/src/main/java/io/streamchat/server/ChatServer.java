@@ -53,6 +53,7 @@ public final class ChatServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
   private static final String VERTX_NODE_ID = "__vertx.nodeId";
+  private static final String REJOIN_THREAD = "cluster-rejoin";
   /** How long each step of leaving may take for a node the cluster dropped. */
   private static final long DROPPED_STEP_MS = 5000;
 
@@ -69,7 +70,7 @@ public final class ChatServer {
   private final EmbeddedRedis embeddedRedis;
   private final PauseDetector pauses;
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "cluster-rejoin");
+    Thread thread = new Thread(runnable, REJOIN_THREAD);
     thread.setDaemon(true);
     return thread;
   });
@@ -82,7 +83,7 @@ public final class ChatServer {
     this.verticleConfig = verticleConfig;
     this.embeddedRedis = embeddedRedis;
     long memberTimeoutMs = verticleConfig.getLong("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 0L);
-    this.pauses = memberTimeoutMs > 0 ? new PauseDetector(memberTimeoutMs, stoodStillMs -> rejoin(null,
+    this.pauses = config.clustered() && memberTimeoutMs > 0 ? new PauseDetector(memberTimeoutMs, stoodStillMs -> rejoin(null,
         "it stood still for " + stoodStillMs + " ms, longer than the cluster waits for a member")) : null;
   }
 
@@ -104,7 +105,7 @@ public final class ChatServer {
     }
     ChatServer server = new ChatServer(config, verticleConfig, redis);
     try {
-      Running node = server.startNode(clusterConfig);
+      Running node = server.startNode(clusterConfig, false);
       synchronized (server) {
         server.running = node;
       }
@@ -117,7 +118,8 @@ public final class ChatServer {
     return server;
   }
 
-  private Running startNode(Config clusterConfig) throws Exception {
+  /** @param rejoining the cluster dropped this node before: every step of a failed start is time-bound */
+  private Running startNode(Config clusterConfig, boolean rejoining) throws Exception {
     HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
     VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
         .setPreferNativeTransport(true);
@@ -148,7 +150,7 @@ public final class ChatServer {
         }
       }
     } catch (Exception e) {
-      node.stop(false);
+      node.stop(rejoining);
       throw e;
     }
     return node;
@@ -199,7 +201,7 @@ public final class ChatServer {
       LOG.warn("Node {} left the cluster because {}; it joins again as a new member", config.nodeId(), why);
       stale.stop(true);
       try {
-        Running fresh = startNode(hazelcast(config));
+        Running fresh = startNode(hazelcast(config), true);
         boolean keep;
         synchronized (this) {
           keep = !stopped;
@@ -213,7 +215,7 @@ public final class ChatServer {
         }
         LOG.info("Node {} joined the cluster again", config.nodeId());
       } catch (Exception e) {
-        LOG.error("Node {} could not join the cluster again; it stops", config.nodeId(), e);
+        LOG.error("Node {} could not join the cluster again; it exits", config.nodeId(), e);
         stop();
         System.exit(70);
       }
@@ -244,10 +246,13 @@ public final class ChatServer {
       pauses.close();
     }
     rejoiner.shutdown();
-    try {
-      rejoiner.awaitTermination(1, TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (!REJOIN_THREAD.equals(Thread.currentThread().getName())) {
+      // A rejoin under way finishes first (its new node is then stopped here); time-bound.
+      try {
+        rejoiner.awaitTermination(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     if (node != null) {
       node.stop(false);
@@ -284,7 +289,7 @@ public final class ChatServer {
           vertx.undeploy(id).await(boundMs, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
           LOG.warn("Undeploying {} failed: {}", id, e.toString());
-          if (droppedFromCluster) {
+          if (droppedFromCluster && hazelcast != null) {
             hazelcast.getLifecycleService().terminate();
           }
         }

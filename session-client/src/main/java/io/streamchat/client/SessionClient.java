@@ -80,10 +80,13 @@ public final class SessionClient {
   /**
    * Commands that may be sent again after a timeout (the owner may be hung, or gone without the
    * cluster knowing yet): repeating them changes nothing. A message with a request id is answered
-   * once by its owner; a cancel is not repeated, since its acknowledgement goes to the socket.
+   * once by its owner (so are a regeneration and a continuation); a cancel is not repeated, since
+   * its acknowledgement goes to the socket.
    */
   private static boolean safeToRepeat(SessionCommand command) {
     return (command instanceof SessionCommand.SendMessage send && send.requestId() != null)
+        || (command instanceof SessionCommand.Regenerate regenerate && regenerate.requestId() != null)
+        || (command instanceof SessionCommand.Continue request && request.requestId() != null)
         || command instanceof SessionCommand.Attach || command instanceof SessionCommand.Tokens
         || command instanceof SessionCommand.GenerationEnded || command instanceof SessionCommand.GetHistory
         || command instanceof SessionCommand.Recover || command instanceof SessionCommand.Detach;

@@ -21,6 +21,8 @@ final class Answer {
   final String createdAt;
   /** The answer this one goes on from, or null. */
   final String continues;
+  /** The client_message_id of the {@code regenerate} that asked for this answer, or null. */
+  final String clientMessageId;
   /** The text of the answers this one continues, oldest first: what a provider continues from, before this answer's own text. */
   final String prefix;
   private long chars;
@@ -31,12 +33,16 @@ final class Answer {
   long lastProgressMs;
   /** Runs started because the one before was lost. */
   int continuations;
+  /** Restored after an owner change, and no generator has made progress with this owner yet. */
+  boolean awaitingGenerator;
 
-  Answer(String messageId, String replyTo, String createdAt, String continues, String prefix, long run, long nowMs) {
+  Answer(String messageId, String replyTo, String createdAt, String continues, String clientMessageId, String prefix,
+         long run, long nowMs) {
     this.messageId = messageId;
     this.replyTo = replyTo;
     this.createdAt = createdAt;
     this.continues = continues;
+    this.clientMessageId = clientMessageId;
     this.prefix = prefix;
     this.run = run;
     this.lastProgressMs = nowMs;
@@ -75,7 +81,7 @@ final class Answer {
   }
 
   MessageView view(AnswerStatus status, AnswerError errorCode, String errorMessage, String finishReason) {
-    return new MessageView(messageId, MessageView.ASSISTANT, content(), status, createdAt, replyTo, null,
+    return new MessageView(messageId, MessageView.ASSISTANT, content(), status, createdAt, replyTo, clientMessageId,
         chunkCount(), errorCode == null ? null : errorCode.wire(), errorMessage, continues, finishReason);
   }
 

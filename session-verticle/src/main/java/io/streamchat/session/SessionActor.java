@@ -1,6 +1,5 @@
 package io.streamchat.session;
 
-import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
@@ -8,6 +7,7 @@ import io.streamchat.protocol.RecoveryStatus;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
@@ -45,7 +45,6 @@ import java.util.Map;
  */
 final class SessionActor {
 
-  private static final int RECENT_REQUESTS = 64;
   /**
    * A restored answer (the owner changed while it streamed) waits this long for its generator to
    * speak (a living relay finds the new owner within about a second: it resends what was not
@@ -61,12 +60,7 @@ final class SessionActor {
   private final String epoch;
   private final long fence;
   private final EventLog log;
-  private final Map<String, MessageView> messages = new LinkedHashMap<>();
-  private final Map<String, MessageAccepted> byClientMessageId = new HashMap<>();
-  /** The latest accepted requests, so that a request retried after a timeout is carried out once. */
-  private final Map<String, MessageAccepted> byRequestId = recent();
-  /** Regenerations by client_message_id (the new answer carries none, so it is kept here). */
-  private final Map<String, MessageAccepted> regeneratedBy = recent();
+  private final Conversation conversation;
   private final Map<String, Connection> connections = new HashMap<>();
   private String userId;
   private long storedSeq;
@@ -89,9 +83,10 @@ final class SessionActor {
     this.userId = state.userId() == null || state.userId().isEmpty() ? null : state.userId();
     this.storedSeq = state.lastSeq();
     this.log = new EventLog(settings.replayEvents(), state.lastSeq());
+    this.conversation = new Conversation(sessionId, settings.maxMessages());
     this.lastActivityMs = effects.nowMs();
     for (String json : state.messages()) {
-      remember(MessageView.fromJson(new JsonObject(json)));
+      conversation.remember(MessageView.fromJson(new JsonObject(json)));
     }
     log.restore(state.recentEvents().stream().map(SessionActor::fromStored).toList());
     restoreAnswer(state.streamingEvents());
@@ -184,7 +179,7 @@ final class SessionActor {
 
   MessageAccepted send(SendMessage send) {
     touch();
-    MessageAccepted repeated = repeated(send.requestId(), byClientMessageId, send.clientMessageId());
+    MessageAccepted repeated = conversation.repeatedMessage(send.requestId(), send.clientMessageId());
     if (repeated != null) {
       return repeated;
     }
@@ -203,34 +198,35 @@ final class SessionActor {
     String createdAt = now();
     MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), AnswerStatus.COMPLETED, createdAt,
         null, send.clientMessageId(), null, null, null, null, null);
-    remember(user);
+    conversation.remember(user);
+    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, user.messageId(), user.toJson().encode(),
+        title(user.content()), true, effects.nowMs()));
     append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
 
-    MessageAccepted accepted = startAnswer(user.messageId(), null, "", createdAt);
-    remember(accepted, send.requestId(), byClientMessageId, send.clientMessageId());
+    MessageAccepted accepted = startAnswer(user.messageId(), null, null, "", createdAt);
+    conversation.messageAccepted(accepted, send.requestId(), send.clientMessageId());
     return accepted;
   }
 
   /** A new answer to the last user message; the earlier answers to it stay in the history. */
   MessageAccepted regenerate(Regenerate regenerate) {
     touch();
-    MessageAccepted repeated = repeated(regenerate.requestId(), regeneratedBy, regenerate.clientMessageId());
+    MessageAccepted repeated = conversation.repeatedRegeneration(regenerate.requestId(), regenerate.clientMessageId());
     if (repeated != null) {
       return repeated;
     }
-    requireIdle();
-    MessageView question = null;
-    for (MessageView message : messages.values()) {
-      if (!message.isAssistant()) {
-        question = message;
-      }
+    if (answer != null && regenerate.clientMessageId() != null && regenerate.clientMessageId().equals(answer.clientMessageId)) {
+      return new MessageAccepted(sessionId, answer.replyTo, answer.messageId);
     }
+    requireIdle();
+    MessageView question = conversation.lastQuestion();
     if (question == null) {
       throw new ChatException(ErrorCode.NOT_FOUND, "this session has no message to answer again");
     }
     admit(userId != null ? userId : regenerate.userId());
-    MessageAccepted accepted = startAnswer(question.messageId(), null, "", now());
-    remember(accepted, regenerate.requestId(), regeneratedBy, regenerate.clientMessageId());
+    MessageAccepted accepted = startAnswer(question.messageId(), null, regenerate.clientMessageId(), "", now());
+    answerStreaming();
+    conversation.regenerationAccepted(accepted, regenerate.requestId(), regenerate.clientMessageId());
     return accepted;
   }
 
@@ -241,13 +237,13 @@ final class SessionActor {
    */
   MessageAccepted continueAnswer(Continue request) {
     touch();
-    MessageAccepted repeated = repeated(request.requestId(), null, null);
+    MessageAccepted repeated = conversation.repeatedRequest(request.requestId());
     if (repeated != null) {
       return repeated;
     }
     requireIdle();
     String targetId = request.messageId() != null ? request.messageId() : latestAnswerId();
-    MessageView target = targetId == null ? null : messages.get(targetId);
+    MessageView target = conversation.get(targetId);
     if (target == null) {
       throw new ChatException(ErrorCode.NOT_FOUND, targetId == null ? "this session has no answer to continue"
           : "no message " + targetId + " in this session");
@@ -259,37 +255,38 @@ final class SessionActor {
       throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is complete; only an answer that was cut at the "
           + "length limit, cancelled, failed or interrupted can be continued");
     }
+    String prefix = conversation.chainText(target);
+    if (prefix.length() >= settings.maxAnswerChars()) {
+      throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is as long as an answer may be ("
+          + settings.maxAnswerChars() + " characters); it cannot be continued");
+    }
     admit(userId != null ? userId : request.userId());
-    MessageAccepted accepted = startAnswer(target.replyTo(), target.messageId(), chainText(target), now());
-    remember(accepted, request.requestId(), null, null);
+    MessageAccepted accepted = startAnswer(target.replyTo(), target.messageId(), null, prefix, now());
+    answerStreaming();
+    conversation.requestAccepted(accepted, request.requestId());
     return accepted;
   }
 
-  private MessageAccepted startAnswer(String replyTo, String continues, String prefix, String createdAt) {
-    answer = new Answer(effects.newId(), replyTo, createdAt, continues, prefix, effects.newRun(), effects.nowMs());
-    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, replyTo, continues),
+  private MessageAccepted startAnswer(String replyTo, String continues, String clientMessageId, String prefix,
+                                      String createdAt) {
+    answer = new Answer(effects.newId(), replyTo, createdAt, continues, clientMessageId, prefix, effects.newRun(),
+        effects.nowMs());
+    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, replyTo, continues,
+            clientMessageId),
         answer.messageId, -1, answer.streamingView());
-    effects.startGeneration(answer.messageId, context(replyTo), prefix, 0, answer.run);
+    effects.startGeneration(answer.messageId, conversation.context(replyTo, settings.contextMessages()), prefix, 0, answer.run);
     return new MessageAccepted(sessionId, replyTo, answer.messageId);
   }
 
-  /** The outcome of a request seen before (by request id, or by client id in {@code byClientId}), or null. */
-  private MessageAccepted repeated(String requestId, Map<String, MessageAccepted> byClientId, String clientId) {
-    MessageAccepted repeated = requestId == null ? null : byRequestId.get(requestId);
-    if (repeated == null && clientId != null && byClientId != null) {
-      repeated = byClientId.get(clientId);
-    }
-    return repeated;
+  /** The conversation list shows an answer streaming (one that answers no new user message). */
+  private void answerStreaming() {
+    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, null, null, null, true, effects.nowMs()));
   }
 
-  private void remember(MessageAccepted accepted, String requestId, Map<String, MessageAccepted> byClientId,
-                        String clientId) {
-    if (clientId != null && byClientId != null) {
-      byClientId.put(clientId, accepted);
-    }
-    if (requestId != null) {
-      byRequestId.put(requestId, accepted);
-    }
+  /** A conversation's title: the first line of its first user message, at most 80 characters. */
+  static String title(String content) {
+    String line = content.strip().lines().findFirst().orElse("").strip();
+    return line.length() <= 80 ? line : line.substring(0, 80);
   }
 
   /** A new answer can start: none streams, and storage keeps up. */
@@ -299,6 +296,9 @@ final class SessionActor {
     }
     if (unstoredCount() > settings.maxUnstoredEvents()) {
       throw new ChatException(ErrorCode.UNAVAILABLE, "storage is behind; try again shortly");
+    }
+    if (effects.durableTierBehind()) {
+      throw new ChatException(ErrorCode.UNAVAILABLE, "the conversation store is behind; try again shortly");
     }
   }
 
@@ -312,7 +312,7 @@ final class SessionActor {
     } else if (answer != null && answer.messageId.equals(messageId)) {
       result = new CancelResult(messageId, CancelStatus.CANCELLING, answer.chunkCount());
     } else {
-      MessageView message = messages.get(messageId);
+      MessageView message = conversation.get(messageId);
       if (message == null || !message.isAssistant()) {
         result = new CancelResult(messageId, CancelStatus.NOT_FOUND, null);
       } else {
@@ -358,7 +358,7 @@ final class SessionActor {
         resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, SessionFrames.chunk(seq, answer.messageId, index, answer.chunk(index)),
             answer.messageId, index, null));
       }
-    } else if (isAssistant(reconnect.messageId())) {
+    } else if (conversation.isAssistant(reconnect.messageId())) {
       status = RecoveryStatus.COMPLETE;
       resend.addAll(log.eventsOf(reconnect.messageId(), reconnect.lastChunkIndex()));
     } else {
@@ -383,7 +383,7 @@ final class SessionActor {
       }
       return new RecoverResult(RecoveryStatus.RECOVERED, messageId, chunks);
     }
-    if (messageId != null && isAssistant(messageId)) {
+    if (messageId != null && conversation.isAssistant(messageId)) {
       for (LoggedEvent event : log.eventsOf(messageId, recover.lastChunkIndex())) {
         if (event.isChunk()) {
           chunks.add(new RecoveredChunk(event.index(), event.seq(), new JsonObject(event.json()).getString("content")));
@@ -416,6 +416,10 @@ final class SessionActor {
     }
   }
 
+  private boolean mayContinue() {
+    return settings.autoContinue() && answer.continuations < settings.maxAutoContinuations();
+  }
+
   private boolean isCurrentRun(String messageId, long run) {
     return answer != null && answer.messageId.equals(messageId) && answer.run == run;
   }
@@ -429,14 +433,14 @@ final class SessionActor {
     String messageId = answer.messageId;
     String lost = answer.generatorAddress;
     long lostRun = answer.run;
-    if (settings.autoContinue() && answer.continuations < settings.maxAutoContinuations()) {
+    if (mayContinue()) {
       answer.continuations++;
       answer.run = effects.newRun();
       answer.generatorAddress = null;
       answer.lastProgressMs = effects.nowMs();
       effects.generationContinued(messageId, answer.chunkCount(), why);
       effects.stopGeneration(messageId, lost, lostRun);
-      effects.startGeneration(messageId, context(answer.replyTo), answer.prefix + answer.content(),
+      effects.startGeneration(messageId, conversation.context(answer.replyTo, settings.contextMessages()), answer.prefix + answer.content(),
           answer.chunkCount(), answer.run);
       return;
     }
@@ -451,8 +455,14 @@ final class SessionActor {
     if (!adoptRun(tokens.run())) {
       return replacedRun();
     }
+    if (tokens.fromIndex() > answer.chunkCount()) {
+      // Past what this owner holds (a new owner lost chunks that were not stored yet): no progress.
+      // The generator goes back to the owner's count, or stops if its run started beyond it.
+      return new TokenAck(true, answer.chunkCount(), fence);
+    }
     touch();
     answer.lastProgressMs = effects.nowMs();
+    answer.awaitingGenerator = false;
     if (answer.generatorAddress == null) {
       answer.generatorAddress = tokens.generatorAddress();
     }
@@ -530,7 +540,7 @@ final class SessionActor {
    * end is stored); if it is unknown, -1 (the generator lets it go).
    */
   private TokenAck endedAck(String messageId) {
-    MessageView message = messages.get(messageId);
+    MessageView message = conversation.get(messageId);
     if (message == null || !message.isAssistant()) {
       return new TokenAck(false, -1, fence);
     }
@@ -546,8 +556,8 @@ final class SessionActor {
       history.put("type", "history");
     }
     JsonArray list = new JsonArray();
-    int skip = Math.max(0, messages.size() + (answer == null ? 0 : 1) - settings.maxMessages());
-    for (MessageView message : messages.values()) {
+    int skip = Math.max(0, conversation.messages().size() + (answer == null ? 0 : 1) - settings.maxMessages());
+    for (MessageView message : conversation.messages()) {
       if (skip-- > 0) {
         continue;
       }
@@ -593,7 +603,7 @@ final class SessionActor {
       long silentMs = now - answer.lastProgressMs;
       if (silentMs > settings.generatorTimeoutMs()) {
         generatorLost("it sent nothing for " + silentMs + " ms");
-      } else if (answer.run == Answer.UNKNOWN_RUN && settings.autoContinue() && silentMs > RESTORED_GENERATOR_GRACE_MS) {
+      } else if (answer.awaitingGenerator && silentMs > RESTORED_GENERATOR_GRACE_MS && mayContinue()) {
         generatorLost("it did not come back after the session changed owner");
       }
     }
@@ -602,7 +612,7 @@ final class SessionActor {
 
   /** An answer restored from storage whose generator has not spoken to this owner yet. */
   boolean waitsForGenerator() {
-    return answer != null && answer.run == Answer.UNKNOWN_RUN;
+    return answer != null && answer.awaitingGenerator;
   }
 
   /** Idle: nobody attached, nothing streaming, everything stored, for the idle time. */
@@ -649,7 +659,9 @@ final class SessionActor {
     }
     MessageView view = ended.view(status, errorCode, errorMessage,
         status == AnswerStatus.COMPLETED ? finishReason : null);
-    remember(view);
+    conversation.remember(view);
+    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, view.messageId(), view.toJson().encode(),
+        null, false, effects.nowMs()));
     LoggedEvent event = append(LoggedEvent.COMPLETE, SessionFrames.complete(nextSeq(), view, status, errorCode,
         errorMessage), ended.messageId, ended.chunkCount(), view);
     if (ended.generatorAddress != null) {
@@ -728,97 +740,9 @@ final class SessionActor {
     return SessionFrames.history(history(true));
   }
 
-  /**
-   * The conversation as the provider sees it, up to a question: each user message, then the
-   * newest answer to it with the answers it continues joined into one text; the question last.
-   */
-  private List<ContextMessage> context(String questionId) {
-    Map<String, MessageView> newestAnswer = new HashMap<>();
-    List<MessageView> questions = new ArrayList<>();
-    for (MessageView message : messages.values()) {
-      if (!message.isAssistant()) {
-        questions.add(message);
-        if (message.messageId().equals(questionId)) {
-          break;
-        }
-      } else if (message.replyTo() != null) {
-        newestAnswer.put(message.replyTo(), message);
-      }
-    }
-    List<ContextMessage> context = new ArrayList<>();
-    for (MessageView question : questions) {
-      context.add(new ContextMessage(question.role(), question.content()));
-      MessageView reply = question.messageId().equals(questionId) ? null : newestAnswer.get(question.messageId());
-      String text = reply == null ? "" : chainText(reply);
-      if (!text.isEmpty()) {
-        context.add(new ContextMessage(MessageView.ASSISTANT, text));
-      }
-    }
-    return context.subList(Math.max(0, context.size() - settings.contextMessages()), context.size());
-  }
-
-  /** An answer's text with the text of the answers it continues before it, oldest first. */
-  private String chainText(MessageView last) {
-    List<String> parts = new ArrayList<>();
-    for (MessageView message = last; message != null && parts.size() <= messages.size();
-         message = message.continues() == null ? null : messages.get(message.continues())) {
-      parts.add(message.content());
-    }
-    StringBuilder text = new StringBuilder();
-    for (int i = parts.size() - 1; i >= 0; i--) {
-      text.append(parts.get(i));
-    }
-    return text.toString();
-  }
-
-  private static <V> Map<String, V> recent() {
-    return new LinkedHashMap<>() {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
-        return size() > RECENT_REQUESTS;
-      }
-    };
-  }
-
-  private void remember(MessageView message) {
-    messages.remove(message.messageId());
-    messages.put(message.messageId(), message);
-    if (message.clientMessageId() != null) {
-      byClientMessageId.putIfAbsent(message.clientMessageId(), new MessageAccepted(sessionId, message.messageId(), null));
-    }
-    if (message.isAssistant() && message.replyTo() != null) {
-      MessageView question = messages.get(message.replyTo());
-      if (question != null && question.clientMessageId() != null) {
-        byClientMessageId.put(question.clientMessageId(),
-            new MessageAccepted(sessionId, question.messageId(), message.messageId()));
-      }
-    }
-    Iterator<MessageView> oldest = messages.values().iterator();
-    while (messages.size() > settings.maxMessages() && oldest.hasNext()) {
-      MessageView dropped = oldest.next();
-      oldest.remove();
-      if (dropped.clientMessageId() != null) {
-        byClientMessageId.remove(dropped.clientMessageId());
-      }
-    }
-  }
-
-  private boolean isAssistant(String messageId) {
-    MessageView message = messageId == null ? null : messages.get(messageId);
-    return message != null && message.isAssistant();
-  }
-
+  /** The answer streaming now, else the last assistant message; or null. */
   private String latestAnswerId() {
-    if (answer != null) {
-      return answer.messageId;
-    }
-    String latest = null;
-    for (MessageView message : messages.values()) {
-      if (message.isAssistant()) {
-        latest = message.messageId();
-      }
-    }
-    return latest;
+    return answer != null ? answer.messageId : conversation.latestAnswerId();
   }
 
   /**
@@ -831,12 +755,14 @@ final class SessionActor {
     }
     JsonObject start = new JsonObject(streaming.get(0).json());
     String messageId = start.getString("message_id");
-    MessageView stored = messages.remove(messageId);
+    MessageView stored = conversation.remove(messageId);
     String createdAt = stored == null ? now() : stored.createdAt();
     String continues = start.getString("continues");
-    MessageView continued = continues == null ? null : messages.get(continues);
+    MessageView continued = continues == null ? null : conversation.get(continues);
     answer = new Answer(messageId, start.getString("reply_to"), createdAt, continues,
-        continued == null ? "" : chainText(continued), Answer.UNKNOWN_RUN, effects.nowMs());
+        start.getString("client_message_id"), continued == null ? "" : conversation.chainText(continued),
+        Answer.UNKNOWN_RUN, effects.nowMs());
+    answer.awaitingGenerator = true;
     admittedUser = userId;
     effects.admission().acquireAnyway(userId);
     for (StoredEvent event : streaming.subList(1, streaming.size())) {

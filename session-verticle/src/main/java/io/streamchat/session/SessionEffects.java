@@ -1,6 +1,7 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.FrameBatch;
 import java.util.List;
 
@@ -36,6 +37,12 @@ interface SessionEffects {
 
   /** An answer reached CHAT_MAX_ANSWER_CHARS and was ended there. */
   void answerTruncated();
+
+  /** A change of the conversation for the durable tier (a finished message, or whether an answer streams). */
+  void conversationChanged(DurableCommand.Write write);
+
+  /** The durable tier is so far behind that new messages must wait. */
+  boolean durableTierBehind();
 
   /** The node's admission limit on answers streaming at once. */
   AnswerAdmission admission();

@@ -28,10 +28,13 @@ final class SessionFrames {
     return event.put("content", user.content()).put("created_at", user.createdAt()).encode();
   }
 
-  static String streamStart(long seq, String messageId, String replyTo, String continues) {
+  static String streamStart(long seq, String messageId, String replyTo, String continues, String clientMessageId) {
     JsonObject event = event("stream_start", seq).put("message_id", messageId).put("reply_to", replyTo);
     if (continues != null) {
       event.put("continues", continues);
+    }
+    if (clientMessageId != null) {
+      event.put("client_message_id", clientMessageId);
     }
     return event.encode();
   }

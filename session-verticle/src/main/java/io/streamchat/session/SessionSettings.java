@@ -22,13 +22,17 @@ import io.streamchat.protocol.ConfigSource;
  *                            last chunk held, in the same message; false: the answer ends {@code interrupted}
  * @param maxAutoContinuations CHAT_AUTO_CONTINUE_MAX (3): runs one answer may start that way before it ends
  *                            {@code interrupted}
+ * @param durable             CHAT_DB_URL is not {@code none}: conversations are written to the durable tier
+ * @param maxPendingDurableWrites CHAT_DB_MAX_PENDING_WRITES (100000): conversation changes waiting for the durable
+ *                            tier (per session verticle) before new messages are refused {@code unavailable}
  * @param clusterMemberTimeoutMs CHAT_CLUSTER_MEMBER_TIMEOUT_MS (the Hazelcast heartbeat timeout, set by the launcher):
  *                            a pause longer than this means the cluster has dropped this node
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
                               int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
                               long requestTimeoutMs, int contextMessages, long maxAnswerChars,
-                              boolean autoContinue, int maxAutoContinuations, long clusterMemberTimeoutMs) {
+                              boolean autoContinue, int maxAutoContinuations, boolean durable,
+                              int maxPendingDurableWrites, long clusterMemberTimeoutMs) {
 
   public static SessionSettings from(ConfigSource config) {
     return new SessionSettings(
@@ -45,6 +49,8 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.number("CHAT_MAX_ANSWER_CHARS", 16L << 20),
         config.bool("CHAT_AUTO_CONTINUE", true),
         config.integer("CHAT_AUTO_CONTINUE_MAX", 3),
+        !"none".equalsIgnoreCase(config.string("CHAT_DB_URL", "none").strip()),
+        config.integer("CHAT_DB_MAX_PENDING_WRITES", 100_000),
         config.number("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 60_000));
   }
 }

@@ -9,6 +9,7 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
+import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.AppendResult;
@@ -17,6 +18,7 @@ import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Release;
+import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
@@ -77,6 +79,8 @@ public final class SessionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
   /** Events in one batch of appends (of all sessions of the verticle together). */
   private static final int MAX_APPEND_BATCH = 4096;
+  /** Conversation changes in one PostgreSQL transaction. */
+  private static final int MAX_DURABLE_BATCH = 256;
   private static final long TICK_MS = 1000;
   /** How often streamed tokens are acknowledged to their generators; well under CHAT_AI_DELIVERY_TIMEOUT_MS. */
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
@@ -101,6 +105,8 @@ public final class SessionVerticle extends VerticleBase {
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
   private AppendPipeline appends;
+  /** Conversation changes for the durable tier, written behind live delivery; null when it is off. */
+  private WriteBehind<DurableCommand.Write> durableWrites;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
@@ -127,6 +133,19 @@ public final class SessionVerticle extends VerticleBase {
       LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
           sessionId, failure.toString());
     }, MAX_APPEND_BATCH);
+    if (settings.durable()) {
+      LongAdder durableFailures = metrics.counter("chat_db_write_failures_total",
+          "Batches of conversation changes that PostgreSQL refused or did not answer (they are retried)");
+      durableWrites = new WriteBehind<>(this::storeDurably, new LoopClock(), MAX_DURABLE_BATCH,
+          settings.maxPendingDurableWrites(), (inARow, failure) -> {
+        durableFailures.increment();
+        if (inARow == 1 || inARow % 20 == 0) {
+          LOG.warn("Writing conversations to PostgreSQL failed ({} in a row: {}); live delivery goes on and the "
+              + "writes are retried in order", inARow, failure.toString());
+        }
+      });
+      metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", durableWrites::pending);
+    }
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
     vertx.setPeriodic(TICK_MS, id -> tick());
@@ -137,7 +156,16 @@ public final class SessionVerticle extends VerticleBase {
               other -> Membership.isMember(vertx, other), clusterNodeId, UUID.randomUUID().toString());
           // A generator's node that leaves takes its answers' runs with it: they go on elsewhere at once.
           MessageConsumer<String> memberLeft = vertx.eventBus().localConsumer(Addresses.MEMBER_LEFT,
-              message -> sessions.values().forEach(session -> session.actor.generatorNodeLeft(message.body())));
+              message -> {
+                if (activations == null) {
+                  return; // dropped from the cluster: the others carry these answers now
+                }
+                for (ActiveSession session : new ArrayList<>(sessions.values())) {
+                  if (!session.closing) {
+                    session.actor.generatorNodeLeft(message.body());
+                  }
+                }
+              });
           return Future.join(memberLeft.completion(), takeActivations());
         });
   }
@@ -218,8 +246,8 @@ public final class SessionVerticle extends VerticleBase {
   private Future<String> claim(String sessionId) {
     Claim claim = new Claim(sessionId, newEpoch(), settings.replayEvents(), settings.maxMessages());
     return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
-        .compose(reply -> {
-          Claimed claimed = reply.body();
+        .compose(reply -> fromDurableTier(sessionId, reply.body()))
+        .compose(claimed -> {
           ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership);
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
@@ -235,6 +263,33 @@ public final class SessionVerticle extends VerticleBase {
           LOG.debug("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
               claimed.epoch(), claimed.lastSeq());
           return session.consumer.completion().map("activated");
+        });
+  }
+
+  /**
+   * A session Redis does not hold (it forgot it, or it never had it) comes back from the durable
+   * tier: its messages fill the history in Redis, under the new epoch. When the durable tier cannot
+   * answer, the activation fails (the client retries): an empty history would hide the
+   * conversation.
+   */
+  private Future<Claimed> fromDurableTier(String sessionId, Claimed claimed) {
+    boolean forgotten = claimed.epochChanged() && claimed.lastSeq() == 0 && claimed.messages().isEmpty();
+    if (!settings.durable() || !forgotten) {
+      return Future.succeededFuture(claimed);
+    }
+    return Nearest.<DurableCommand.StoredConversation>request(vertx, Addresses.DURABLE,
+            new DurableCommand.Load(sessionId), requestOptions)
+        .compose(reply -> {
+          DurableCommand.StoredConversation stored = reply.body();
+          if (!stored.found() || stored.messages().isEmpty()) {
+            return Future.succeededFuture(claimed);
+          }
+          List<String> ids = stored.messages().stream()
+              .map(json -> new io.vertx.core.json.JsonObject(json).getString("message_id")).toList();
+          Seed seed = new Seed(sessionId, claimed.fence(), stored.userId(), ids, stored.messages());
+          LOG.info("Session {} comes back from PostgreSQL with {} messages", sessionId, ids.size());
+          return Nearest.request(vertx, Addresses.CACHE, seed, requestOptions).map(v -> new Claimed(claimed.fence(),
+              claimed.epoch(), true, 0, stored.userId(), stored.messages(), List.of(), List.of()));
         });
   }
 
@@ -465,6 +520,11 @@ public final class SessionVerticle extends VerticleBase {
     });
   }
 
+  private void storeDurably(List<DurableCommand.Write> batch, java.util.function.Consumer<Throwable> done) {
+    Nearest.request(vertx, Addresses.DURABLE, new DurableCommand.Save(batch), requestOptions)
+        .onComplete(result -> done.accept(result.succeeded() ? null : result.cause()));
+  }
+
   /** The pipeline's time, on this verticle's event loop. */
   private final class LoopClock implements AppendPipeline.Clock {
     @Override
@@ -526,7 +586,8 @@ public final class SessionVerticle extends VerticleBase {
 
     @Override
     public void startGeneration(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run) {
-      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context, prefix, fromIndex, run);
+      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context, prefix, fromIndex, run,
+          session.fence);
       // The bridge on this event loop first: its tokens then reach the owner without changing threads.
       Nearest.<String>request(vertx, Addresses.AI_GENERATE, generate, requestOptions)
           .onSuccess(reply -> session.actor.generatorStarted(messageId, run, reply.body()))
@@ -574,6 +635,18 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public AnswerAdmission admission() {
       return admission;
+    }
+
+    @Override
+    public void conversationChanged(DurableCommand.Write write) {
+      if (durableWrites != null) {
+        durableWrites.offer(write);
+      }
+    }
+
+    @Override
+    public boolean durableTierBehind() {
+      return durableWrites != null && durableWrites.full();
     }
 
     @Override

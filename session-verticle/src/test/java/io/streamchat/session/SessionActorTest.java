@@ -7,6 +7,7 @@ import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
 import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
@@ -78,6 +79,19 @@ class SessionActorTest {
       return ++run;
     }
 
+    final List<io.streamchat.protocol.DurableCommand.Write> durable = new ArrayList<>();
+    boolean durableBehind;
+
+    @Override
+    public void conversationChanged(io.streamchat.protocol.DurableCommand.Write write) {
+      durable.add(write);
+    }
+
+    @Override
+    public boolean durableTierBehind() {
+      return durableBehind;
+    }
+
     @Override
     public void answerStored(String messageId, String generatorAddress) {
       progress.add(messageId + "@" + generatorAddress);
@@ -120,7 +134,7 @@ class SessionActorTest {
   }
 
   private SessionActor actor(int window) {
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, true, 2, 5_000);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, true, 2, false, 1000, 5_000);
     return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of()));
   }
 
@@ -352,6 +366,36 @@ class SessionActorTest {
     actor.send(new SendMessage(null, "u", "q2", null));
     assertThat(effects.generations.get(3).context()).extracting(ContextMessage::content)
         .as("the answer and its continuations are one text in later context").containsExactly("q1", "Hello world!", "q2");
+  }
+
+  @Test
+  void aRestoredAnswerGoesOnFromWhatWasStoredWhenNoGeneratorCanFeedItWithinTheGrace() {
+    String question = new JsonObject().put("message_id", "q").put("role", "user").put("content", "hi")
+        .put("status", "completed").put("created_at", "t").put("client_message_id", "c-1").encode();
+    List<StoredEvent> streaming = List.of(
+        new StoredEvent(2, LoggedEvent.STREAM_START,
+            "{\"type\":\"stream_start\",\"seq\":2,\"message_id\":\"a\",\"reply_to\":\"q\",\"client_message_id\":\"r-1\"}",
+            "a", null),
+        new StoredEvent(3, LoggedEvent.CHUNK, SessionFrames.chunk(3, "a", 0, "Hel"), "a", null),
+        new StoredEvent(4, LoggedEvent.CHUNK, SessionFrames.chunk(4, "a", 1, "lo"), "a", null));
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, 100, 10, 5_000, 30_000, 1000, 10, 1000, true, 2, false, 1000, 5_000);
+    SessionActor actor = new SessionActor("s", settings, effects,
+        new Claimed(2, "e2", true, 4, "u", List.of(question), streaming, streaming));
+    assertThat(actor.waitsForGenerator()).isTrue();
+    TokenAck ahead = actor.tokens(new Tokens("a", 5, List.of("x"), "old-bridge", 99));
+    assertThat(ahead.nextIndex()).as("the old run is told what this owner holds").isEqualTo(2);
+    assertThat(actor.waitsForGenerator()).as("tokens past what is held are no progress").isTrue();
+    assertThat(actor.regenerate(new Regenerate(null, "u", "r-1", null)).replyMessageId())
+        .as("the regeneration that started the answer, asked again after the owner changed").isEqualTo("a");
+    effects.now += SessionActor.RESTORED_GENERATOR_GRACE_MS + 1;
+    actor.tick();
+    assertThat(effects.generations).hasSize(1);
+    Recorder.Generation next = effects.generations.get(0);
+    assertThat(next.fromIndex()).isEqualTo(2);
+    assertThat(next.prefix()).isEqualTo("Hello");
+    assertThat(next.run()).isNotEqualTo(99);
+    assertThat(actor.tokens(new Tokens("a", 2, List.of("late"), "old-bridge", 99)).nextIndex())
+        .as("the old run, replaced, stops").isEqualTo(-1);
   }
 
   private void finishWith(SessionActor actor, String messageId, String text) {

@@ -1,0 +1,90 @@
+package io.streamchat.durable;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.Codecs;
+import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.DurableCommand;
+import io.streamchat.protocol.DurableCommand.Conversations;
+import io.streamchat.protocol.DurableCommand.Delete;
+import io.streamchat.protocol.DurableCommand.Deleted;
+import io.streamchat.protocol.DurableCommand.ListConversations;
+import io.streamchat.protocol.DurableCommand.Load;
+import io.streamchat.protocol.DurableCommand.Rename;
+import io.streamchat.protocol.DurableCommand.Save;
+import io.streamchat.protocol.DurableCommand.Saved;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.Metrics;
+import io.streamchat.protocol.Nearest;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The only code that talks to PostgreSQL. Session owners send it the finished messages of their
+ * conversations (written behind live delivery); the conversations API reads and changes the list.
+ */
+public final class DurableVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DurableVerticle.class);
+
+  private Pool pool;
+  private PostgresStore store;
+  private int maxMessages;
+  private LongAdder writes;
+  private LongAdder failures;
+
+  @Override
+  public Future<?> start() {
+    Codecs.register(vertx);
+    ConfigSource config = ConfigSource.of(config());
+    DurableSettings settings = DurableSettings.from(config);
+    maxMessages = config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000);
+    pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(settings.poolSize()))
+        .connectingTo(PgConnectOptions.fromUri(settings.url())).using(vertx).build();
+    store = new PostgresStore(pool);
+    Metrics metrics = Metrics.of(vertx);
+    writes = metrics.counter("chat_db_writes_total", "Conversation changes written to PostgreSQL");
+    failures = metrics.counter("chat_db_failures_total", "PostgreSQL requests that failed");
+    return Migrations.apply(pool).compose(v -> Nearest.ready(Nearest.consumers(vertx, Addresses.DURABLE, this::handle)));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return pool == null ? Future.succeededFuture() : pool.close();
+  }
+
+  private void handle(Message<DurableCommand> message) {
+    DurableCommand command = message.body();
+    Future<?> result;
+    if (command instanceof Save save) {
+      result = store.save(save.writes()).map(Saved::new).onSuccess(saved -> writes.add(saved.count()));
+    } else if (command instanceof Load load) {
+      result = store.load(load.sessionId(), maxMessages);
+    } else if (command instanceof ListConversations list) {
+      result = store.list(list.userId(), list.limit(), list.beforeMs()).map(Conversations::new);
+    } else if (command instanceof Rename rename) {
+      result = store.rename(rename.sessionId(), rename.title()).compose(entry -> entry == null
+          ? Future.failedFuture(new ChatException(ErrorCode.NOT_FOUND, "no conversation " + rename.sessionId()))
+          : Future.succeededFuture(entry));
+    } else {
+      result = store.delete(((Delete) command).sessionId()).map(Deleted::new);
+    }
+    result.onSuccess(message::reply).onFailure(failure -> {
+      if (failure instanceof ChatException chat) {
+        message.reply(chat.toReplyException());
+        return;
+      }
+      failures.increment();
+      LOG.warn("PostgreSQL {} failed: {}", command.getClass().getSimpleName(), failure.toString());
+      message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+    });
+  }
+}

@@ -1,0 +1,97 @@
+package io.streamchat.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/** The write-behind queue alone: a scripted sink and a manual clock. */
+class WriteBehindTest {
+
+  private final List<Runnable> due = new ArrayList<>();
+  private final List<Long> delays = new ArrayList<>();
+  private final List<List<Integer>> written = new ArrayList<>();
+  private final List<Consumer<Throwable>> callbacks = new ArrayList<>();
+  private int failuresReported;
+
+  private final AppendPipeline.Clock clock = new AppendPipeline.Clock() {
+    @Override
+    public long nowMs() {
+      return 0;
+    }
+
+    @Override
+    public void schedule(long delayMs, Runnable task) {
+      delays.add(delayMs);
+      due.add(task);
+    }
+  };
+
+  private final WriteBehind<Integer> queue = new WriteBehind<>((batch, done) -> {
+    written.add(List.copyOf(batch));
+    callbacks.add(done);
+  }, clock, 3, 5, (count, failure) -> failuresReported = count);
+
+  private void runDue() {
+    List<Runnable> now = new ArrayList<>(due);
+    due.clear();
+    now.forEach(Runnable::run);
+  }
+
+  @Test
+  void itemsAreWrittenInOrderInBatchesOneAtATime() {
+    for (int i = 1; i <= 4; i++) {
+      queue.offer(i);
+    }
+    runDue();
+    assertThat(written).containsExactly(List.of(1, 2, 3));
+    queue.offer(5);
+    runDue();
+    assertThat(written).as("one batch in flight").hasSize(1);
+    callbacks.get(0).accept(null);
+    runDue();
+    assertThat(written.get(1)).containsExactly(4, 5);
+    callbacks.get(1).accept(null);
+    assertThat(queue.pending()).isZero();
+  }
+
+  @Test
+  void aFailedBatchIsRetriedWithBackoffBeforeAnythingAfterIt() {
+    queue.offer(1);
+    queue.offer(2);
+    runDue();
+    callbacks.get(0).accept(new IllegalStateException("down"));
+    assertThat(failuresReported).isEqualTo(1);
+    assertThat(delays.get(delays.size() - 1)).isPositive();
+    queue.offer(3);
+    runDue();
+    assertThat(written.get(1)).as("the failed items again, first, then what came since").containsExactly(1, 2, 3);
+    callbacks.get(1).accept(new IllegalStateException("still down"));
+    assertThat(delays.get(delays.size() - 1)).as("longer each time").isGreaterThan(delays.get(delays.size() - 2));
+    runDue();
+    assertThat(written.get(2)).containsExactly(1, 2, 3);
+    callbacks.get(2).accept(null);
+    runDue();
+    assertThat(written).hasSize(3);
+    assertThat(queue.pending()).isZero();
+  }
+
+  @Test
+  void atTheBoundItIsFullYetNothingOfferedIsDropped() {
+    for (int i = 1; i <= 5; i++) {
+      queue.offer(i);
+    }
+    assertThat(queue.full()).isTrue();
+    queue.offer(6);
+    assertThat(queue.pending()).isEqualTo(6);
+    assertThat(queue.anyPending(i -> i == 6)).isTrue();
+    runDue();
+    callbacks.get(0).accept(null);
+    assertThat(queue.full()).isFalse();
+    runDue();
+    assertThat(written.get(1)).containsExactly(4, 5, 6);
+    assertThat(queue.anyPending(i -> i == 1)).isFalse();
+  }
+}
