@@ -5,6 +5,7 @@ import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
+import io.streamchat.protocol.CacheCommand.Forget;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.Codecs;
@@ -63,6 +64,8 @@ public final class CacheVerticle extends VerticleBase {
       return release.sessionId();
     } else if (command instanceof Seed seed) {
       return seed.sessionId();
+    } else if (command instanceof Forget forget) {
+      return forget.sessionId();
     }
     return "(several)";
   }
@@ -78,6 +81,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.checkFence(check.sessionId(), check.fence()).map("current");
     } else if (command instanceof Seed seed) {
       result = store.seed(seed).map("seeded");
+    } else if (command instanceof Forget forget) {
+      result = store.forget(forget).map("forgotten");
     } else {
       result = store.release((Release) command).map("released");
     }

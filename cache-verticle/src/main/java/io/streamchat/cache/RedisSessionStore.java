@@ -6,6 +6,7 @@ import io.streamchat.protocol.CacheCommand.AppendResult;
 import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Forget;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
@@ -48,10 +49,11 @@ final class RedisSessionStore {
   private final Redis client;
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
-      "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"));
+      "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"),
+      "forget", load("forget.lua"));
   private final Map<String, String> shas = Map.of(
       "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")),
-      "seed", sha1(scripts.get("seed")));
+      "seed", sha1(scripts.get("seed")), "forget", sha1(scripts.get("forget")));
 
   RedisSessionStore(Redis client, CacheConfig config) {
     this.client = client;
@@ -130,6 +132,11 @@ final class RedisSessionStore {
       args.add(seed.messages().get(i));
     }
     return eval("seed", keys(seed.sessionId()), args).mapEmpty();
+  }
+
+  /** Forgets a deleted conversation: its log and history go; its fencing token only grows. */
+  Future<Void> forget(Forget forget) {
+    return eval("forget", keys(forget.sessionId()), List.of(Long.toString(forget.fence()))).mapEmpty();
   }
 
   Future<Void> release(Release release) {

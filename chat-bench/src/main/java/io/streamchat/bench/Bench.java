@@ -83,6 +83,7 @@ public final class Bench {
     for (int i = 0; i < options.nodes(); i++) {
       Map<String, String> env = new HashMap<>(Map.of(
           "CHAT_REDIS_URL", redis.url(),
+          "CHAT_DB_URL", "none",
           "CHAT_AI_PROVIDER", "openai",
           "CHAT_AI_BASE_URL", ai.baseUrl()));
       String eventLoops = System.getenv("CHAT_EVENT_LOOPS");

@@ -52,6 +52,10 @@ public sealed interface CacheCommand {
       implements CacheCommand {
   }
 
+  /** Forgets a deleted conversation (log, history, epoch); refused unless {@code fence} is the newest. */
+  record Forget(String sessionId, long fence) implements CacheCommand {
+  }
+
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }

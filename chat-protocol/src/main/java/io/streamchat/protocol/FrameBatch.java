@@ -14,6 +14,13 @@ public record FrameBatch(String connectionId, long fence, List<Frame> frames) {
   /** The session owner has dropped this connection (lost ownership, passivated or evicted it). */
   public static final String DETACHED = "detached";
 
+  /** The conversation was deleted: the socket is told {@code not_found} and closed. */
+  public static final String DELETED = "deleted";
+
+  public static FrameBatch deleted(String connectionId, long fence) {
+    return new FrameBatch(connectionId, fence, List.of(new Frame(0, DELETED, "")));
+  }
+
   /**
    * The owner holding {@code fence} drops this connection. {@code fence} lets a gateway ignore the
    * frames of an owner that was replaced: fencing tokens of a session only grow.

@@ -55,6 +55,13 @@ public sealed interface SessionCommand {
   record Continue(String connectionId, String userId, String messageId, String requestId) implements SessionCommand {
   }
 
+  /**
+   * Deletes the conversation from every tier but the audit log: its connections are told and
+   * closed, and the id then starts a new, empty conversation. Replied {@link SessionReply.Deleted}.
+   */
+  record DeleteConversation(String userId) implements SessionCommand {
+  }
+
   /** {@code messageId} null means the answer streaming now. */
   record Cancel(String connectionId, String messageId) implements SessionCommand {
   }

@@ -15,6 +15,10 @@ public sealed interface SessionReply {
   record MessageAccepted(String sessionId, String messageId, String replyMessageId) implements SessionReply {
   }
 
+  /** {@code found} false: the session had no conversation to delete. */
+  record Deleted(boolean found) implements SessionReply {
+  }
+
   record CancelResult(String messageId, CancelStatus status, Integer totalChunks) implements SessionReply {
   }
 

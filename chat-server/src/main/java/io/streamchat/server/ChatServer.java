@@ -6,6 +6,8 @@ import com.hazelcast.config.TcpIpConfig;
 import io.streamchat.ai.AiBridgeVerticle;
 import io.streamchat.cache.CacheVerticle;
 import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.durable.DurableVerticle;
+import io.streamchat.durable.EmbeddedPostgresServer;
 import io.streamchat.gateway.GatewayVerticle;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.session.SessionVerticle;
@@ -59,15 +61,17 @@ public final class ChatServer {
 
   private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
       "cache", CacheVerticle::new,
+      "durable", DurableVerticle::new,
       "session", SessionVerticle::new,
       "ai-bridge", AiBridgeVerticle::new,
       "gateway", GatewayVerticle::new);
   /** Start order: a verticle's dependencies start before it. */
-  private static final List<String> START_ORDER = List.of("cache", "session", "ai-bridge", "gateway");
+  private static final List<String> START_ORDER = List.of("cache", "durable", "session", "ai-bridge", "gateway");
 
   private final ServerConfig config;
   private final JsonObject verticleConfig;
   private final EmbeddedRedis embeddedRedis;
+  private final EmbeddedPostgresServer embeddedPostgres;
   private final PauseDetector pauses;
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(runnable -> {
     Thread thread = new Thread(runnable, REJOIN_THREAD);
@@ -78,10 +82,12 @@ public final class ChatServer {
   private Running running;
   private boolean stopped;
 
-  private ChatServer(ServerConfig config, JsonObject verticleConfig, EmbeddedRedis embeddedRedis) {
+  private ChatServer(ServerConfig config, JsonObject verticleConfig, EmbeddedRedis embeddedRedis,
+                     EmbeddedPostgresServer embeddedPostgres) {
     this.config = config;
     this.verticleConfig = verticleConfig;
     this.embeddedRedis = embeddedRedis;
+    this.embeddedPostgres = embeddedPostgres;
     long memberTimeoutMs = verticleConfig.getLong("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 0L);
     this.pauses = config.clustered() && memberTimeoutMs > 0 ? new PauseDetector(memberTimeoutMs, stoodStillMs -> rejoin(null,
         "it stood still for " + stoodStillMs + " ms, longer than the cluster waits for a member")) : null;
@@ -99,11 +105,23 @@ public final class ChatServer {
       verticleConfig.put("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 1000L * Integer.parseInt(seconds == null ? "60" : seconds));
     }
     EmbeddedRedis redis = null;
-    if (config.redisUrl() == null && config.roles().contains("cache")) {
-      redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
-      verticleConfig.put("CHAT_REDIS_URL", redis.url());
+    EmbeddedPostgresServer postgres = null;
+    try {
+      if (config.redisUrl() == null && config.roles().contains("cache")) {
+        redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
+        verticleConfig.put("CHAT_REDIS_URL", redis.url());
+      }
+      if (config.dbUrl() == null && config.roles().contains("cache")) {
+        postgres = EmbeddedPostgresServer.persistent(config.dataDir().resolve("postgres"), config.embeddedDbPort());
+      }
+    } catch (Exception e) {
+      if (redis != null) {
+        redis.close();
+      }
+      throw e;
     }
-    ChatServer server = new ChatServer(config, verticleConfig, redis);
+    verticleConfig.put("CHAT_DB_URL", postgres != null ? postgres.url() : config.dbUrl() == null ? "none" : config.dbUrl());
+    ChatServer server = new ChatServer(config, verticleConfig, redis, postgres);
     try {
       Running node = server.startNode(clusterConfig, false);
       synchronized (server) {
@@ -113,8 +131,9 @@ public final class ChatServer {
       server.stop();
       throw e;
     }
-    LOG.info("Node {} started with roles {}{}", config.nodeId(), config.roles(),
-        redis == null ? "" : " and an embedded Redis at " + redis.url());
+    LOG.info("Node {} started with roles {}{}{}", config.nodeId(), config.roles(),
+        redis == null ? "" : ", an embedded Redis at " + redis.url(),
+        postgres == null ? "" : ", an embedded PostgreSQL at " + postgres.url());
     return server;
   }
 
@@ -144,7 +163,7 @@ public final class ChatServer {
         () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
     try {
       for (String role : START_ORDER) {
-        if (config.roles().contains(role)) {
+        if (config.roles().contains(role) || ("durable".equals(role) && config.durable())) {
           DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(config.instances(role));
           node.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
         }
@@ -259,6 +278,9 @@ public final class ChatServer {
     }
     if (embeddedRedis != null) {
       embeddedRedis.close();
+    }
+    if (embeddedPostgres != null) {
+      embeddedPostgres.close();
     }
   }
 

@@ -17,14 +17,16 @@ import java.util.UUID;
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
- * @param dataDir         CHAT_DATA_DIR (./data): where the embedded Redis keeps its files
+ * @param dataDir         CHAT_DATA_DIR (./data): where the embedded Redis and PostgreSQL keep their files
  * @param embeddedRedisPort CHAT_EMBEDDED_REDIS_PORT (6390): port of the embedded Redis (a free one when taken)
+ * @param dbUrl           CHAT_DB_URL (unset: an embedded PostgreSQL is started; {@code none}: no durable tier)
+ * @param embeddedDbPort  CHAT_EMBEDDED_DB_PORT (5433): port of the embedded PostgreSQL (a free one when taken)
  * @param eventLoops      CHAT_EVENT_LOOPS (1 per core): event-loop threads; each runs one instance of every verticle
  *                        of the node (a lane), so that a session's hot path stays on one thread
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
-                    int clusterPort, String clusterConfig, Path dataDir, int embeddedRedisPort, int eventLoops,
-                    ConfigSource source) {
+                    int clusterPort, String clusterConfig, Path dataDir, int embeddedRedisPort, String dbUrl,
+                    int embeddedDbPort, int eventLoops, ConfigSource source) {
 
   static ServerConfig from(ConfigSource config) {
     Set<String> roles = new LinkedHashSet<>(NodeSettings.ALL_ROLES);
@@ -39,8 +41,15 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
         Path.of(config.string("CHAT_DATA_DIR", "data")),
         config.integer("CHAT_EMBEDDED_REDIS_PORT", 6390),
+        config.string("CHAT_DB_URL", null),
+        config.integer("CHAT_EMBEDDED_DB_PORT", 5433),
         config.integer("CHAT_EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
         config);
+  }
+
+  /** Whether this node runs the durable tier (with its storage role, when a database is configured or embedded). */
+  boolean durable() {
+    return roles.contains("cache") && !"none".equalsIgnoreCase(dbUrl == null ? "" : dbUrl.strip());
   }
 
   boolean clustered() {

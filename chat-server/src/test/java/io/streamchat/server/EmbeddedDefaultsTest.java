@@ -21,7 +21,8 @@ class EmbeddedDefaultsTest {
   void aNodeWithNothingConfiguredStartsItsOwnRedisAnswersWithTheDemoProviderAndKeepsConversationsAcrossRestarts() throws Exception {
     int port = TestNode.freePort();
     JsonObject settings = new JsonObject().put("CHAT_HTTP_PORT", port).put("CHAT_AI_DEMO_TOKENS_PER_SECOND", 500)
-        .put("CHAT_DATA_DIR", dataDir.toString()).put("CHAT_EMBEDDED_REDIS_PORT", TestNode.freePort());
+        .put("CHAT_DATA_DIR", dataDir.toString()).put("CHAT_EMBEDDED_REDIS_PORT", TestNode.freePort())
+        .put("CHAT_EMBEDDED_DB_PORT", TestNode.freePort());
     ChatServer server = ChatServer.start(settings);
     Vertx client = Vertx.vertx();
     ChatFollower follower = new ChatFollower();

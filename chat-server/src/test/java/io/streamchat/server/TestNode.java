@@ -34,12 +34,17 @@ final class TestNode implements AutoCloseable {
         .put("CHAT_HTTP_HOST", "127.0.0.1")
         .put("CHAT_NODE_ID", "test-node")
         .put("CHAT_REDIS_URL", redis.url())
+        .put("CHAT_DB_URL", "none")
         .put("CHAT_REDIS_TIMEOUT_MS", 500)
         .put("CHAT_AI_PROVIDER", "openai")
         .put("CHAT_AI_BASE_URL", ai.baseUrl())
         .put("CHAT_AI_MODEL", "test-model")
         .mergeIn(overrides);
     server = ChatServer.start(settings);
+  }
+
+  JsonObject settings() {
+    return settings;
   }
 
   void restart() throws Exception {

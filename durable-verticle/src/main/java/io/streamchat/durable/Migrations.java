@@ -32,8 +32,10 @@ final class Migrations {
   static Future<Void> apply(Pool pool) {
     return pool.withConnection(connection -> connection
         .query("SELECT pg_advisory_lock(" + LOCK_KEY + ")").execute()
-        .compose(v -> connection.query("CREATE TABLE IF NOT EXISTS schema_migrations ("
-            + "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())").execute())
+        .compose(v -> connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").execute())
+        .compose(exists -> exists.iterator().next().getBoolean(0) ? Future.succeededFuture()
+            : connection.query("CREATE TABLE schema_migrations ("
+                + "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())").execute().mapEmpty())
         .compose(v -> connection.query("SELECT version FROM schema_migrations").execute())
         .compose(rows -> {
           Set<String> applied = java.util.stream.StreamSupport.stream(rows.spliterator(), false)

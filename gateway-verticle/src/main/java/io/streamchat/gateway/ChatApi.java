@@ -6,7 +6,14 @@ import io.streamchat.protocol.Identifiers;
 import io.streamchat.client.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionReply;
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.DurableCommand;
+import io.streamchat.protocol.Nearest;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import java.time.Instant;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.UUID;
@@ -18,10 +25,90 @@ import java.util.UUID;
  */
 final class ChatApi {
 
-  private final SessionClient sessions;
+  /** Conversations in one page of the list, by default and at most. */
+  private static final int DEFAULT_PAGE = 50;
+  private static final int MAX_PAGE = 200;
+  private static final int MAX_TITLE_CHARS = 200;
 
-  ChatApi(SessionClient sessions) {
+  private final Vertx vertx;
+  private final SessionClient sessions;
+  private final DeliveryOptions durableOptions;
+  private final boolean durable;
+
+  ChatApi(Vertx vertx, SessionClient sessions, long requestTimeoutMs, boolean durable) {
+    this.vertx = vertx;
     this.sessions = sessions;
+    this.durableOptions = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
+    this.durable = durable;
+  }
+
+  /** The user's conversations, most recently updated first: {@code {"sessions":[…]}}. */
+  Future<JsonObject> conversations(String userId, String limit, String before) {
+    if (userId == null) {
+      throw badRequest("user_id is required");
+    }
+    String user = optionalUser(userId);
+    int pageSize = limit == null ? DEFAULT_PAGE : parseInt(limit, "limit");
+    if (pageSize < 1 || pageSize > MAX_PAGE) {
+      throw badRequest("limit must be between 1 and " + MAX_PAGE);
+    }
+    long beforeMs = before == null ? 0 : parseTime(before);
+    return durableTier(new DurableCommand.ListConversations(user, pageSize, beforeMs))
+        .map(reply -> {
+          JsonArray list = new JsonArray();
+          ((DurableCommand.Conversations) reply).entries().forEach(entry -> list.add(entry(entry)));
+          return new JsonObject().put("sessions", list);
+        });
+  }
+
+  /** Renames a conversation: its entry. */
+  Future<JsonObject> rename(String rawSessionId, JsonObject body) {
+    String sessionId = sessionId(rawSessionId);
+    Object title = body.getValue("title");
+    if (!(title instanceof String text) || text.strip().isEmpty() || text.length() > MAX_TITLE_CHARS) {
+      throw badRequest("title must be a string of 1 to " + MAX_TITLE_CHARS + " characters");
+    }
+    return durableTier(new DurableCommand.Rename(sessionId, text.strip()))
+        .map(reply -> entry((DurableCommand.ConversationEntry) reply));
+  }
+
+  /** Deletes a conversation from every tier but the audit log; fails {@code not_found} when there was none. */
+  Future<Void> delete(String rawSessionId) {
+    String sessionId = sessionId(rawSessionId);
+    return sessions.<SessionReply.Deleted>request(sessionId, new SessionCommand.DeleteConversation(null))
+        .compose(deleted -> deleted.found() ? Future.succeededFuture()
+            : Future.failedFuture(new ChatException(ErrorCode.NOT_FOUND, "no conversation " + sessionId)));
+  }
+
+  private Future<Object> durableTier(DurableCommand command) {
+    if (!durable) {
+      return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE,
+          "conversations are listed by the durable tier, which is off (CHAT_DB_URL=none)"));
+    }
+    return Nearest.request(vertx, Addresses.DURABLE, command, durableOptions).map(Message::body);
+  }
+
+  private static JsonObject entry(DurableCommand.ConversationEntry entry) {
+    return new JsonObject().put("session_id", entry.sessionId()).put("title", entry.title())
+        .put("created_at", Instant.ofEpochMilli(entry.createdAtMs()).toString())
+        .put("updated_at", Instant.ofEpochMilli(entry.updatedAtMs()).toString())
+        .put("message_count", entry.messageCount()).put("streaming", entry.streaming());
+  }
+
+  private static int parseInt(String value, String name) {
+    try {
+      return Integer.parseInt(value.strip());
+    } catch (NumberFormatException e) {
+      throw badRequest(name + " must be an integer");
+    }
+  }
+
+  private static long parseTime(String value) {
+    try {
+      return Instant.parse(value.strip()).toEpochMilli();
+    } catch (java.time.format.DateTimeParseException e) {
+      throw badRequest("before must be an ISO-8601 time such as an updated_at of the list");
+    }
   }
 
   Future<JsonObject> send(JsonObject body) {
@@ -127,6 +214,9 @@ final class ChatApi {
         case "recover" -> recover(request);
         case "regenerate" -> regenerate(request);
         case "continue" -> continueAnswer(request);
+        case "sessions" -> conversations(request.getValue("user_id") instanceof String user ? user : null,
+            request.getValue("limit") == null ? null : request.getValue("limit").toString(),
+            request.getValue("before") instanceof String before ? before : null);
         default -> throw badRequest("unknown action '" + name + "'");
       };
     } catch (ChatException e) {

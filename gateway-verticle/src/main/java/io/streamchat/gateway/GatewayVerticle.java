@@ -53,7 +53,8 @@ public final class GatewayVerticle extends VerticleBase {
     Codecs.register(vertx);
     settings = GatewaySettings.from(ConfigSource.of(config()));
     sessions = new SessionClient(vertx, settings.requestTimeoutMs());
-    api = new ChatApi(sessions);
+    api = new ChatApi(vertx, sessions, settings.requestTimeoutMs(),
+        !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip()));
     metrics = Metrics.of(vertx);
     metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
@@ -119,6 +120,13 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/chat/regenerate").handler(body).handler(ctx -> respond(ctx, 202, api::regenerate));
     router.post("/api/chat/continue").handler(body).handler(ctx -> respond(ctx, 202, api::continueAnswer));
     router.get("/api/history/:session_id").handler(this::history);
+    router.get("/api/sessions").handler(ctx -> reply(ctx, 200, call(() -> api.conversations(
+        ctx.queryParams().get("user_id"), ctx.queryParams().get("limit"), ctx.queryParams().get("before")))));
+    router.patch("/api/sessions/:session_id").handler(body)
+        .handler(ctx -> respond(ctx, 200, json -> api.rename(ctx.pathParam("session_id"), json)));
+    router.delete("/api/sessions/:session_id").handler(ctx -> call(() -> api.delete(ctx.pathParam("session_id")))
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(failure -> sendError(ctx, ChatException.of(failure))));
     router.get("/history/:session_id").handler(this::history);
 
     router.get("/health/live").handler(ctx -> health(ctx, true));
@@ -208,6 +216,15 @@ public final class GatewayVerticle extends VerticleBase {
       result = Future.failedFuture(e);
     }
     reply(ctx, status, result);
+  }
+
+  /** A call whose checks may throw before it returns a future: the failure becomes the future's. */
+  private static <T> Future<T> call(java.util.function.Supplier<Future<T>> call) {
+    try {
+      return call.get();
+    } catch (ChatException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   private void history(RoutingContext ctx) {

@@ -213,6 +213,11 @@ final class SocketConnection {
         moveOn();
         return;
       }
+      if (FrameBatch.DELETED.equals(frame.type())) {
+        writeError(ErrorCode.NOT_FOUND, "this conversation was deleted", null);
+        close((short) 1000, "conversation deleted");
+        return;
+      }
       if ("history".equals(frame.type())) {
         JsonObject history = new JsonObject(frame.json());
         epoch = history.getString("epoch");

@@ -643,6 +643,18 @@ final class SessionActor {
     }
   }
 
+  /** Whether the session holds a conversation (any event or message). */
+  boolean hasConversation() {
+    return log.lastSeq() > 0 || !conversation.messages().isEmpty();
+  }
+
+  /** The conversation is being deleted: an answer streaming is stopped at its generator, with no event. */
+  void abandonAnswer() {
+    if (answer != null) {
+      effects.stopGeneration(answer.messageId, answer.generatorAddress, answer.run);
+    }
+  }
+
   /** This node no longer owns the session: an answer still streaming goes on elsewhere and stops counting here. */
   void leave() {
     if (answer != null && !left) {

@@ -17,6 +17,7 @@ import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Forget;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.ChatException;
@@ -35,6 +36,7 @@ import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Credit;
+import io.streamchat.protocol.SessionCommand.DeleteConversation;
 import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.GetHistory;
@@ -382,6 +384,54 @@ public final class SessionVerticle extends VerticleBase {
     leases.release(session.id);
   }
 
+  /**
+   * Deletes the conversation from every tier but the audit log: its sockets are told and closed,
+   * an answer streaming stops, the durable tier forgets it once the writes queued before are done,
+   * and Redis forgets it last (which also fences this owner out). The id then starts afresh.
+   */
+  private void deleteConversation(ActiveSession session, Message<SessionCommand> request) {
+    session.closing = true;
+    boolean held = session.actor.hasConversation();
+    session.actor.abandonAnswer();
+    for (Connection connection : session.actor.detachAll()) {
+      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.deleted(connection.id, session.fence));
+    }
+    appends.forget(session);
+    long deadline = System.currentTimeMillis() + settings.requestTimeoutMs();
+    session.consumer.unregister()
+        .compose(v -> durablyWritten(session.id, deadline))
+        .compose(v -> settings.durable()
+            ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
+                requestOptions).map(reply -> reply.body().found())
+            : Future.succeededFuture(false))
+        .compose(found -> Nearest.request(vertx, Addresses.CACHE, new Forget(session.id, session.fence), requestOptions)
+            .map(v -> found || held))
+        .onComplete(result -> {
+          forget(session);
+          if (result.succeeded()) {
+            if (result.result()) {
+              LOG.info("Session {} deleted", session.id);
+            }
+            request.reply(new SessionReply.Deleted(result.result()));
+          } else {
+            LOG.warn("Deleting session {} failed: {}", session.id, result.cause().toString());
+            request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
+          }
+        });
+  }
+
+  private Future<Void> durablyWritten(String sessionId, long deadline) {
+    if (durableWrites == null || !durableWrites.anyPending(write -> write.sessionId().equals(sessionId))) {
+      return Future.succeededFuture();
+    }
+    if (System.currentTimeMillis() > deadline) {
+      return Future.failedFuture("the durable tier has not taken the conversation's last changes yet");
+    }
+    Promise<Void> waited = Promise.promise();
+    vertx.setTimer(20, t -> waited.complete());
+    return waited.future().compose(v -> durablyWritten(sessionId, deadline));
+  }
+
   /** A newer owner holds the session: stop at once; connections re-attach to the new owner. */
   private void lostOwnership(ActiveSession session) {
     if (session.closing && !sessions.containsKey(session.id)) {
@@ -405,6 +455,10 @@ public final class SessionVerticle extends VerticleBase {
     SessionCommand command = message.body();
     SessionActor actor = session.actor;
     try {
+      if (command instanceof DeleteConversation) {
+        deleteConversation(session, message);
+        return;
+      }
       if (command instanceof Tokens tokens && message.replyAddress() == null) {
         tokensStreamed(session, tokens);
         return;
