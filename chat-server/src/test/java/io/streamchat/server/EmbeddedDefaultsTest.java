@@ -18,7 +18,7 @@ class EmbeddedDefaultsTest {
   Path dataDir;
 
   @Test
-  void aNodeWithNothingConfiguredStartsItsOwnRedisAnswersWithTheDemoProviderAndKeepsConversationsAcrossRestarts() throws Exception {
+  void aNodeWithNothingConfiguredStartsItsOwnRedisAndPostgresAnswersWithTheDemoProviderAndKeepsConversationsAcrossRestarts() throws Exception {
     int port = TestNode.freePort();
     JsonObject settings = new JsonObject().put("CHAT_HTTP_PORT", port).put("CHAT_AI_DEMO_TOKENS_PER_SECOND", 500)
         .put("CHAT_DATA_DIR", dataDir.toString()).put("CHAT_EMBEDDED_REDIS_PORT", TestNode.freePort())
@@ -26,7 +26,7 @@ class EmbeddedDefaultsTest {
     ChatServer server = ChatServer.start(settings);
     Vertx client = Vertx.vertx();
     ChatFollower follower = new ChatFollower();
-    try (TestSocket socket = TestSocket.connect(client, port, "session_id=laptop", follower)) {
+    try (TestSocket socket = TestSocket.connect(client, port, "session_id=laptop&user_id=me", follower)) {
       socket.next();
       socket.send(new JsonObject().put("type", "message").put("content", "What is Vert.x?"));
       JsonObject complete = socket.until("complete");
@@ -45,11 +45,19 @@ class EmbeddedDefaultsTest {
       JsonObject history = socket.next();
       assertThat(history.getJsonArray("messages")).as("a restart keeps the conversation").hasSize(2);
       assertThat(history.getJsonArray("messages").getJsonObject(0).getString("content")).isEqualTo("What is Vert.x?");
+      String list = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + port + "/api/sessions?user_id=me")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      JsonObject entry = new JsonObject(list).getJsonArray("sessions").getJsonObject(0);
+      assertThat(entry.getString("session_id")).as("the conversation list survives too").isEqualTo("laptop");
+      assertThat(entry.getString("title")).isEqualTo("What is Vert.x?");
+      assertThat(entry.getInteger("message_count")).isEqualTo(2);
     } finally {
       client.close().await();
       restarted.stop();
     }
     assertThat(Files.list(dataDir.resolve("redis")).map(p -> p.getFileName().toString()))
         .contains("appendonly.aof");
+    assertThat(dataDir.resolve("postgres").resolve("data").resolve("PG_VERSION")).exists();
   }
 }

@@ -53,6 +53,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     EmbeddedPostgres postgres = EmbeddedPostgres.builder()
         .setDataDirectory(data).setCleanDataDirectory(false)
         .setOverrideWorkingDirectory(dir.resolve("binary").toFile())
+        // Stopped by its owner after the node's last write, not by a shutdown hook racing the node's own.
+        .setRegisterShutdownHook(false)
         .setPort(port).start();
     LOG.info("Embedded PostgreSQL listening on 127.0.0.1:{} with its data in {}", port, data);
     return new EmbeddedPostgresServer(postgres, null);

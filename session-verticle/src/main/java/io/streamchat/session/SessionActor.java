@@ -643,6 +643,19 @@ final class SessionActor {
     }
   }
 
+  /**
+   * The newest finished messages again, for the durable tier (idempotent writes): after an owner
+   * died, the changes it had queued for the durable tier may never have been written.
+   */
+  void rewriteRecentMessages(int max) {
+    List<MessageView> all = new ArrayList<>(conversation.messages());
+    for (MessageView message : all.subList(Math.max(0, all.size() - max), all.size())) {
+      effects.conversationChanged(new DurableCommand.Write(sessionId, userId, message.messageId(),
+          message.toJson().encode(), message.isAssistant() ? null : title(message.content()), answer != null,
+          effects.nowMs()));
+    }
+  }
+
   /** Whether the session holds a conversation (any event or message). */
   boolean hasConversation() {
     return log.lastSeq() > 0 || !conversation.messages().isEmpty();

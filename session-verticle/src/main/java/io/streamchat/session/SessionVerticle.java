@@ -81,6 +81,8 @@ public final class SessionVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(SessionVerticle.class);
   /** Events in one batch of appends (of all sessions of the verticle together). */
   private static final int MAX_APPEND_BATCH = 4096;
+  /** Finished messages written again to PostgreSQL when a session's owner died without handing it off. */
+  private static final int DURABLE_CATCH_UP_MESSAGES = 50;
   /** Conversation changes in one PostgreSQL transaction. */
   private static final int MAX_DURABLE_BATCH = 256;
   private static final long TICK_MS = 1000;
@@ -212,7 +214,13 @@ public final class SessionVerticle extends VerticleBase {
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
       handOffs.add(handOff(session));
     }
-    return Future.join(handOffs);
+    // The durable tier stops after this verticle: what is queued for it is written first (time-bound).
+    return Future.join(handOffs).transform(v -> durablyWritten(null, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .recover(e -> {
+          LOG.warn("{} conversation changes were not written to PostgreSQL before the stop: {}",
+              durableWrites.pending(), e.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   // ---- ownership ----
@@ -254,6 +262,10 @@ public final class SessionVerticle extends VerticleBase {
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
+          if (claimed.epochChanged() && claimed.lastSeq() > 0) {
+            // The previous owner did not hand off: what it had queued for PostgreSQL may be lost.
+            session.actor.rewriteRecentMessages(DURABLE_CATCH_UP_MESSAGES);
+          }
           if (session.actor.waitsForGenerator()) {
             // Not at the next tick, which may be a second away: the answer goes on as soon as the grace is over.
             vertx.setTimer(SessionActor.RESTORED_GENERATOR_GRACE_MS + 1, id -> {
@@ -420,8 +432,10 @@ public final class SessionVerticle extends VerticleBase {
         });
   }
 
+  /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */
   private Future<Void> durablyWritten(String sessionId, long deadline) {
-    if (durableWrites == null || !durableWrites.anyPending(write -> write.sessionId().equals(sessionId))) {
+    if (durableWrites == null
+        || !durableWrites.anyPending(write -> sessionId == null || write.sessionId().equals(sessionId))) {
       return Future.succeededFuture();
     }
     if (System.currentTimeMillis() > deadline) {
