@@ -1,8 +1,10 @@
 package io.streamchat.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.testkit.ChatEventsTail;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
@@ -140,6 +142,52 @@ class ClusterTest {
     }
     assertThat(first.violations()).isEmpty();
     assertThat(answer(first).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(60));
+  }
+
+  @Test
+  void aServiceOnAnotherNodeOfTheClusterFollowsChatEventsAndCallsChatApi() throws Exception {
+    startCluster(ALL, ALL);
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      members.add("127.0.0.1:" + (clusterPort + i));
+    }
+    // A member with no chat role: another service of the cluster.
+    ChatServer service = ChatServer.start(new JsonObject().put("CHAT_ROLES", "").put("CHAT_NODE_ID", "service")
+        .put("CHAT_CLUSTER_MEMBERS", String.join(",", members)).put("CHAT_CLUSTER_PORT", clusterPort));
+    try {
+      for (NodeProcess node : nodes) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+      ChatEventsTail tail = new ChatEventsTail();
+      service.vertx().deployVerticle(tail).await();
+      ai.script(Script.tokens(10, 5));
+      JsonObject accepted = service.vertx().eventBus().<JsonObject>request("chat.api", new JsonObject()
+          .put("action", "send").put("session_id", "observed").put("user_id", "svc").put("message", "from a service"))
+          .await().body();
+      assertThat(accepted.getString("reply_message_id")).isNotNull();
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (tail.events("observed").stream().noneMatch(e -> "complete".equals(e.getString("type")))) {
+        assertThat(System.currentTimeMillis()).as("the answer's events reach the service").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+      List<JsonObject> events = tail.events("observed");
+      assertThat(events).extracting(e -> e.getLong("seq"))
+          .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 13).boxed().toList());
+      assertThat(events).allSatisfy(e -> assertThat(e.getString("user_id")).isEqualTo("svc"));
+      assertThat(events.get(0).getString("type")).isEqualTo("user_message");
+      assertThat(events.get(12).getString("content")).isEqualTo(StreamingProtocolTest.expectedAnswer(10));
+      JsonObject history = service.vertx().eventBus().<JsonObject>request("chat.api", new JsonObject()
+          .put("action", "history").put("session_id", "observed")).await().body();
+      assertThat(history.getJsonArray("messages")).hasSize(2);
+      assertThatThrownBy(() -> service.vertx().eventBus().request("chat.api", new JsonObject()
+          .put("action", "send").put("session_id", "bad id!").put("message", "x")).await())
+          .isInstanceOfSatisfying(io.vertx.core.eventbus.ReplyException.class, e -> {
+            assertThat(e.failureCode()).isEqualTo(400);
+            assertThat(e.getMessage()).isEqualTo("bad_request");
+          });
+    } finally {
+      service.stop();
+    }
   }
 
   @Test
@@ -332,6 +380,17 @@ class ClusterTest {
         nextTokenMs);
   }
 
+  /**
+   * The youngest member first. Tests that stop a node for seconds stop that one: when the
+   * Hazelcast master itself hangs, the other members elect a new one, and on two loaded cores they
+   * sometimes split from each other while they do (they merge back seconds later, see README).
+   */
+  private static List<NodeProcess> youngestFirst(List<NodeProcess> started) {
+    List<NodeProcess> ordered = new ArrayList<>(started);
+    Collections.rotate(ordered, 1);
+    return ordered;
+  }
+
   /** The bridge node running the one answer in flight. */
   private static NodeProcess generatorOf(List<NodeProcess> bridges) throws Exception {
     long deadline = System.currentTimeMillis() + 5000;
@@ -370,7 +429,7 @@ class ClusterTest {
 
   @Test
   void aPausedOwnerThatWakesUpAfterLosingItsLeaseWritesNothing() throws Exception {
-    List<NodeProcess> cluster = startCluster(NO_BRIDGE, ALL, ALL);
+    List<NodeProcess> cluster = youngestFirst(startCluster(ALL, ALL, NO_BRIDGE));
     NodeProcess owner = cluster.get(0);
     ai.script(Script.tokens(400, 20));
     try (TestSocket activator = follow(owner, "paused", new ChatFollower())) {
@@ -422,8 +481,9 @@ class ClusterTest {
 
   @Test
   void aNodeThatWakesFromALongPauseJoinsAgainAndEveryTabOnEveryNodeGetsTheNextAnswer() throws Exception {
-    List<NodeProcess> cluster = startCluster(ALL, ALL, ALL);
+    List<NodeProcess> cluster = youngestFirst(startCluster(ALL, ALL, ALL));
     NodeProcess sleeper = cluster.get(0);
+    assertThat(sleeper).isSameAs(nodes.get(nodes.size() - 1));
     ai.script(Script.tokens(30, 20));
     String session = "split";
     List<ChatFollower> followers = List.of(new ChatFollower(), new ChatFollower(), new ChatFollower());

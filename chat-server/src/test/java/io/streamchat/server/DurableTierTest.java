@@ -83,7 +83,8 @@ class DurableTierTest {
     node.ai.script(Script.tokens(6, 2));
     try (TestSocket socket = node.connect("session_id=kept&user_id=alice", new ChatFollower())) {
       socket.next();
-      ask(socket, "Hello there\nwith a second line");
+      socket.send(message("Hello there\nwith a second line", "c-1"));
+      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
       ask(socket, "And again");
     }
     JsonObject entry = awaitConversation("alice", "kept", 4);
@@ -100,6 +101,10 @@ class DurableTierTest {
     ChatFollower follower = new ChatFollower();
     try (TestSocket socket = node.connect("session_id=kept&user_id=alice", follower)) {
       assertThat(socket.next().getJsonArray("messages")).hasSize(4);
+      socket.send(message("Hello there\nwith a second line", "c-1"));
+      socket.send(new JsonObject().put("type", "ping"));
+      assertThat(socket.next().getString("type")).as("a client_message_id seen before the flush is still known")
+          .isEqualTo("pong");
       ask(socket, "Still there?");
     }
     JsonArray context = node.ai.requests().get(node.ai.requests().size() - 1).getJsonArray("messages");
