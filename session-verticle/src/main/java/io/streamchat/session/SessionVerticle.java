@@ -215,7 +215,8 @@ public final class SessionVerticle extends VerticleBase {
       handOffs.add(handOff(session));
     }
     // The durable tier stops after this verticle: what is queued for it is written first (time-bound).
-    return Future.join(handOffs).transform(v -> durablyWritten(null, System.currentTimeMillis() + settings.requestTimeoutMs()))
+    long deadline = System.currentTimeMillis() + settings.requestTimeoutMs();
+    return Future.join(handOffs).transform(v -> durablyWritten(null, deadline))
         .recover(e -> {
           LOG.warn("{} conversation changes were not written to PostgreSQL before the stop: {}",
               durableWrites.pending(), e.getMessage());
