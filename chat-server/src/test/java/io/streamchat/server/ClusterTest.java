@@ -503,7 +503,8 @@ class ClusterTest {
       }
       owner.resume();
       while (!"completed".equals(answer(follower).status)) {
-        assertThat(System.currentTimeMillis()).as("the answer completes").isLessThan(deadline + 30_000);
+        assertThat(System.currentTimeMillis()).as("the answer completes; it is %s with %d chunks",
+            answer(follower).status, answer(follower).nextIndex).isLessThan(deadline + 30_000);
         JsonObject frame = socket.poll(Duration.ofMillis(200));
         if (frame == null) {
           if (socket.isClosed()) {

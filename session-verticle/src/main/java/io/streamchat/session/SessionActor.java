@@ -51,7 +51,7 @@ final class SessionActor {
    * acknowledged after CHAT_AI_DELIVERY_TIMEOUT_MS) before another run goes on from the last
    * stored chunk. Should the old generator speak later, its run is refused and stops.
    */
-  static final long RESTORED_GENERATOR_GRACE_MS = 1500;
+  static final long RESTORED_GENERATOR_GRACE_MS = 3000;
   private static final String LENGTH = "length";
 
   private final String sessionId;
