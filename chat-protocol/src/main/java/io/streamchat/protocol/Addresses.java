@@ -33,6 +33,8 @@ public final class Addresses {
     return "chat.gateway." + nodeId + "." + instanceId;
   }
 
+  private static final String BRIDGE_PREFIX = "chat.ai.bridge.";
+
   /** The address of one AI bridge instance; cancels and storage progress for its generations go there. */
   public static String aiBridge(String clusterNodeId, String instanceId) {
     return BRIDGE_PREFIX + clusterNodeId + "." + instanceId;
@@ -47,6 +49,5 @@ public final class Addresses {
     return end <= BRIDGE_PREFIX.length() ? null : address.substring(BRIDGE_PREFIX.length(), end);
   }
 
-  private static final String BRIDGE_PREFIX = "chat.ai.bridge.";
 
 }

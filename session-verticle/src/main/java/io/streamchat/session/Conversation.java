@@ -50,11 +50,10 @@ final class Conversation {
   void remember(MessageView message) {
     messages.remove(message.messageId());
     messages.put(message.messageId(), message);
-    if (message.clientMessageId() != null && !message.isAssistant()) {
-      byClientMessageId.putIfAbsent(message.clientMessageId(), new MessageAccepted(sessionId, message.messageId(), null));
-    }
     if (message.clientMessageId() != null && message.isAssistant()) {
       regeneratedBy.put(message.clientMessageId(), new MessageAccepted(sessionId, message.replyTo(), message.messageId()));
+    } else if (message.clientMessageId() != null) {
+      byClientMessageId.putIfAbsent(message.clientMessageId(), new MessageAccepted(sessionId, message.messageId(), null));
     }
     if (message.isAssistant() && message.replyTo() != null) {
       MessageView question = messages.get(message.replyTo());
