@@ -120,7 +120,8 @@ public final class ChatServer {
       }
       throw e;
     }
-    verticleConfig.put("CHAT_DB_URL", postgres != null ? postgres.url() : config.dbUrl() == null ? "none" : config.dbUrl());
+    // A node without the storage role still writes to, and reads from, the durable tier of the nodes that have it.
+    verticleConfig.put("CHAT_DB_URL", postgres != null ? postgres.url() : config.dbUrl() == null ? "embedded" : config.dbUrl());
     ChatServer server = new ChatServer(config, verticleConfig, redis, postgres);
     try {
       Running node = server.startNode(clusterConfig, false);

@@ -71,7 +71,7 @@ public final class DurableVerticle extends VerticleBase {
     } else if (command instanceof ListConversations list) {
       result = store.list(list.userId(), list.limit(), list.beforeMs()).map(Conversations::new);
     } else if (command instanceof Rename rename) {
-      result = store.rename(rename.sessionId(), rename.title()).compose(entry -> entry == null
+      result = store.rename(rename.sessionId(), rename.title(), System.currentTimeMillis()).compose(entry -> entry == null
           ? Future.failedFuture(new ChatException(ErrorCode.NOT_FOUND, "no conversation " + rename.sessionId()))
           : Future.succeededFuture(entry));
     } else {

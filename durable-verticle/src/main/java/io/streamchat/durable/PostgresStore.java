@@ -95,10 +95,10 @@ final class PostgresStore {
     return pool.preparedQuery(sql).execute(args).map(PostgresStore::entries);
   }
 
-  /** Renames a conversation; null when there is none. */
-  Future<ConversationEntry> rename(String sessionId, String title) {
-    return pool.preparedQuery("UPDATE conversations SET title = $2, updated_at = now() WHERE session_id = $1 "
-            + "RETURNING " + ENTRY_COLUMNS).execute(Tuple.of(sessionId, title))
+  /** Renames a conversation; null when there is none. Times are the nodes' clock, in milliseconds, as every write's. */
+  Future<ConversationEntry> rename(String sessionId, String title, long atMs) {
+    return pool.preparedQuery("UPDATE conversations SET title = $2, updated_at = GREATEST(updated_at, $3) "
+            + "WHERE session_id = $1 RETURNING " + ENTRY_COLUMNS).execute(Tuple.of(sessionId, title, time(atMs)))
         .map(rows -> rows.size() == 0 ? null : entries(rows).get(0));
   }
 

@@ -84,11 +84,11 @@ class PostgresStoreTest {
     List<ConversationEntry> next = store.list("alice", 50, page.get(2).updatedAtMs()).await();
     assertThat(next).extracting(ConversationEntry::sessionId).contains("list-1", "list-0").doesNotContain("list-2", "other");
 
-    ConversationEntry renamed = store.rename("list-1", "Renamed").await();
+    ConversationEntry renamed = store.rename("list-1", "Renamed", 95_000).await();
     assertThat(renamed.title()).isEqualTo("Renamed");
     store.save(List.of(user("list-1", "l1b", "a later question", 90_000))).await();
     assertThat(store.list("alice", 1, 0).await().get(0).title()).as("a rename sticks").isEqualTo("Renamed");
-    assertThat(store.rename("nobody", "x").await()).isNull();
+    assertThat(store.rename("nobody", "x", 96_000).await()).isNull();
 
     assertThat(store.delete("list-1").await()).isTrue();
     assertThat(store.delete("list-1").await()).isFalse();

@@ -650,6 +650,9 @@ final class SessionActor {
   void rewriteRecentMessages(int max) {
     List<MessageView> all = new ArrayList<>(conversation.messages());
     for (MessageView message : all.subList(Math.max(0, all.size() - max), all.size())) {
+      if (message.status() == AnswerStatus.STREAMING) {
+        continue;
+      }
       effects.conversationChanged(new DurableCommand.Write(sessionId, userId, message.messageId(),
           message.toJson().encode(), message.isAssistant() ? null : title(message.content()), answer != null,
           effects.nowMs()));

@@ -343,9 +343,15 @@ public final class SessionVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Idle: the session leaves memory. It is released (a clean hand-off) only once its changes are in
+   * the durable tier too, so that a next owner's writes cannot land before them; otherwise the next
+   * owner treats it as taken over and writes its newest messages again.
+   */
   private void passivate(ActiveSession session) {
     session.closing = true;
     session.consumer.unregister()
+        .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session));
   }
@@ -358,6 +364,7 @@ public final class SessionVerticle extends VerticleBase {
     }
     return session.consumer.unregister()
         .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session))
         .recover(e -> {
