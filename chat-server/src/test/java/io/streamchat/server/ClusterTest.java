@@ -395,9 +395,15 @@ class ClusterTest {
 
   private static TestSocket connectWhenUp(NodeProcess node, String session, ChatFollower follower)
       throws InterruptedException {
+    return connectRetrying(() -> node, session, follower);
+  }
+
+  /** Connects to the node {@code pick} names, again every 200 ms while the upgrade is refused (the node restarts). */
+  private static TestSocket connectRetrying(java.util.function.Supplier<NodeProcess> pick, String session,
+                                            ChatFollower follower) throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try {
-        return follow(node, session, follower);
+        return follow(pick.get(), session, follower);
       } catch (RuntimeException refused) {
         if (attempt > 50) {
           throw refused;
@@ -700,17 +706,10 @@ class ClusterTest {
 
   private static TestSocket connectToAnyLive(List<NodeProcess> live, String session, ChatFollower follower)
       throws InterruptedException {
-    for (int attempt = 0; ; attempt++) {
+    return connectRetrying(() -> {
       List<NodeProcess> nodes = new ArrayList<>(live);
-      try {
-        return follow(nodes.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(nodes.size())), session, follower);
-      } catch (RuntimeException refused) {
-        if (attempt > 50) {
-          throw refused;
-        }
-        Thread.sleep(200);
-      }
-    }
+      return nodes.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(nodes.size()));
+    }, session, follower);
   }
 
   @Test

@@ -67,6 +67,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -374,15 +375,21 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private Future<Void> flushed(ActiveSession session, long deadline) {
-    if (session.actor.unstoredCount() == 0) {
+    return awaitCondition(() -> session.actor.unstoredCount() == 0, deadline,
+        "session " + session.id + " still has unstored events");
+  }
+
+  /** Checks every 20 ms until {@code done} holds; fails with {@code notDone} after the deadline. */
+  private Future<Void> awaitCondition(BooleanSupplier done, long deadline, String notDone) {
+    if (done.getAsBoolean()) {
       return Future.succeededFuture();
     }
     if (System.currentTimeMillis() > deadline) {
-      return Future.failedFuture("session " + session.id + " still has unstored events");
+      return Future.failedFuture(notDone);
     }
     Promise<Void> waited = Promise.promise();
     vertx.setTimer(20, t -> waited.complete());
-    return waited.future().compose(v -> flushed(session, deadline));
+    return waited.future().compose(v -> awaitCondition(done, deadline, notDone));
   }
 
   private Future<Void> release(ActiveSession session) {
@@ -442,16 +449,9 @@ public final class SessionVerticle extends VerticleBase {
 
   /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */
   private Future<Void> durablyWritten(String sessionId, long deadline) {
-    if (durableWrites == null
-        || !durableWrites.anyPending(write -> sessionId == null || write.sessionId().equals(sessionId))) {
-      return Future.succeededFuture();
-    }
-    if (System.currentTimeMillis() > deadline) {
-      return Future.failedFuture("the durable tier has not taken the conversation's last changes yet");
-    }
-    Promise<Void> waited = Promise.promise();
-    vertx.setTimer(20, t -> waited.complete());
-    return waited.future().compose(v -> durablyWritten(sessionId, deadline));
+    return awaitCondition(() -> durableWrites == null
+            || !durableWrites.anyPending(write -> sessionId == null || write.sessionId().equals(sessionId)),
+        deadline, "the durable tier has not taken the conversation's last changes yet");
   }
 
   /** A newer owner holds the session: stop at once; connections re-attach to the new owner. */
