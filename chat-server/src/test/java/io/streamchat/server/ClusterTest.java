@@ -32,6 +32,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -63,6 +66,17 @@ class ClusterTest {
     vertx.close().await();
     redis.close();
   }
+
+  /** A failed test prints the end of every node's log: on a CI machine that is all there is to read. */
+  @RegisterExtension
+  final TestWatcher nodeLogsOnFailure = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      for (NodeProcess node : nodes) {
+        System.out.printf("---- the end of %s's log ----%n%s%n", node.nodeId, node.tail(60));
+      }
+    }
+  };
 
   @AfterEach
   void stopNodes() throws Exception {
@@ -383,14 +397,38 @@ class ClusterTest {
   /** Reads tab {@code i} until its follower has {@code answers} ended answers, resuming it whenever its node closes it. */
   private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
                                    int answers) throws InterruptedException {
+    awaitAnswers(tabs, i, node, session, follower, answers, null);
+  }
+
+  /**
+   * As above, for the tab that asked {@code question}: like a client, it sends the question again
+   * (same {@code client_message_id}, so at most once stored) when its socket closed or the server
+   * refused it before the question showed up in the conversation.
+   */
+  private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
+                                   int answers, JsonObject question) throws InterruptedException {
     long deadline = System.currentTimeMillis() + 30_000;
     while (completedAnswers(follower) < answers) {
       assertThat(System.currentTimeMillis()).as("tab %d gets answer %d", i, answers).isLessThan(deadline);
-      if (tabs.get(i).poll(Duration.ofMillis(200)) == null && tabs.get(i).isClosed()) {
+      JsonObject frame = tabs.get(i).poll(Duration.ofMillis(200));
+      boolean askAgain = false;
+      if (frame == null && tabs.get(i).isClosed()) {
         tabs.get(i).close();
         tabs.set(i, connectWhenUp(node, session, follower));
+        askAgain = true;
+      } else if (frame != null && "error".equals(frame.getString("type"))) {
+        System.out.printf("tab %d of %s was refused: %s%n", i, session, frame.encode());
+        Thread.sleep(500);
+        askAgain = true;
+      }
+      if (question != null && askAgain && userMessages(follower) < answers) {
+        tabs.get(i).send(question);
       }
     }
+  }
+
+  private static long userMessages(ChatFollower follower) {
+    return follower.messages().values().stream().filter(m -> m.role.equals("user")).count();
   }
 
   private static TestSocket connectWhenUp(NodeProcess node, String session, ChatFollower follower)
@@ -565,10 +603,10 @@ class ClusterTest {
       for (int i = 1; i < 3; i++) {
         tabs.get(i).until(f -> "recovery_status".equals(f.getString("type")), Duration.ofSeconds(30));
       }
-      tabs.get(1).send(message("while it sleeps"));
-      for (int i = 1; i < 3; i++) {
-        awaitAnswers(tabs, i, cluster.get(i), session, followers.get(i), 2);
-      }
+      JsonObject whileItSleeps = StreamingProtocolTest.message("while it sleeps", "q-2");
+      tabs.get(1).send(whileItSleeps);
+      awaitAnswers(tabs, 1, cluster.get(1), session, followers.get(1), 2, whileItSleeps);
+      awaitAnswers(tabs, 2, cluster.get(2), session, followers.get(2), 2);
       Thread.sleep(20_000);
       long wokeAt = System.currentTimeMillis();
       sleeper.resume();
@@ -590,8 +628,10 @@ class ClusterTest {
           tabs.get(i).until(f -> "recovery_status".equals(f.getString("type")), Duration.ofSeconds(10));
         }
       }
-      tabs.get(2).send(message("after it woke"));
-      for (int i = 0; i < 3; i++) {
+      JsonObject afterItWoke = StreamingProtocolTest.message("after it woke", "q-3");
+      tabs.get(2).send(afterItWoke);
+      awaitAnswers(tabs, 2, cluster.get(2), session, followers.get(2), 3, afterItWoke);
+      for (int i = 0; i < 2; i++) {
         awaitAnswers(tabs, i, cluster.get(i), session, followers.get(i), 3);
       }
     } finally {

@@ -83,7 +83,8 @@ public final class NodeProcess implements AutoCloseable {
         + log.toAbsolutePath() + ":\n" + tail(80));
   }
 
-  private String tail(int lines) {
+  /** The last {@code lines} lines of the node's log. */
+  public String tail(int lines) {
     try {
       List<String> all = Files.readAllLines(log);
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
