@@ -6,6 +6,8 @@ import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Forget;
+import io.streamchat.protocol.CacheCommand.MarkAudited;
+import io.streamchat.protocol.CacheCommand.ReadLog;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.Codecs;
@@ -66,6 +68,10 @@ public final class CacheVerticle extends VerticleBase {
       return seed.sessionId();
     } else if (command instanceof Forget forget) {
       return forget.sessionId();
+    } else if (command instanceof MarkAudited mark) {
+      return mark.sessionId();
+    } else if (command instanceof ReadLog read) {
+      return read.sessionId();
     }
     return "(several)";
   }
@@ -83,6 +89,10 @@ public final class CacheVerticle extends VerticleBase {
       result = store.seed(seed).map("seeded");
     } else if (command instanceof Forget forget) {
       result = store.forget(forget).map("forgotten");
+    } else if (command instanceof MarkAudited mark) {
+      result = store.markAudited(mark).map("marked");
+    } else if (command instanceof ReadLog read) {
+      result = store.readLog(read);
     } else {
       result = store.release((Release) command).map("released");
     }

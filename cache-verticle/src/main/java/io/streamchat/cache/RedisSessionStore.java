@@ -3,6 +3,10 @@ package io.streamchat.cache;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendOutcome;
 import io.streamchat.protocol.CacheCommand.AppendResult;
+import io.streamchat.protocol.CacheCommand.AuditMark;
+import io.streamchat.protocol.CacheCommand.LogEvents;
+import io.streamchat.protocol.CacheCommand.MarkAudited;
+import io.streamchat.protocol.CacheCommand.ReadLog;
 import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
@@ -35,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code chat:{id}:meta} hash: fence (the newest fencing token), claims (how many were issued), epoch,
  *       released (the last owner handed off cleanly), last_seq, user_id, stream_seq (start of the answer
- *       in progress)</li>
+ *       in progress), epochs (the epoch of each stored event: "firstSeq:epoch,…"), audited ("seq:offset": how
+ *       far the audit log holds the events), audit_exact (nothing beyond it is in the audit log)</li>
  *   <li>{@code chat:{id}:log} stream: one entry per event, entry id {@code <seq>-0}</li>
  *   <li>{@code chat:{id}:messages} hash: message id to the message JSON of the history</li>
  *   <li>{@code chat:{id}:order} list: message ids in order</li>
@@ -50,10 +55,10 @@ final class RedisSessionStore {
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"),
-      "forget", load("forget.lua"));
+      "forget", load("forget.lua"), "audited", load("audited.lua"));
   private final Map<String, String> shas = Map.of(
       "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")),
-      "seed", sha1(scripts.get("seed")), "forget", sha1(scripts.get("forget")));
+      "seed", sha1(scripts.get("seed")), "forget", sha1(scripts.get("forget")), "audited", sha1(scripts.get("audited")));
 
   RedisSessionStore(Redis client, CacheConfig config) {
     this.client = client;
@@ -139,6 +144,21 @@ final class RedisSessionStore {
     return eval("forget", keys(forget.sessionId()), List.of(Long.toString(forget.fence()))).mapEmpty();
   }
 
+  /** Writes down how far the session's events are in the audit log. */
+  Future<Void> markAudited(MarkAudited mark) {
+    AuditMark audit = mark.mark();
+    return eval("audited", keys(mark.sessionId()).subList(0, 1), List.of(Long.toString(mark.fence()),
+        Long.toString(audit.seq()), Long.toString(audit.offset()), audit.exact() ? "1" : "0")).mapEmpty();
+  }
+
+  /** Stored events after a seq, oldest first. */
+  Future<LogEvents> readLog(ReadLog read) {
+    return redis.xrange(List.of(keys(read.sessionId()).get(1), "(" + read.afterSeq() + "-0", "+", "COUNT",
+            Integer.toString(Math.max(1, read.max()))))
+        .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS)
+        .map(entries -> new LogEvents(entries == null ? List.of() : events(entries)));
+  }
+
   Future<Void> release(Release release) {
     return eval("release", keys(release.sessionId()).subList(0, 1), List.of(Long.toString(release.fence())))
         .mapEmpty();
@@ -191,8 +211,12 @@ final class RedisSessionStore {
     }
     List<StoredEvent> recent = events(r.get(6));
     Collections.reverse(recent);
+    String[] audited = r.get(9).toString().split(":");
+    AuditMark audit = new AuditMark(Long.parseLong(audited[0]), Long.parseLong(audited[1]),
+        "1".equals(r.get(10).toString()));
     return new Claimed(Long.parseLong(r.get(0).toString()), r.get(1).toString(), r.get(2).toInteger() == 1,
-        Long.parseLong(r.get(3).toString()), r.get(4).toString(), messages, recent, events(r.get(7)));
+        Long.parseLong(r.get(3).toString()), r.get(4).toString(), messages, recent, events(r.get(7)),
+        r.get(8).toString(), audit, Long.parseLong(r.get(11).toString()));
   }
 
   private static List<StoredEvent> events(Response entries) {

@@ -8,6 +8,6 @@ if tonumber(ARGV[1]) ~= tonumber(redis.call('HGET', meta, 'fence') or '0') then
   return redis.error_reply('fenced')
 end
 redis.call('HINCRBY', meta, 'fence', 1)
-redis.call('HDEL', meta, 'epoch', 'released', 'last_seq', 'user_id', 'stream_seq')
+redis.call('HDEL', meta, 'epoch', 'released', 'last_seq', 'user_id', 'stream_seq', 'epochs', 'audited', 'audit_exact')
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1

@@ -84,6 +84,7 @@ public final class Bench {
       Map<String, String> env = new HashMap<>(Map.of(
           "CHAT_REDIS_URL", redis.url(),
           "CHAT_DB_URL", "none",
+          "CHAT_KAFKA_BOOTSTRAP", "none",
           "CHAT_AI_PROVIDER", "openai",
           "CHAT_AI_BASE_URL", ai.baseUrl()));
       String eventLoops = System.getenv("CHAT_EVENT_LOOPS");

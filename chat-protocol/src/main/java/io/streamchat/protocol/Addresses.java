@@ -15,6 +15,8 @@ public final class Addresses {
   public static final String MEMBER_LEFT = "chat.cluster.member-left";
   /** Any durable-tier verticle (the nearest, see {@link Nearest}): conversations in PostgreSQL. */
   public static final String DURABLE = "chat.durable";
+  /** This node's audit verticle (local only): writes events to the Kafka audit log. */
+  public static final String AUDIT = "chat.audit";
   /** Any cache verticle (the nearest, see {@link Nearest}): Redis storage of the session logs. */
   public static final String CACHE = "chat.cache";
 

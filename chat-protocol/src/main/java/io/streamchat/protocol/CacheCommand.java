@@ -16,8 +16,40 @@ public sealed interface CacheCommand {
   record Claim(String sessionId, String proposedEpoch, int replayEvents, int maxMessages) implements CacheCommand {
   }
 
+  /**
+   * A claimed session. {@code epochs} names the epoch of every stored event: "firstSeq:epoch" items,
+   * comma-separated, oldest first. {@code audit} is where the audit log stood when the previous
+   * owner last wrote it down; {@code previousFence} that owner's token.
+   */
   record Claimed(long fence, String epoch, boolean epochChanged, long lastSeq, String userId,
-                 List<String> messages, List<StoredEvent> recentEvents, List<StoredEvent> streamingEvents) {
+                 List<String> messages, List<StoredEvent> recentEvents, List<StoredEvent> streamingEvents,
+                 String epochs, AuditMark audit, long previousFence) {
+
+    /** The claim of a session the durable tier gave back: nothing of it is in Redis's log. */
+    public Claimed withHistory(String userId, List<String> messages) {
+      return new Claimed(fence, epoch, true, 0, userId, messages, List.of(), List.of(), epochs, audit, previousFence);
+    }
+  }
+
+  /**
+   * How far a session's events are in the audit log: every stored event up to {@code seq}, the
+   * last at {@code offset} (-1: unknown). {@code exact}: its owner handed off with nothing
+   * written beyond it; otherwise records after {@code seq} may be in the topic already.
+   */
+  record AuditMark(long seq, long offset, boolean exact) {
+    public static final AuditMark NONE = new AuditMark(0, -1, true);
+  }
+
+  /** Writes down how far the session's events are in the audit log; refused unless {@code fence} is the newest. */
+  record MarkAudited(String sessionId, long fence, AuditMark mark) implements CacheCommand {
+  }
+
+  /** Stored events of a session with seq above {@code afterSeq}, at most {@code max}: replied {@link LogEvents}. */
+  record ReadLog(String sessionId, long afterSeq, int max) implements CacheCommand {
+  }
+
+  /** Events oldest first; empty when the log holds none after the seq asked (trimmed or none yet). */
+  record LogEvents(List<StoredEvent> events) {
   }
 
   /** Appends events in seq order; refused unless {@code fence} is the session's newest token. Replies the stored last seq. */

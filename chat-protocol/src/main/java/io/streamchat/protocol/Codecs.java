@@ -43,7 +43,7 @@ public final class Codecs {
   static List<Class<?>> messageTypes() {
     List<Class<?>> types = new ArrayList<>();
     for (Class<?> family : List.of(SessionCommand.class, SessionReply.class, AiCommand.class, CacheCommand.class,
-        DurableCommand.class)) {
+        DurableCommand.class, AuditCommand.class)) {
       types.addAll(List.of(family.getPermittedSubclasses()));
     }
     types.add(FrameBatch.class);
@@ -54,6 +54,10 @@ public final class Codecs {
     types.add(DurableCommand.Conversations.class);
     types.add(DurableCommand.ConversationEntry.class);
     types.add(DurableCommand.Deleted.class);
+    types.add(AuditCommand.Shipped.class);
+    types.add(AuditCommand.Reconciled.class);
+    types.add(AuditCommand.Written.class);
+    types.add(CacheCommand.LogEvents.class);
     return types;
   }
 

@@ -6,9 +6,12 @@ import com.hazelcast.config.TcpIpConfig;
 import io.streamchat.ai.AiBridgeVerticle;
 import io.streamchat.cache.CacheVerticle;
 import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.audit.AuditVerticle;
+import io.streamchat.audit.EmbeddedKafka;
 import io.streamchat.durable.DurableVerticle;
 import io.streamchat.durable.EmbeddedPostgresServer;
 import io.streamchat.gateway.GatewayVerticle;
+import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.session.SessionVerticle;
 import io.vertx.core.Deployable;
@@ -62,16 +65,18 @@ public final class ChatServer {
   private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
       "cache", CacheVerticle::new,
       "durable", DurableVerticle::new,
+      "audit", AuditVerticle::new,
       "session", SessionVerticle::new,
       "ai-bridge", AiBridgeVerticle::new,
       "gateway", GatewayVerticle::new);
   /** Start order: a verticle's dependencies start before it. */
-  private static final List<String> START_ORDER = List.of("cache", "durable", "session", "ai-bridge", "gateway");
+  private static final List<String> START_ORDER = List.of("cache", "durable", "audit", "session", "ai-bridge", "gateway");
 
   private final ServerConfig config;
   private final JsonObject verticleConfig;
   private final EmbeddedRedis embeddedRedis;
   private final EmbeddedPostgresServer embeddedPostgres;
+  private final EmbeddedKafka embeddedKafka;
   private final PauseDetector pauses;
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(runnable -> {
     Thread thread = new Thread(runnable, REJOIN_THREAD);
@@ -83,11 +88,12 @@ public final class ChatServer {
   private boolean stopped;
 
   private ChatServer(ServerConfig config, JsonObject verticleConfig, EmbeddedRedis embeddedRedis,
-                     EmbeddedPostgresServer embeddedPostgres) {
+                     EmbeddedPostgresServer embeddedPostgres, EmbeddedKafka embeddedKafka) {
     this.config = config;
     this.verticleConfig = verticleConfig;
     this.embeddedRedis = embeddedRedis;
     this.embeddedPostgres = embeddedPostgres;
+    this.embeddedKafka = embeddedKafka;
     long memberTimeoutMs = verticleConfig.getLong("CHAT_CLUSTER_MEMBER_TIMEOUT_MS", 0L);
     this.pauses = config.clustered() && memberTimeoutMs > 0 ? new PauseDetector(memberTimeoutMs, stoodStillMs -> rejoin(null,
         "it stood still for " + stoodStillMs + " ms, longer than the cluster waits for a member")) : null;
@@ -106,6 +112,7 @@ public final class ChatServer {
     }
     EmbeddedRedis redis = null;
     EmbeddedPostgresServer postgres = null;
+    EmbeddedKafka kafka = null;
     try {
       if (config.redisUrl() == null && config.roles().contains("cache")) {
         redis = EmbeddedRedis.persistent(config.dataDir().resolve("redis"), config.embeddedRedisPort());
@@ -114,15 +121,28 @@ public final class ChatServer {
       if (config.dbUrl() == null && config.roles().contains("cache")) {
         postgres = EmbeddedPostgresServer.persistent(config.dataDir().resolve("postgres"), config.embeddedDbPort());
       }
+      if (config.embedsKafka()) {
+        kafka = EmbeddedKafka.persistent(config.dataDir().resolve("kafka"), config.embeddedKafkaPort());
+      }
     } catch (Exception e) {
       if (redis != null) {
         redis.close();
       }
+      if (postgres != null) {
+        postgres.close();
+      }
       throw e;
+    }
+    if (kafka != null) {
+      verticleConfig.put("CHAT_KAFKA_BOOTSTRAP", kafka.bootstrap());
+    } else if (config.kafkaBootstrap() == null) {
+      LOG.warn("CHAT_KAFKA_BOOTSTRAP is not set and this node has no storage role to embed a Kafka: the events of "
+          + "the sessions it owns are not written to an audit log");
+      verticleConfig.put("CHAT_KAFKA_BOOTSTRAP", "none");
     }
     // A node without the storage role still writes to, and reads from, the durable tier of the nodes that have it.
     verticleConfig.put("CHAT_DB_URL", postgres != null ? postgres.url() : config.dbUrl() == null ? "embedded" : config.dbUrl());
-    ChatServer server = new ChatServer(config, verticleConfig, redis, postgres);
+    ChatServer server = new ChatServer(config, verticleConfig, redis, postgres, kafka);
     try {
       Running node = server.startNode(clusterConfig, false);
       synchronized (server) {
@@ -132,9 +152,10 @@ public final class ChatServer {
       server.stop();
       throw e;
     }
-    LOG.info("Node {} started with roles {}{}{}", config.nodeId(), config.roles(),
+    LOG.info("Node {} started with roles {}{}{}{}", config.nodeId(), config.roles(),
         redis == null ? "" : ", an embedded Redis at " + redis.url(),
-        postgres == null ? "" : ", an embedded PostgreSQL at " + postgres.url());
+        postgres == null ? "" : ", an embedded PostgreSQL at " + postgres.url(),
+        kafka == null ? "" : ", an embedded Kafka at " + kafka.bootstrap());
     return server;
   }
 
@@ -164,8 +185,12 @@ public final class ChatServer {
         () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
     try {
       for (String role : START_ORDER) {
-        if (config.roles().contains(role) || ("durable".equals(role) && config.durable())) {
-          DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(config.instances(role));
+        boolean audits = "audit".equals(role) && config.roles().contains("session")
+            && AuditSettings.from(ConfigSource.of(verticleConfig)).enabled();
+        if (config.roles().contains(role) || ("durable".equals(role) && config.durable()) || audits) {
+          // One Kafka producer per node: it batches the records of every session verticle instance.
+          int instances = audits ? 1 : config.instances(role);
+          DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(instances);
           node.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
         }
       }
@@ -282,6 +307,9 @@ public final class ChatServer {
     }
     if (embeddedPostgres != null) {
       embeddedPostgres.close();
+    }
+    if (embeddedKafka != null) {
+      embeddedKafka.close();
     }
   }
 

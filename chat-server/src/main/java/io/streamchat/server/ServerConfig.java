@@ -21,12 +21,15 @@ import java.util.UUID;
  * @param embeddedRedisPort CHAT_EMBEDDED_REDIS_PORT (6390): port of the embedded Redis (a free one when taken)
  * @param dbUrl           CHAT_DB_URL (unset: an embedded PostgreSQL is started; {@code none}: no durable tier)
  * @param embeddedDbPort  CHAT_EMBEDDED_DB_PORT (5433): port of the embedded PostgreSQL (a free one when taken)
+ * @param kafkaBootstrap  CHAT_KAFKA_BOOTSTRAP (unset: an embedded Kafka is started; {@code none}: no audit log)
+ * @param embeddedKafkaPort CHAT_EMBEDDED_KAFKA_PORT (9092): port of the embedded Kafka (a free one when taken)
  * @param eventLoops      CHAT_EVENT_LOOPS (1 per core): event-loop threads; each runs one instance of every verticle
  *                        of the node (a lane), so that a session's hot path stays on one thread
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
                     int clusterPort, String clusterConfig, Path dataDir, int embeddedRedisPort, String dbUrl,
-                    int embeddedDbPort, int eventLoops, ConfigSource source) {
+                    int embeddedDbPort, String kafkaBootstrap, int embeddedKafkaPort, int eventLoops,
+                    ConfigSource source) {
 
   static ServerConfig from(ConfigSource config) {
     Set<String> roles = new LinkedHashSet<>(NodeSettings.ALL_ROLES);
@@ -43,6 +46,8 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.integer("CHAT_EMBEDDED_REDIS_PORT", 6390),
         config.string("CHAT_DB_URL", null),
         config.integer("CHAT_EMBEDDED_DB_PORT", 5433),
+        config.string("CHAT_KAFKA_BOOTSTRAP", null),
+        config.integer("CHAT_EMBEDDED_KAFKA_PORT", 9092),
         config.integer("CHAT_EVENT_LOOPS", Runtime.getRuntime().availableProcessors()),
         config);
   }
@@ -50,6 +55,11 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
   /** Whether this node runs the durable tier (with its storage role, when a database is configured or embedded). */
   boolean durable() {
     return roles.contains("cache") && !"none".equalsIgnoreCase(dbUrl == null ? "" : dbUrl.strip());
+  }
+
+  /** Whether an embedded Kafka is started here: none configured, and this node has the storage role. */
+  boolean embedsKafka() {
+    return kafkaBootstrap == null && roles.contains("cache");
   }
 
   boolean clustered() {

@@ -40,6 +40,7 @@ class CapacityTest {
       NodeProcess node = NodeProcess.start("capacity", Map.of(
           "CHAT_REDIS_URL", redis.url(),
           "CHAT_DB_URL", "none",
+          "CHAT_KAFKA_BOOTSTRAP", "none",
           "CHAT_AI_PROVIDER", "openai",
           "CHAT_AI_BASE_URL", ai.baseUrl()), List.of("-Xmx768m"));
       try {

@@ -99,6 +99,7 @@ class ClusterTest {
     env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
     env.put("CHAT_REDIS_URL", redis.url());
     env.put("CHAT_DB_URL", "none");
+    env.put("CHAT_KAFKA_BOOTSTRAP", "none");
     env.put("CHAT_ROLES", roles);
     env.put("CHAT_AI_PROVIDER", "openai");
     env.put("CHAT_AI_BASE_URL", ai.baseUrl());

@@ -162,7 +162,6 @@ class DurableTierTest {
   }
 
   private static HttpResponse<String> delete(String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port + path)).DELETE().build(),
-        HttpResponse.BodyHandlers.ofString());
+    return node.delete(path);
   }
 }

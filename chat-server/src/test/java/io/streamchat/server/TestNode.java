@@ -35,6 +35,7 @@ final class TestNode implements AutoCloseable {
         .put("CHAT_NODE_ID", "test-node")
         .put("CHAT_REDIS_URL", redis.url())
         .put("CHAT_DB_URL", "none")
+        .put("CHAT_KAFKA_BOOTSTRAP", "none")
         .put("CHAT_REDIS_TIMEOUT_MS", 500)
         .put("CHAT_AI_PROVIDER", "openai")
         .put("CHAT_AI_BASE_URL", ai.baseUrl())
@@ -78,6 +79,11 @@ final class TestNode implements AutoCloseable {
     return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .header("content-type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> delete(String path) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).DELETE().build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   JsonObject history(String sessionId) throws IOException, InterruptedException {

@@ -7,20 +7,24 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /** A session this verticle owns: the actor, its address registration and its fencing token. */
-final class ActiveSession implements AppendPipeline.Log {
+final class ActiveSession implements AppendPipeline.Log, AuditShipper.Source {
 
   final String id;
   final long fence;
   private final Consumer<ActiveSession> onFenced;
+  private final Consumer<ActiveSession> onStored;
+  /** How far the session's events are in the audit log; null when the audit log is off. */
+  AuditCursor audit;
   SessionActor actor;
   MessageConsumer<SessionCommand> consumer;
   /** Handing off or lost: commands are refused so that senders find the next owner. */
   boolean closing;
 
-  ActiveSession(String id, long fence, Consumer<ActiveSession> onFenced) {
+  ActiveSession(String id, long fence, Consumer<ActiveSession> onFenced, Consumer<ActiveSession> onStored) {
     this.id = id;
     this.fence = fence;
     this.onFenced = onFenced;
+    this.onStored = onStored;
   }
 
   @Override
@@ -51,6 +55,22 @@ final class ActiveSession implements AppendPipeline.Log {
   @Override
   public void stored(long seq) {
     actor.stored(seq);
+    onStored.accept(this);
+  }
+
+  @Override
+  public long storedSeq() {
+    return actor.storedSeq();
+  }
+
+  @Override
+  public LoggedEvent heldEvent(long seq) {
+    return actor.heldEvent(seq);
+  }
+
+  @Override
+  public AuditCursor audit() {
+    return audit;
   }
 
   @Override

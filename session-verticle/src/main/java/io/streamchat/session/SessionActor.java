@@ -108,6 +108,16 @@ final class SessionActor {
     return log.lastSeq();
   }
 
+  /** Redis holds every event up to this seq. */
+  long storedSeq() {
+    return storedSeq;
+  }
+
+  /** The event from memory, or null when memory no longer holds it. */
+  LoggedEvent heldEvent(long seq) {
+    return log.get(seq);
+  }
+
   long unstoredCount() {
     return log.lastSeq() - storedSeq;
   }

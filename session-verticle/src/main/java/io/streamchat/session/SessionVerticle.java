@@ -9,6 +9,8 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
+import io.streamchat.protocol.AuditCommand;
+import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendBatch;
@@ -91,6 +93,11 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
+  private static final long AUDIT_BEAT_MS = 250;
+  /** How often each session's audit position is written down in Redis, for a next owner. */
+  private static final long AUDIT_MARK_MS = 1000;
+  /** Added to the producer's delivery timeout before a taken-over session's topic is read. */
+  private static final long AUDIT_SETTLE_MARGIN_MS = 5000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
@@ -112,6 +119,9 @@ public final class SessionVerticle extends VerticleBase {
   private AppendPipeline appends;
   /** Conversation changes for the durable tier, written behind live delivery; null when it is off. */
   private WriteBehind<DurableCommand.Write> durableWrites;
+  /** Stored events to the Kafka audit log; null when it is off. */
+  private AuditShipper audit;
+  private AuditSettings auditSettings;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
@@ -150,6 +160,12 @@ public final class SessionVerticle extends VerticleBase {
         }
       });
       metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", durableWrites::pending);
+    }
+    auditSettings = AuditSettings.from(config);
+    if (auditSettings.enabled()) {
+      audit = auditShipper(metrics);
+      vertx.setPeriodic(AUDIT_BEAT_MS, id -> audit.beat());
+      vertx.setPeriodic(AUDIT_MARK_MS, id -> audit.writeMarks(sessions.values()));
     }
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
@@ -193,6 +209,87 @@ public final class SessionVerticle extends VerticleBase {
       Nearest.unregister(activations);
       activations = null;
     }
+  }
+
+  private AuditShipper auditShipper(Metrics metrics) {
+    LongAdder written = metrics.counter("chat_audit_records_total", "Records written to the Kafka audit log");
+    LongAdder failures = metrics.counter("chat_audit_failures_total",
+        "Audit-log batches, reads and reconciliations that failed (they are retried)");
+    LongAdder lost = metrics.counter("chat_audit_events_lost_total",
+        "Stored events that left the Redis log before they reached the audit log");
+    metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log",
+        () -> sessions.values().stream().mapToLong(s -> Math.max(0, s.storedSeq() - s.audit.seq)).sum());
+    DeliveryOptions kafkaOptions = new DeliveryOptions().setLocalOnly(true)
+        .setSendTimeout(auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3);
+    AuditShipper.Topic topic = new AuditShipper.Topic() {
+      @Override
+      public void ship(List<AuditCommand.AuditRecord> records,
+                       java.util.function.BiConsumer<List<AuditCommand.Written>, Throwable> done) {
+        vertx.eventBus().<AuditCommand.Shipped>request(Addresses.AUDIT, new AuditCommand.Ship(records), kafkaOptions)
+            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().results() : null, r.cause()));
+      }
+
+      @Override
+      public void reconcile(AuditCommand.Reconcile request,
+                            java.util.function.BiConsumer<AuditCommand.Reconciled, Throwable> done) {
+        vertx.eventBus().<AuditCommand.Reconciled>request(Addresses.AUDIT, request, kafkaOptions)
+            .onComplete(r -> done.accept(r.succeeded() ? r.result().body() : null, r.cause()));
+      }
+    };
+    AuditShipper.Storage storage = new AuditShipper.Storage() {
+      @Override
+      public void read(String sessionId, long afterSeq, int max,
+                       java.util.function.BiConsumer<List<CacheCommand.StoredEvent>, Throwable> done) {
+        Nearest.<CacheCommand.LogEvents>request(vertx, Addresses.CACHE, new CacheCommand.ReadLog(sessionId, afterSeq, max),
+                requestOptions)
+            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().events() : null, r.cause()));
+      }
+
+      @Override
+      public void mark(String sessionId, long fence, CacheCommand.AuditMark mark,
+                       java.util.function.Consumer<Throwable> done) {
+        Nearest.request(vertx, Addresses.CACHE, new CacheCommand.MarkAudited(sessionId, fence, mark), requestOptions)
+            .onComplete(r -> done.accept(r.cause()));
+      }
+    };
+    AuditShipper.Listener listener = new AuditShipper.Listener() {
+      private long lastWarnMs;
+
+      @Override
+      public void written(int records) {
+        written.add(records);
+      }
+
+      @Override
+      public void failed(String sessionId, Throwable failure) {
+        failures.increment();
+        long now = System.currentTimeMillis();
+        if (now - lastWarnMs > 5000) {
+          lastWarnMs = now;
+          LOG.warn("Writing session {} to the audit log failed ({}); live delivery goes on and it is retried in order",
+              sessionId, failure.toString());
+        }
+      }
+
+      @Override
+      public void lost(String sessionId, long fromSeq, long toSeq) {
+        lost.add(toSeq - fromSeq + 1);
+        LOG.error("Session {}: events {}..{} left the Redis log before they reached the audit log", sessionId,
+            fromSeq, toSeq);
+      }
+
+      @Override
+      public void paused() {
+        LOG.warn("This node was paused; the audit log waits until it knows which sessions are still its own");
+        List<Future<Void>> checks = new ArrayList<>();
+        for (ActiveSession session : new ArrayList<>(sessions.values())) {
+          checks.add(checkFence(session));
+        }
+        Future.join(checks).onComplete(v -> audit.resume());
+      }
+    };
+    return new AuditShipper(topic, storage, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
+        auditSettings.batchRecords());
   }
 
   /** One admission limit for the node, shared by its session verticle instances. */
@@ -260,10 +357,13 @@ public final class SessionVerticle extends VerticleBase {
     return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
         .compose(reply -> fromDurableTier(sessionId, reply.body()))
         .compose(claimed -> {
-          ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership);
+          ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership, this::storedForAudit);
+          session.audit = AuditCursor.claimed(claimed, System.currentTimeMillis(),
+              auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
+          storedForAudit(session);
           if (claimed.epochChanged() && claimed.lastSeq() > 0) {
             // The previous owner did not hand off: what it had queued for PostgreSQL may be lost.
             session.actor.rewriteRecentMessages(DURABLE_CATCH_UP_MESSAGES);
@@ -304,8 +404,8 @@ public final class SessionVerticle extends VerticleBase {
               .map(json -> new io.vertx.core.json.JsonObject(json).getString("message_id")).toList();
           Seed seed = new Seed(sessionId, claimed.fence(), stored.userId(), ids, stored.messages());
           LOG.info("Session {} comes back from PostgreSQL with {} messages", sessionId, ids.size());
-          return Nearest.request(vertx, Addresses.CACHE, seed, requestOptions).map(v -> new Claimed(claimed.fence(),
-              claimed.epoch(), true, 0, stored.userId(), stored.messages(), List.of(), List.of()));
+          return Nearest.request(vertx, Addresses.CACHE, seed, requestOptions)
+              .map(v -> claimed.withHistory(stored.userId(), stored.messages()));
         });
   }
 
@@ -335,12 +435,46 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   /** After a pause the cluster may have handed a session to another node: a stale owner must stop. */
-  private void checkFence(ActiveSession session) {
-    Nearest.request(vertx, Addresses.CACHE, new CheckFence(session.id, session.fence), requestOptions)
+  private Future<Void> checkFence(ActiveSession session) {
+    return Nearest.request(vertx, Addresses.CACHE, new CheckFence(session.id, session.fence), requestOptions)
+        .<Void>mapEmpty()
         .onFailure(failure -> {
           if (InternalFailure.FENCED.is(failure)) {
             lostOwnership(session);
           }
+        });
+  }
+
+  private void storedForAudit(ActiveSession session) {
+    if (audit != null) {
+      audit.mark(session);
+    }
+  }
+
+  /**
+   * Waits (time-bound) until every stored event of the session is in the audit log, then writes
+   * that down for the next owner, exact: it then goes on without reading the topic.
+   */
+  private Future<Void> audited(ActiveSession session, long deadline) {
+    if (audit == null) {
+      return Future.succeededFuture();
+    }
+    return awaitCondition(() -> audit.caughtUp(session), deadline, "the audit log is behind")
+        .compose(v -> {
+          Promise<Void> marked = Promise.promise();
+          audit.writeMark(session, true, failure -> {
+            if (failure == null) {
+              marked.complete();
+            } else {
+              marked.fail(failure);
+            }
+          });
+          return marked.future();
+        })
+        .recover(e -> {
+          LOG.info("Session {} leaves with its audit position not exact ({}); its next owner reads the topic first",
+              session.id, e.getMessage());
+          return Future.succeededFuture();
         });
   }
 
@@ -353,6 +487,7 @@ public final class SessionVerticle extends VerticleBase {
     session.closing = true;
     session.consumer.unregister()
         .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> audited(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session));
   }
@@ -366,6 +501,7 @@ public final class SessionVerticle extends VerticleBase {
     return session.consumer.unregister()
         .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> audited(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session))
         .recover(e -> {
@@ -407,6 +543,9 @@ public final class SessionVerticle extends VerticleBase {
   private void forget(ActiveSession session) {
     session.actor.leave();
     appends.forget(session);
+    if (audit != null) {
+      audit.forget(session);
+    }
     sessions.remove(session.id, session);
     leases.release(session.id);
   }
@@ -425,8 +564,14 @@ public final class SessionVerticle extends VerticleBase {
     }
     appends.forget(session);
     long deadline = System.currentTimeMillis() + settings.requestTimeoutMs();
+    String userId = session.actor.userId();
     session.consumer.unregister()
         .compose(v -> durablyWritten(session.id, deadline))
+        .compose(v -> audit == null ? Future.succeededFuture() : awaitCondition(() -> audit.caughtUp(session), deadline,
+            "the audit log is behind").recover(e -> {
+              LOG.warn("Session {} is deleted before its last events reached the audit log", session.id);
+              return Future.succeededFuture();
+            }))
         .compose(v -> settings.durable()
             ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
                 requestOptions).map(reply -> reply.body().found())
@@ -438,6 +583,7 @@ public final class SessionVerticle extends VerticleBase {
           if (result.succeeded()) {
             if (result.result()) {
               LOG.info("Session {} deleted", session.id);
+              recordDeletion(session.id, userId);
             }
             request.reply(new SessionReply.Deleted(result.result()));
           } else {
@@ -445,6 +591,18 @@ public final class SessionVerticle extends VerticleBase {
             request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
           }
         });
+  }
+
+  /** The audit log's {@code session_deleted} record; Kafka's producer retries it through an outage. */
+  private void recordDeletion(String sessionId, String userId) {
+    if (audit == null) {
+      return;
+    }
+    DeliveryOptions options = new DeliveryOptions().setLocalOnly(true)
+        .setSendTimeout(auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs());
+    vertx.eventBus().request(Addresses.AUDIT, new AuditCommand.SessionDeleted(sessionId, userId,
+            System.currentTimeMillis()), options)
+        .onFailure(e -> LOG.error("The audit log may lack the deletion of session {}: {}", sessionId, e.toString()));
   }
 
   /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
+import io.streamchat.protocol.CacheCommand.AuditMark;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
@@ -135,7 +136,7 @@ class SessionActorTest {
 
   private SessionActor actor(int window) {
     SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, true, 2, false, 1000, 5_000);
-    return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of()));
+    return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of(), "1:e1", AuditMark.NONE, 0));
   }
 
   private static Attach attach(String id, Long lastSeq, String epoch) {
@@ -380,7 +381,7 @@ class SessionActorTest {
         new StoredEvent(4, LoggedEvent.CHUNK, SessionFrames.chunk(4, "a", 1, "lo"), "a", null));
     SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, 100, 10, 5_000, 30_000, 1000, 10, 1000, true, 2, false, 1000, 5_000);
     SessionActor actor = new SessionActor("s", settings, effects,
-        new Claimed(2, "e2", true, 4, "u", List.of(question), streaming, streaming));
+        new Claimed(2, "e2", true, 4, "u", List.of(question), streaming, streaming, "1:e1,5:e2", AuditMark.NONE, 1));
     assertThat(actor.waitsForGenerator()).isTrue();
     TokenAck ahead = actor.tokens(new Tokens("a", 5, List.of("x"), "old-bridge", 99));
     assertThat(ahead.nextIndex()).as("the old run is told what this owner holds").isEqualTo(2);

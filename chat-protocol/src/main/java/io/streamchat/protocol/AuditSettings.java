@@ -1,0 +1,35 @@
+package io.streamchat.protocol;
+
+/**
+ * Settings of the Kafka audit log, read by the session verticles (which decide what is written)
+ * and the audit verticle (which writes it).
+ *
+ * @param bootstrap         CHAT_KAFKA_BOOTSTRAP: bootstrap servers; {@code none} (or unset outside the launcher)
+ *                          turns the audit log off
+ * @param topic             CHAT_KAFKA_TOPIC (chat.events)
+ * @param chunks            CHAT_KAFKA_CHUNKS (true): false leaves chunk events out (the {@code complete} event
+ *                          carries the whole text), for high volume
+ * @param deliveryTimeoutMs CHAT_KAFKA_DELIVERY_TIMEOUT_MS (30000): how long the producer keeps retrying a record
+ *                          before it gives up on it; a session taken over from an owner that did not hand it off
+ *                          waits this long before its audit goes on, so that no record of that owner can still land
+ * @param batchRecords      CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS (5000): records a session verticle has in flight to
+ *                          Kafka at most; the rest wait in the session logs in Redis and follow in order
+ * @param partitions        CHAT_KAFKA_PARTITIONS (12): partitions of the topic when this node creates it
+ */
+public record AuditSettings(String bootstrap, String topic, boolean chunks, long deliveryTimeoutMs, int batchRecords,
+                            int partitions) {
+
+  public static AuditSettings from(ConfigSource config) {
+    return new AuditSettings(
+        config.string("CHAT_KAFKA_BOOTSTRAP", "none").strip(),
+        config.string("CHAT_KAFKA_TOPIC", "chat.events"),
+        config.bool("CHAT_KAFKA_CHUNKS", true),
+        config.number("CHAT_KAFKA_DELIVERY_TIMEOUT_MS", 30_000),
+        config.integer("CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS", 5000),
+        config.integer("CHAT_KAFKA_PARTITIONS", 12));
+  }
+
+  public boolean enabled() {
+    return !bootstrap.isEmpty() && !"none".equalsIgnoreCase(bootstrap);
+  }
+}
