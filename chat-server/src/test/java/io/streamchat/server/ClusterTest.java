@@ -8,6 +8,8 @@ import io.streamchat.testkit.ChatEventsTail;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.AuditTopic;
+import io.streamchat.testkit.KafkaProcess;
 import io.streamchat.testkit.NodeProcess;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
@@ -579,6 +581,69 @@ class ClusterTest {
       }
     }
     assertThat(log.get(log.size() - 1).getLong("seq")).isEqualTo(follower.seq());
+  }
+
+  @Test
+  void everyStoredEventIsInTheAuditLogOnceThroughKafkaPausedAndRestartedAndAnOwnerKilled() throws Exception {
+    try (KafkaProcess kafka = KafkaProcess.start()) {
+      Map<String, String> audited = Map.of("CHAT_KAFKA_BOOTSTRAP", kafka.bootstrap(),
+          "CHAT_KAFKA_DELIVERY_TIMEOUT_MS", "8000");
+      List<NodeProcess> cluster = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        cluster.add(startNode(ALL, audited));
+      }
+      for (NodeProcess node : cluster) {
+        node.awaitReady(3, Duration.ofSeconds(60));
+      }
+      String session = "audited";
+      ChatFollower ownerTab = new ChatFollower();
+      ChatFollower otherTab = new ChatFollower();
+      List<TestSocket> tabs = new ArrayList<>(List.of(follow(cluster.get(0), session, ownerTab),
+          follow(cluster.get(1), session, otherTab)));
+      try {
+        tabs.forEach(TestSocket::next);
+        ai.script(Script.tokens(20, 5));
+        tabs.get(1).send(StreamingProtocolTest.message("before anything happens", "q-1"));
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 1);
+
+        ai.script(Script.tokens(100, 20));
+        tabs.get(1).send(StreamingProtocolTest.message("while Kafka is paused", "q-2"));
+        tabs.get(1).until(f -> "chunk".equals(f.getString("type")), Duration.ofSeconds(10));
+        kafka.pause();
+        long pausedAt = System.currentTimeMillis();
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 2);
+        assertThat(System.currentTimeMillis() - pausedAt).as("live delivery does not wait for Kafka").isLessThan(10_000);
+        Thread.sleep(Math.max(0, 10_000 - (System.currentTimeMillis() - pausedAt)));
+        kafka.resume();
+
+        JsonObject whileStopped = StreamingProtocolTest.message("while Kafka is stopped", "q-3");
+        tabs.get(1).send(whileStopped);
+        tabs.get(1).until(f -> "chunk".equals(f.getString("type")), Duration.ofSeconds(10));
+        kafka.stop();
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 3, whileStopped);
+        Thread.sleep(10_000);
+        kafka.startAgain();
+
+        JsonObject whileKilled = StreamingProtocolTest.message("while its owner is killed", "q-4");
+        tabs.get(1).send(whileKilled);
+        tabs.get(1).until(f -> "chunk".equals(f.getString("type")), Duration.ofSeconds(10));
+        cluster.get(0).kill();
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 4, whileKilled);
+        assertThat(otherTab.violations()).isEmpty();
+      } finally {
+        tabs.forEach(TestSocket::close);
+      }
+
+      List<JsonObject> stored = StoredLog.read(vertx, redis.url(), session);
+      long lastSeq = stored.get(stored.size() - 1).getLong("seq");
+      long waitFrom = System.currentTimeMillis();
+      List<AuditTopic.AuditEntry> records = AuditLogTest.awaitAudited(kafka.bootstrap(), session, lastSeq);
+      System.out.printf("AUDIT %d stored events in the topic once, %d ms after the answer after the kill ended%n",
+          records.size(), System.currentTimeMillis() - waitFrom);
+      AuditLogTest.assertExactlyTheStoredLog(stored, records, session, null);
+      assertThat(records.stream().map(r -> r.value().getString("epoch")).distinct())
+          .as("the epoch changed when the owner died").hasSize(2);
+    }
   }
 
   @Test

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
+import io.streamchat.testkit.AuditTopic;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.LongStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -18,11 +22,11 @@ class EmbeddedDefaultsTest {
   Path dataDir;
 
   @Test
-  void aNodeWithNothingConfiguredStartsItsOwnRedisAndPostgresAnswersWithTheDemoProviderAndKeepsConversationsAcrossRestarts() throws Exception {
+  void aNodeWithNothingConfiguredStartsItsOwnRedisPostgresAndKafkaAnswersWithTheDemoProviderAndKeepsEverythingAcrossRestarts() throws Exception {
     int port = TestNode.freePort();
     JsonObject settings = new JsonObject().put("CHAT_HTTP_PORT", port).put("CHAT_AI_DEMO_TOKENS_PER_SECOND", 500)
         .put("CHAT_DATA_DIR", dataDir.toString()).put("CHAT_EMBEDDED_REDIS_PORT", TestNode.freePort())
-        .put("CHAT_EMBEDDED_DB_PORT", TestNode.freePort());
+        .put("CHAT_EMBEDDED_DB_PORT", TestNode.freePort()).put("CHAT_EMBEDDED_KAFKA_PORT", TestNode.freePort());
     ChatServer server = ChatServer.start(settings);
     Vertx client = Vertx.vertx();
     ChatFollower follower = new ChatFollower();
@@ -52,6 +56,11 @@ class EmbeddedDefaultsTest {
       assertThat(entry.getString("session_id")).as("the conversation list survives too").isEqualTo("laptop");
       assertThat(entry.getString("title")).isEqualTo("What is Vert.x?");
       assertThat(entry.getInteger("message_count")).isEqualTo(2);
+      List<AuditTopic.AuditEntry> audit = AuditTopic.await("127.0.0.1:" + settings.getInteger("CHAT_EMBEDDED_KAFKA_PORT"),
+          "chat.events", "laptop", entries -> entries.stream().anyMatch(e -> "complete".equals(e.type())),
+          Duration.ofSeconds(30));
+      assertThat(audit.stream().map(AuditTopic.AuditEntry::seq).toList()).as("the audit log survives too")
+          .isEqualTo(LongStream.rangeClosed(1, audit.size()).boxed().toList());
     } finally {
       client.close().await();
       restarted.stop();
@@ -59,5 +68,6 @@ class EmbeddedDefaultsTest {
     assertThat(Files.list(dataDir.resolve("redis")).map(p -> p.getFileName().toString()))
         .contains("appendonly.aof");
     assertThat(dataDir.resolve("postgres").resolve("data").resolve("PG_VERSION")).exists();
+    assertThat(dataDir.resolve("kafka").resolve("data").resolve("meta.properties")).exists();
   }
 }

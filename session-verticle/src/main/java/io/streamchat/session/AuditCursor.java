@@ -57,7 +57,8 @@ final class AuditCursor {
   static AuditCursor claimed(Claimed claimed, long nowMs, long settleMs) {
     AuditMark mark = claimed.audit();
     if (claimed.lastSeq() == 0) {
-      return new AuditCursor(claimed.epochs(), 0, -1, 0);
+      // Its records, if any are ever in doubt, are this owner's, written after now.
+      return new AuditCursor(claimed.epochs(), 0, -1, nowMs - 60_000);
     }
     // The previous owner's records are no older than its claim (its token is Redis's clock in µs);
     // a minute of margin covers clocks that disagree.

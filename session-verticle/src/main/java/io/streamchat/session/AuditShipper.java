@@ -65,6 +65,9 @@ final class AuditShipper {
 
     void lost(String sessionId, long fromSeq, long toSeq);
 
+    /** The topic was read: it holds the session's events up to {@code seq}; this owner had {@code known}. */
+    void reconciled(String sessionId, long seq, long known);
+
     /**
      * The process was paused: a session may have a new owner, which must not see records of this
      * one land after it read the topic. Nothing is written until {@link #resume()}, which the
@@ -229,7 +232,7 @@ final class AuditShipper {
       return;
     }
     if (records.isEmpty()) {
-      parts.forEach(part -> settled(part, null, null));
+      parts.forEach(part -> settled(part, records, List.of(), null));
       scheduleFlush();
       return;
     }
@@ -240,7 +243,7 @@ final class AuditShipper {
       int written = 0;
       for (Part part : parts) {
         part.source().audit().busy = false;
-        written += settled(part, results, failure);
+        written += settled(part, records, results, failure);
       }
       listener.written(written);
       scheduleFlush();
@@ -248,25 +251,27 @@ final class AuditShipper {
   }
 
   /** Applies the outcome of a part of a batch; returns the records of it that were written. */
-  private int settled(Part part, List<Written> results, Throwable failure) {
+  private int settled(Part part, List<AuditRecord> records, List<Written> results, Throwable failure) {
     Source source = part.source();
     AuditCursor cursor = source.audit();
-    long lastOffset = -1;
-    boolean all = failure == null;
-    for (int i = part.fromRecord(); all && i < part.toRecord(); i++) {
-      all = results.get(i).succeeded();
-      lastOffset = results.get(i).offset();
+    int written = 0;
+    if (failure == null) {
+      for (int i = part.fromRecord(); i < part.toRecord() && results.get(i).succeeded(); i++) {
+        written++;
+        cursor.advance(records.get(i).seq(), results.get(i).offset());
+      }
     }
-    if (all) {
-      cursor.advance(part.toSeq(), lastOffset);
+    if (written == part.toRecord() - part.fromRecord()) {
+      cursor.advance(part.toSeq(), -1);
     } else {
-      // Some records may be in the topic even so (a lost acknowledgement): read it before going on.
+      // The records after the first failure may be in the topic even so (a lost acknowledgement):
+      // read it before going on.
       cursor.failures++;
       cursor.reconcileAtMs = clock.nowMs() + backoff(cursor.failures);
       listener.failed(source.sessionId(), failure != null ? failure : new IllegalStateException("records not written"));
     }
     remark(source);
-    return all ? part.toRecord() - part.fromRecord() : 0;
+    return written;
   }
 
   private void read(Source source) {
@@ -307,6 +312,7 @@ final class AuditShipper {
         listener.failed(source.sessionId(), failure);
       } else {
         cursor.reconcileAtMs = -1;
+        listener.reconciled(source.sessionId(), Math.max(found.lastSeq(), cursor.seq), cursor.seq);
         if (found.lastSeq() >= cursor.seq && found.offset() >= 0) {
           cursor.advance(found.lastSeq(), found.offset());
         }

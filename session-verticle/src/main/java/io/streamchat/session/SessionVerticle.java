@@ -279,6 +279,12 @@ public final class SessionVerticle extends VerticleBase {
       }
 
       @Override
+      public void reconciled(String sessionId, long seq, long known) {
+        LOG.info("Session {}: the audit log holds its events up to seq {} ({} written down); it goes on from there",
+            sessionId, seq, known);
+      }
+
+      @Override
       public void paused() {
         LOG.warn("This node was paused; the audit log waits until it knows which sessions are still its own");
         List<Future<Void>> checks = new ArrayList<>();
