@@ -111,7 +111,7 @@ public final class AuditVerticle extends VerticleBase {
         }
       });
     } else if (command instanceof SessionDeleted deleted) {
-      send(deleted.sessionId(), "session_deleted", deletedValue(deleted)).onSuccess(message::reply);
+      send(deleted.sessionId(), "session_deleted", deletedValue(deleted), null).onSuccess(message::reply);
     }
   }
 
@@ -119,7 +119,7 @@ public final class AuditVerticle extends VerticleBase {
   private Future<Shipped> ship(List<AuditRecord> records) {
     List<Future<Written>> outcomes = new ArrayList<>(records.size());
     for (AuditRecord record : records) {
-      outcomes.add(send(record.sessionId(), record.type(), record.value()));
+      outcomes.add(send(record.sessionId(), record.type(), record.value(), record.message()));
     }
     return Future.join(outcomes).transform(v -> {
       List<Written> results = new ArrayList<>(outcomes.size());
@@ -130,9 +130,12 @@ public final class AuditVerticle extends VerticleBase {
     });
   }
 
-  private Future<Written> send(String sessionId, String type, String value) {
+  private Future<Written> send(String sessionId, String type, String value, String message) {
     KafkaProducerRecord<String, String> record = KafkaProducerRecord.create(settings.topic(), sessionId, value)
         .addHeader("type", type);
+    if (message != null) {
+      record.addHeader("message", message);
+    }
     inFlight.incrementAndGet();
     return producer.send(record)
         .map(metadata -> new Written((int) metadata.getPartition(), metadata.getOffset()))

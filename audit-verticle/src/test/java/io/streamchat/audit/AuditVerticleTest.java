@@ -50,7 +50,7 @@ class AuditVerticleTest {
 
   private static AuditRecord record(String session, long seq, String epoch) {
     return new AuditRecord(session, seq, "chunk", "{\"session_id\":\"" + session + "\",\"user_id\":\"u\",\"node_id\":\"n1\","
-        + "\"epoch\":\"" + epoch + "\",\"type\":\"chunk\",\"seq\":" + seq + "}");
+        + "\"epoch\":\"" + epoch + "\",\"type\":\"chunk\",\"seq\":" + seq + "}", null);
   }
 
   @Test

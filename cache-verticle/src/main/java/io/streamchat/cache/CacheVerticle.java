@@ -72,6 +72,8 @@ public final class CacheVerticle extends VerticleBase {
       return mark.sessionId();
     } else if (command instanceof ReadLog read) {
       return read.sessionId();
+    } else if (command instanceof CacheCommand.Holds holds) {
+      return holds.sessionId();
     }
     return "(several)";
   }
@@ -93,6 +95,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.markAudited(mark).map("marked");
     } else if (command instanceof ReadLog read) {
       result = store.readLog(read);
+    } else if (command instanceof CacheCommand.Holds holds) {
+      result = store.holds(holds.sessionId());
     } else {
       result = store.release((Release) command).map("released");
     }

@@ -15,6 +15,7 @@ import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
@@ -151,12 +152,54 @@ final class RedisSessionStore {
         Long.toString(audit.seq()), Long.toString(audit.offset()), audit.exact() ? "1" : "0")).mapEmpty();
   }
 
-  /** Stored events after a seq, oldest first. */
+  /**
+   * Stored events after a seq, oldest first; those that change a message (a question, an answer's
+   * end) with that message as the history holds it.
+   */
   Future<LogEvents> readLog(ReadLog read) {
-    return redis.xrange(List.of(keys(read.sessionId()).get(1), "(" + read.afterSeq() + "-0", "+", "COUNT",
+    List<String> keys = keys(read.sessionId());
+    return redis.xrange(List.of(keys.get(1), "(" + read.afterSeq() + "-0", "+", "COUNT",
             Integer.toString(Math.max(1, read.max()))))
         .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS)
-        .map(entries -> new LogEvents(entries == null ? List.of() : events(entries)));
+        .compose(entries -> {
+          List<StoredEvent> events = entries == null ? List.of() : events(entries);
+          List<String> ids = new ArrayList<>();
+          for (StoredEvent event : events) {
+            if (changesMessage(event)) {
+              ids.add(new JsonObject(event.json()).getString("message_id"));
+            }
+          }
+          if (ids.isEmpty()) {
+            return Future.succeededFuture(new LogEvents(events));
+          }
+          List<String> args = new ArrayList<>(ids.size() + 1);
+          args.add(keys.get(2));
+          args.addAll(ids);
+          return redis.hmget(args).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).map(messages -> {
+            List<StoredEvent> withMessages = new ArrayList<>(events.size());
+            int next = 0;
+            for (StoredEvent event : events) {
+              if (changesMessage(event)) {
+                Response message = messages.get(next);
+                withMessages.add(new StoredEvent(event.seq(), event.type(), event.json(), ids.get(next),
+                    message == null ? null : message.toString()));
+                next++;
+              } else {
+                withMessages.add(event);
+              }
+            }
+            return new LogEvents(withMessages);
+          });
+        });
+  }
+
+  private static boolean changesMessage(StoredEvent event) {
+    return "user_message".equals(event.type()) || "complete".equals(event.type());
+  }
+
+  Future<Boolean> holds(String sessionId) {
+    return redis.hexists(keys(sessionId).get(0), "epoch").timeout(config.timeoutMs(), TimeUnit.MILLISECONDS)
+        .map(Response::toBoolean);
   }
 
   Future<Void> release(Release release) {

@@ -11,9 +11,11 @@ public sealed interface AuditCommand {
   /**
    * One event for the topic. {@code value} is the event as clients receive it plus
    * {@code session_id}, {@code user_id}, {@code node_id} and {@code epoch}; {@code type} becomes
-   * the record's {@code type} header.
+   * the record's {@code type} header. {@code message}, for an event that changes a message, is that
+   * message as the history shows it (the {@code message} header, from which replay rebuilds
+   * histories); null otherwise.
    */
-  record AuditRecord(String sessionId, long seq, String type, String value) {
+  record AuditRecord(String sessionId, long seq, String type, String value, String message) {
   }
 
   /**

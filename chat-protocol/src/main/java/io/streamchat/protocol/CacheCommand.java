@@ -88,6 +88,10 @@ public sealed interface CacheCommand {
   record Forget(String sessionId, long fence) implements CacheCommand {
   }
 
+  /** Whether Redis holds the session (its metadata): replied a Boolean. */
+  record Holds(String sessionId) implements CacheCommand {
+  }
+
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }

@@ -15,6 +15,12 @@ public sealed interface DurableCommand {
    */
   record Write(String sessionId, String userId, String messageId, String messageJson, String title,
                boolean streaming, long atMs) {
+
+    /** A conversation's title from its first question: the first line, at most 80 characters. */
+    public static String titleOf(String content) {
+      String line = content.strip().lines().findFirst().orElse("").strip();
+      return line.length() <= 80 ? line : line.substring(0, 80);
+    }
   }
 
   /** Writes in order; replied with {@link Saved} once all are durable. */

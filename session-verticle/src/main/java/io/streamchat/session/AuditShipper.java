@@ -218,7 +218,8 @@ final class AuditShipper {
         }
         to = seq;
         if (chunks || !LoggedEvent.CHUNK.equals(event.type())) {
-          records.add(new AuditRecord(source.sessionId(), seq, event.type(), value(source, cursor, seq, event.json())));
+          records.add(new AuditRecord(source.sessionId(), seq, event.type(), value(source, cursor, seq, event.json()),
+              event.messageJson()));
         }
       }
       if (to == cursor.seq) {

@@ -210,7 +210,7 @@ final class SessionActor {
         null, send.clientMessageId(), null, null, null, null, null);
     conversation.remember(user);
     effects.conversationChanged(new DurableCommand.Write(sessionId, userId, user.messageId(), user.toJson().encode(),
-        title(user.content()), true, effects.nowMs()));
+        DurableCommand.Write.titleOf(user.content()), true, effects.nowMs()));
     append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
 
     MessageAccepted accepted = startAnswer(user.messageId(), null, null, "", createdAt);
@@ -291,12 +291,6 @@ final class SessionActor {
   /** The conversation list shows an answer streaming (one that answers no new user message). */
   private void answerStreaming() {
     effects.conversationChanged(new DurableCommand.Write(sessionId, userId, null, null, null, true, effects.nowMs()));
-  }
-
-  /** A conversation's title: the first line of its first user message, at most 80 characters. */
-  static String title(String content) {
-    String line = content.strip().lines().findFirst().orElse("").strip();
-    return line.length() <= 80 ? line : line.substring(0, 80);
   }
 
   /** A new answer can start: none streams, and storage keeps up. */
@@ -664,7 +658,7 @@ final class SessionActor {
         continue;
       }
       effects.conversationChanged(new DurableCommand.Write(sessionId, userId, message.messageId(),
-          message.toJson().encode(), message.isAssistant() ? null : title(message.content()), answer != null,
+          message.toJson().encode(), message.isAssistant() ? null : DurableCommand.Write.titleOf(message.content()), answer != null,
           effects.nowMs()));
     }
   }
