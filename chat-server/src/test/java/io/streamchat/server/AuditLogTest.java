@@ -8,6 +8,7 @@ import io.streamchat.testkit.AuditTopic;
 import io.streamchat.testkit.AuditTopic.AuditEntry;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.KafkaProcess;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -95,6 +96,61 @@ class AuditLogTest {
     assertThat(records.stream().map(AuditEntry::type).distinct())
         .containsExactlyInAnyOrder("user_message", "stream_start", "chunk", "complete");
     assertThat(records.stream().map(r -> r.value().getString("epoch")).distinct()).hasSize(1);
+    JsonObject history = node.history(session);
+    java.util.Map<String, JsonObject> messages = new java.util.LinkedHashMap<>();
+    records.stream().filter(r -> r.message() != null).map(r -> new JsonObject(r.message()))
+        .forEach(message -> messages.put(message.getString("message_id"), message));
+    assertThat(records.stream().filter(r -> r.message() != null).map(AuditEntry::type).distinct())
+        .as("events that change a message carry it").containsExactlyInAnyOrder("user_message", "stream_start",
+            "complete");
+    assertThat(List.copyOf(messages.values())).as("the messages the records carry, newest version of each, are the history")
+        .isEqualTo(history.getJsonArray("messages").stream().map(JsonObject.class::cast).toList());
+  }
+
+  @Test
+  void eventsBeyondTheBoundOfAKafkaOutageAreCountedAndTheRestFollowsInOrder() throws Exception {
+    try (KafkaProcess outage = KafkaProcess.start();
+         TestNode bounded = new TestNode(new JsonObject().put("CHAT_KAFKA_BOOTSTRAP", outage.bootstrap())
+             .put("CHAT_KAFKA_DELIVERY_TIMEOUT_MS", 3000).put("CHAT_REDIS_LOG_MAX_EVENTS", 100)
+             .put("CHAT_SESSION_REPLAY_EVENTS", 50))) {
+      String session = "beyond-the-bound";
+      bounded.ai.script(Script.tokens(5, 1));
+      try (TestSocket socket = bounded.connect("session_id=" + session + "&user_id=carol", new ChatFollower())) {
+        socket.next();
+        socket.send(message("before the outage", null));
+        socket.until("complete");
+        List<JsonObject> stored = StoredLog.read(bounded.clientVertx, bounded.redis.url(), session);
+        awaitAudited(outage.bootstrap(), session, stored.get(stored.size() - 1).getLong("seq"));
+        outage.stop();
+        bounded.ai.script(Script.tokens(300, 1));
+        for (int i = 0; i < 3; i++) {
+          socket.send(message("during the outage " + i, null));
+          assertThat(socket.until("complete").getString("status")).as("live delivery goes on").isEqualTo("completed");
+        }
+      }
+      List<JsonObject> stored = StoredLog.read(bounded.clientVertx, bounded.redis.url(), session);
+      long lastSeq = stored.get(stored.size() - 1).getLong("seq");
+      outage.startAgain();
+      List<AuditEntry> records = awaitAudited(outage.bootstrap(), session, lastSeq);
+      long lost = metric(bounded, "chat_audit_events_lost_total");
+      System.out.printf("AUDIT BOUND Kafka down for %d events of one session (Redis keeps ~100, memory 50): %d written "
+          + "after it came back, %d lost and counted%n", lastSeq - 8, records.size() - 8, lost);
+      List<Long> seqs = records.stream().map(AuditEntry::seq).toList();
+      assertThat(seqs).as("in order, each once").isSorted().doesNotHaveDuplicates();
+      assertThat(records.size() + lost).as("every stored event is written or counted as lost").isEqualTo(lastSeq);
+      assertThat(lost).as("more events waited than Redis keeps").isPositive();
+      assertThat(seqs.subList(8, seqs.size())).as("after the gap, contiguous to the end")
+          .isEqualTo(java.util.stream.LongStream.rangeClosed(seqs.get(8), lastSeq).boxed().toList());
+    }
+  }
+
+  private static long metric(TestNode node, String name) throws Exception {
+    for (String line : node.get("/metrics").body().split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    throw new AssertionError("no metric " + name);
   }
 
   @Test

@@ -17,8 +17,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /** The audit topic read back from the start, as an outside consumer would. */
 public final class AuditTopic {
 
-  /** One record: its key, its {@code type} header, its value, where it is. */
-  public record AuditEntry(String key, String type, JsonObject value, int partition, long offset) {
+  /** One record: its key, its {@code type} and {@code message} headers, its value, where it is. */
+  public record AuditEntry(String key, String type, String message, JsonObject value, int partition, long offset) {
     public long seq() {
       return value.getLong("seq", -1L);
     }
@@ -42,13 +42,17 @@ public final class AuditTopic {
       List<AuditEntry> all = new ArrayList<>();
       while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
-          Header type = record.headers().lastHeader("type");
-          all.add(new AuditEntry(record.key(), type == null ? null : new String(type.value(), StandardCharsets.UTF_8),
+          all.add(new AuditEntry(record.key(), header(record, "type"), header(record, "message"),
               new JsonObject(record.value()), record.partition(), record.offset()));
         }
       }
       return all;
     }
+  }
+
+  private static String header(ConsumerRecord<String, String> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   /** The records of one session, in topic order. */
