@@ -584,6 +584,64 @@ class ClusterTest {
   }
 
   @Test
+  void aConversationComesBackUnchangedAfterItsNodeIsKilledAndRedisFlushedAndGoesOn() throws Exception {
+    try (io.streamchat.durable.EmbeddedPostgresServer postgres = io.streamchat.durable.EmbeddedPostgresServer.start()) {
+      Map<String, String> durable = Map.of("CHAT_DB_URL", postgres.url());
+      NodeProcess node = startNode(ALL, durable).awaitReady(1, Duration.ofSeconds(60));
+      ai.script(Script.tokens(10, 2));
+      for (String session : List.of("kept-1", "kept-2")) {
+        try (TestSocket socket = TestSocket.connect(vertx, node.httpPort, "session_id=" + session + "&user_id=dora",
+            new ChatFollower())) {
+          socket.next();
+          for (String question : List.of("First question of " + session, "Second question")) {
+            socket.send(message(question));
+            assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+          }
+        }
+      }
+      JsonArray listBefore = awaitList(node, "dora", 2, 4);
+      Map<String, JsonArray> historiesBefore = new HashMap<>();
+      for (String session : List.of("kept-1", "kept-2")) {
+        historiesBefore.put(session, new JsonObject(node.get("/api/history/" + session)).getJsonArray("messages"));
+      }
+      node.kill();
+      Redis client = Redis.createClient(vertx, redis.url());
+      try {
+        RedisAPI.api(client).flushall(List.of()).await();
+      } finally {
+        client.close();
+      }
+      NodeProcess restarted = startNode(ALL, durable).awaitReady(1, Duration.ofSeconds(60));
+      for (String session : List.of("kept-1", "kept-2")) {
+        assertThat(new JsonObject(restarted.get("/api/history/" + session)).getJsonArray("messages"))
+            .as("the history of %s", session).isEqualTo(historiesBefore.get(session));
+      }
+      assertThat(awaitList(restarted, "dora", 2, 4)).isEqualTo(listBefore);
+      try (TestSocket socket = TestSocket.connect(vertx, restarted.httpPort, "session_id=kept-1&user_id=dora",
+          new ChatFollower())) {
+        socket.next();
+        socket.send(message("and it goes on"));
+        assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+      }
+      assertThat(new JsonObject(restarted.get("/api/history/kept-1")).getJsonArray("messages")).hasSize(6);
+    }
+  }
+
+  /** The user's conversation list once it shows {@code conversations}, each with {@code messages} and none streaming. */
+  private static JsonArray awaitList(NodeProcess node, String user, int conversations, int messages) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (true) {
+      JsonArray list = new JsonObject(node.get("/api/sessions?user_id=" + user)).getJsonArray("sessions");
+      if (list.size() == conversations && list.stream().map(JsonObject.class::cast)
+          .allMatch(e -> e.getInteger("message_count") == messages && !e.getBoolean("streaming"))) {
+        return list;
+      }
+      assertThat(System.currentTimeMillis()).as("the list of %s: %s", user, list).isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  @Test
   void everyStoredEventIsInTheAuditLogOnceThroughKafkaPausedAndRestartedAndAnOwnerKilled() throws Exception {
     try (KafkaProcess kafka = KafkaProcess.start()) {
       Map<String, String> audited = Map.of("CHAT_KAFKA_BOOTSTRAP", kafka.bootstrap(),
