@@ -3,11 +3,12 @@ package io.streamchat.audit;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AuditCommand;
 import io.streamchat.protocol.AuditCommand.AuditRecord;
+import io.streamchat.protocol.AuditCommand.Delivery;
+import io.streamchat.protocol.AuditCommand.Outcome;
 import io.streamchat.protocol.AuditCommand.Reconcile;
 import io.streamchat.protocol.AuditCommand.SessionDeleted;
 import io.streamchat.protocol.AuditCommand.Ship;
 import io.streamchat.protocol.AuditCommand.Shipped;
-import io.streamchat.protocol.AuditCommand.Written;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
@@ -16,17 +17,26 @@ import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.NodeSettings;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.kafka.client.producer.KafkaProducer;
-import io.vertx.kafka.client.producer.KafkaProducerRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,19 +44,24 @@ import org.slf4j.LoggerFactory;
  * This node's writer of the Kafka audit log: one idempotent producer ({@code acks=all}) that
  * retries each record for CHAT_KAFKA_DELIVERY_TIMEOUT_MS, so a Kafka outage shorter than that
  * costs nothing but delay; and a reader of the topic for the session verticles that must learn
- * what an earlier owner wrote ({@link TopicReader}). The session verticles decide what is
- * written and in which order; this verticle only carries it.
+ * which records of a session arrived ({@link TopicReader}). The session verticles decide what is
+ * written and in which order; this verticle only carries it, and reports each record's fate.
  */
 public final class AuditVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(AuditVerticle.class);
+  /** How long the producer may wait for the topic's metadata or buffer space before a send fails. */
+  private static final long MAX_BLOCK_MS = 1000;
+  /** Largest record: a whole answer of CHAT_MAX_ANSWER_CHARS fits (the broker must allow it too). */
+  static final int MAX_RECORD_BYTES = 64 << 20;
 
   private AuditSettings settings;
   private String nodeId;
   private KafkaProducer<String, String> producer;
+  private Producer<String, String> kafka;
   private TopicReader reader;
   private final AtomicInteger inFlight = new AtomicInteger();
-  private long lastFailureLogMs;
+  private volatile long lastFailureLogMs;
 
   @Override
   public Future<?> start() {
@@ -54,25 +69,42 @@ public final class AuditVerticle extends VerticleBase {
     ConfigSource config = ConfigSource.of(config());
     settings = AuditSettings.from(config);
     nodeId = NodeSettings.from(config).nodeId();
-    producer = KafkaProducer.create(vertx, producerConfig(settings));
-    reader = new TopicReader(vertx, settings);
+    reader = new TopicReader(settings);
     Metrics metrics = Metrics.of(vertx);
     metrics.gauge("chat_audit_in_flight_records", "Records handed to the Kafka producer and not yet acknowledged",
         inFlight::get);
+    // Creating the producer resolves the bootstrap servers: not on the event loop.
+    return vertx.executeBlocking(() -> KafkaProducer.<String, String>create(vertx, producerConfig(settings)))
+        .compose(created -> {
+          producer = created;
+          kafka = created.unwrap();
+          ensureTopic(1);
+          MessageConsumer<AuditCommand> consumer = vertx.eventBus().localConsumer(Addresses.AUDIT, this::handle);
+          return consumer.completion();
+        });
+  }
+
+  /** The topic with CHAT_KAFKA_PARTITIONS, before the broker could make one with its defaults; retried while Kafka is away. */
+  private void ensureTopic(int attempt) {
     vertx.executeBlocking(() -> {
       reader.ensureTopic();
       return null;
-    }, false).onFailure(e -> LOG.warn("Could not make sure topic {} exists ({}); the broker may create it on first "
-        + "write", settings.topic(), e.toString()));
-    MessageConsumer<AuditCommand> consumer = vertx.eventBus().localConsumer(Addresses.AUDIT, this::handle);
-    return consumer.completion();
+    }, false).onFailure(e -> {
+      if (attempt == 1) {
+        LOG.warn("Could not make sure topic {} exists ({}); trying again while the audit log waits", settings.topic(),
+            e.toString());
+      }
+      vertx.setTimer(Math.min(30_000, 1000L * attempt), id -> ensureTopic(attempt + 1));
+    });
   }
 
   @Override
   public Future<?> stop() {
+    if (producer == null) {
+      return Future.succeededFuture();
+    }
     // Records in flight are given the time the producer has for them; then it closes.
-    Future<Void> flushed = producer.flush();
-    return flushed.transform(v -> producer.close(settings.deliveryTimeoutMs()))
+    return producer.flush().transform(v -> producer.close(settings.deliveryTimeoutMs()))
         .transform(v -> vertx.executeBlocking(() -> {
           reader.close();
           return null;
@@ -89,10 +121,12 @@ public final class AuditVerticle extends VerticleBase {
     config.put("max.in.flight.requests.per.connection", "5");
     config.put("retries", Integer.toString(Integer.MAX_VALUE));
     config.put("linger.ms", "5");
+    config.put("compression.type", "lz4");
     long delivery = settings.deliveryTimeoutMs();
-    config.put("request.timeout.ms", Long.toString(Math.min(10_000, Math.max(1000, delivery / 3))));
+    config.put("request.timeout.ms", Long.toString(Math.min(10_000, delivery / 3)));
     config.put("delivery.timeout.ms", Long.toString(delivery));
-    config.put("max.block.ms", Long.toString(delivery));
+    config.put("max.block.ms", Long.toString(MAX_BLOCK_MS));
+    config.put("max.request.size", Integer.toString(MAX_RECORD_BYTES));
     config.put("client.id", "streamchat-audit");
     return config;
   }
@@ -100,7 +134,7 @@ public final class AuditVerticle extends VerticleBase {
   private void handle(Message<AuditCommand> message) {
     AuditCommand command = message.body();
     if (command instanceof Ship ship) {
-      ship(ship.records()).onSuccess(message::reply);
+      ship(ship).onSuccess(message::reply);
     } else if (command instanceof Reconcile reconcile) {
       vertx.executeBlocking(() -> reader.newest(reconcile), true).onComplete(result -> {
         if (result.succeeded()) {
@@ -111,43 +145,80 @@ public final class AuditVerticle extends VerticleBase {
         }
       });
     } else if (command instanceof SessionDeleted deleted) {
-      send(deleted.sessionId(), "session_deleted", deletedValue(deleted), null).onSuccess(message::reply);
+      AuditRecord record = new AuditRecord(deleted.sessionId(), 0, "session_deleted", deletedValue(deleted), null);
+      ship(new Ship(List.of(record), System.currentTimeMillis()))
+          .onSuccess(shipped -> message.reply(shipped.deliveries().get(0)));
     }
   }
 
-  /** Every record, in order; each outcome once Kafka acknowledged or the producer gave up on it. */
-  private Future<Shipped> ship(List<AuditRecord> records) {
-    List<Future<Written>> outcomes = new ArrayList<>(records.size());
-    for (AuditRecord record : records) {
-      outcomes.add(send(record.sessionId(), record.type(), record.value(), record.message()));
-    }
-    return Future.join(outcomes).transform(v -> {
-      List<Written> results = new ArrayList<>(outcomes.size());
-      for (Future<Written> outcome : outcomes) {
-        results.add(outcome.result());
+  /**
+   * Hands the records to the producer in order, off the event loop, while the batch is fresh: after
+   * a pause, or a send that could not get the topic's metadata, the rest are not sent at all (and
+   * reported so), so that no record of this node lands long after its owner stopped waiting for it.
+   */
+  private Future<Shipped> ship(Ship ship) {
+    List<AuditRecord> records = ship.records();
+    Delivery[] deliveries = new Delivery[records.size()];
+    AtomicInteger pending = new AtomicInteger(records.size());
+    Promise<Shipped> shipped = Promise.promise();
+    Runnable settledOne = () -> {
+      inFlight.decrementAndGet();
+      if (pending.decrementAndGet() == 0) {
+        shipped.complete(new Shipped(Arrays.asList(deliveries)));
       }
-      return Future.succeededFuture(new Shipped(results));
-    });
+    };
+    vertx.executeBlocking(() -> {
+      boolean sending = true;
+      for (int i = 0; i < records.size(); i++) {
+        int index = i;
+        AuditRecord record = records.get(i);
+        inFlight.incrementAndGet();
+        sending = sending && System.currentTimeMillis() - ship.createdAtMs() <= Ship.MAX_AGE_MS;
+        if (!sending) {
+          deliveries[index] = Delivery.NOT_SENT;
+          settledOne.run();
+          continue;
+        }
+        try {
+          kafka.send(producerRecord(record), (metadata, failure) -> {
+            deliveries[index] = failure == null
+                ? new Delivery(Outcome.WRITTEN, metadata.partition(), metadata.offset())
+                : failed(record, failure);
+            settledOne.run();
+          });
+        } catch (RuntimeException notSent) {
+          // No metadata or no buffer space within MAX_BLOCK_MS: this record and the rest stay unsent.
+          failed(record, notSent);
+          deliveries[index] = Delivery.NOT_SENT;
+          sending = false;
+          settledOne.run();
+        }
+      }
+      return null;
+    }, true);
+    return shipped.future();
   }
 
-  private Future<Written> send(String sessionId, String type, String value, String message) {
-    KafkaProducerRecord<String, String> record = KafkaProducerRecord.create(settings.topic(), sessionId, value)
-        .addHeader("type", type);
-    if (message != null) {
-      record.addHeader("message", message);
+  private ProducerRecord<String, String> producerRecord(AuditRecord record) {
+    ProducerRecord<String, String> kafkaRecord = new ProducerRecord<>(settings.topic(), record.sessionId(),
+        record.value());
+    kafkaRecord.headers().add(new RecordHeader("type", record.type().getBytes(StandardCharsets.UTF_8)));
+    if (record.message() != null) {
+      kafkaRecord.headers().add(new RecordHeader("message", record.message().getBytes(StandardCharsets.UTF_8)));
     }
-    inFlight.incrementAndGet();
-    return producer.send(record)
-        .map(metadata -> new Written((int) metadata.getPartition(), metadata.getOffset()))
-        .otherwise(failure -> {
-          long now = System.currentTimeMillis();
-          if (now - lastFailureLogMs > 5000) {
-            lastFailureLogMs = now;
-            LOG.warn("Kafka did not take a record of session {}: {}", sessionId, failure.toString());
-          }
-          return new Written(-1, -1);
-        })
-        .onComplete(v -> inFlight.decrementAndGet());
+    return kafkaRecord;
+  }
+
+  /** Refused for good when no retry can help (too large, not serializable); otherwise not known. */
+  private Delivery failed(AuditRecord record, Throwable failure) {
+    boolean never = failure instanceof RecordTooLargeException || failure instanceof RecordBatchTooLargeException
+        || failure instanceof SerializationException || failure instanceof InvalidTopicException;
+    long now = System.currentTimeMillis();
+    if (never || now - lastFailureLogMs > 5000) {
+      lastFailureLogMs = now;
+      LOG.warn("Kafka did not take record {} of session {}: {}", record.seq(), record.sessionId(), failure.toString());
+    }
+    return never ? Delivery.REFUSED : Delivery.UNKNOWN;
   }
 
   private String deletedValue(SessionDeleted deleted) {

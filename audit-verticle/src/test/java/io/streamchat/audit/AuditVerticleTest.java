@@ -9,7 +9,7 @@ import io.streamchat.protocol.AuditCommand.Reconciled;
 import io.streamchat.protocol.AuditCommand.SessionDeleted;
 import io.streamchat.protocol.AuditCommand.Ship;
 import io.streamchat.protocol.AuditCommand.Shipped;
-import io.streamchat.protocol.AuditCommand.Written;
+import io.streamchat.protocol.AuditCommand.Delivery;
 import io.streamchat.protocol.Codecs;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -60,8 +60,9 @@ class AuditVerticleTest {
       records.add(record("alpha", seq, seq <= 10 ? "e1" : "e2"));
       records.add(record("beta", seq, "b1"));
     }
-    Shipped shipped = vertx.eventBus().<Shipped>request(Addresses.AUDIT, new Ship(records)).await().body();
-    assertThat(shipped.results()).hasSize(40).allMatch(Written::succeeded);
+    Shipped shipped = vertx.eventBus().<Shipped>request(Addresses.AUDIT, new Ship(records, System.currentTimeMillis()))
+        .await().body();
+    assertThat(shipped.deliveries()).hasSize(40).allMatch(Delivery::written);
 
     List<ConsumerRecord<String, String>> alpha = readAll().stream().filter(r -> r.key().equals("alpha")).toList();
     assertThat(alpha).hasSize(20);
@@ -70,24 +71,44 @@ class AuditVerticleTest {
       assertThat(new String(alpha.get(i).headers().lastHeader("type").value())).isEqualTo("chunk");
     }
 
-    Reconciled newest = vertx.eventBus().<Reconciled>request(Addresses.AUDIT,
-        new Reconcile("alpha", List.of("e1", "e2"), -1, 0)).await().body();
-    assertThat(newest.lastSeq()).isEqualTo(20);
-    assertThat(newest.offset()).isEqualTo(shipped.results().get(38).offset());
-    Reconciled firstEpochOnly = vertx.eventBus().<Reconciled>request(Addresses.AUDIT,
-        new Reconcile("alpha", List.of("e1"), shipped.results().get(0).offset(), -1)).await().body();
-    assertThat(firstEpochOnly.lastSeq()).isEqualTo(10);
-    Reconciled none = vertx.eventBus().<Reconciled>request(Addresses.AUDIT,
-        new Reconcile("gamma", List.of("e1"), -1, 0)).await().body();
-    assertThat(none.lastSeq()).isZero();
-    assertThat(none.offset()).isEqualTo(-1);
+    Reconciled newest = reconcile(new Reconcile("alpha", "1:e1,11:e2", 0, -1, 0));
+    assertThat(newest).isEqualTo(new Reconciled(20, shipped.deliveries().get(38).offset(), 0));
+    Reconciled afterKnown = reconcile(new Reconcile("alpha", "1:e1,11:e2", 12, shipped.deliveries().get(0).offset(), -1));
+    assertThat(afterKnown.lastSeq()).isEqualTo(20);
+    Reconciled otherEpochs = reconcile(new Reconcile("alpha", "1:e1,11:e9", 0, -1, 0));
+    assertThat(otherEpochs.lastSeq()).as("records of an epoch the log no longer has at their seq do not count")
+        .isEqualTo(10);
+    Reconciled none = reconcile(new Reconcile("gamma", "1:e1", 0, -1, 0));
+    assertThat(none).isEqualTo(new Reconciled(0, -1, 0));
+  }
+
+  @Test
+  void recordsOfAStaleBatchAreNotSent() {
+    Shipped shipped = vertx.eventBus().<Shipped>request(Addresses.AUDIT,
+        new Ship(List.of(record("stale", 1, "e1")), System.currentTimeMillis() - Ship.MAX_AGE_MS - 1)).await().body();
+    assertThat(shipped.deliveries()).containsExactly(Delivery.NOT_SENT);
+    assertThat(readAll()).noneMatch(r -> r.key().equals("stale"));
+  }
+
+  @Test
+  void aGapIsReportedAsMissing() {
+    List<AuditRecord> records = List.of(record("delta-gap", 1, "e1"), record("delta-gap", 2, "e1"),
+        record("delta-gap", 5, "e1"));
+    vertx.eventBus().<Shipped>request(Addresses.AUDIT, new Ship(records, System.currentTimeMillis())).await();
+    Reconciled found = reconcile(new Reconcile("delta-gap", "1:e1", 0, -1, 0));
+    assertThat(found.lastSeq()).isEqualTo(5);
+    assertThat(found.missing()).isEqualTo(2);
+  }
+
+  private static Reconciled reconcile(Reconcile request) {
+    return vertx.eventBus().<Reconciled>request(Addresses.AUDIT, request).await().body();
   }
 
   @Test
   void aDeletionIsRecorded() {
-    Written written = vertx.eventBus().<Written>request(Addresses.AUDIT,
+    Delivery written = vertx.eventBus().<Delivery>request(Addresses.AUDIT,
         new SessionDeleted("delta", "u", 1_700_000_000_000L)).await().body();
-    assertThat(written.succeeded()).isTrue();
+    assertThat(written.written()).isTrue();
     ConsumerRecord<String, String> record = readAll().stream().filter(r -> r.key().equals("delta")).findFirst().orElseThrow();
     JsonObject value = new JsonObject(record.value());
     assertThat(value.getString("type")).isEqualTo("session_deleted");

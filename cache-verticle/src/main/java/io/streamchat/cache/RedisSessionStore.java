@@ -194,7 +194,8 @@ final class RedisSessionStore {
   }
 
   private static boolean changesMessage(StoredEvent event) {
-    return "user_message".equals(event.type()) || "complete".equals(event.type());
+    return "user_message".equals(event.type()) || "stream_start".equals(event.type())
+        || "complete".equals(event.type());
   }
 
   Future<Boolean> holds(String sessionId) {

@@ -30,7 +30,7 @@ elseif redis.call('HGET', meta, 'released') ~= '1' then
 end
 local last = redis.call('HGET', meta, 'last_seq') or '0'
 if changed == 1 then
-  local first = (tonumber(last) + 1) .. ':' .. epoch
+  local first = string.format('%d', tonumber(last) + 1) .. ':' .. epoch
   epochs = (epochs and tonumber(last) > 0) and (epochs .. ',' .. first) or first
 end
 local audited = redis.call('HGET', meta, 'audited') or '0:-1'

@@ -19,36 +19,63 @@ public sealed interface AuditCommand {
   }
 
   /**
-   * Records of one or more sessions, each session's in seq order. Replied {@link Shipped} once
-   * Kafka acknowledged or refused every one of them.
+   * Records of one or more sessions, each session's in seq order, made at {@code createdAtMs}.
+   * Replied {@link Shipped} once Kafka acknowledged or refused every one of them. Records are
+   * handed to Kafka only while the batch is fresh (see {@link #MAX_AGE_MS}): a batch that waited
+   * longer (the process was paused) is not written at all.
    */
-  record Ship(List<AuditRecord> records) implements AuditCommand {
+  record Ship(List<AuditRecord> records, long createdAtMs) implements AuditCommand {
+    public static final long MAX_AGE_MS = 1000;
   }
 
-  /** Where one record was written; {@code offset} is -1 when it was not (or may not have been) written. */
-  record Written(int partition, long offset) {
-    public boolean succeeded() {
-      return offset >= 0;
+  /** What became of one record. */
+  enum Outcome {
+    /** In the topic, at the offset given. */
+    WRITTEN,
+    /** Not known: it may be in the topic (a lost acknowledgement) or not. */
+    UNKNOWN,
+    /**
+     * Certainly not in the topic: it was never handed to Kafka (the batch went stale, or Kafka could
+     * not be reached); it may be sent again.
+     */
+    NOT_SENT,
+    /** Not in the topic, and it never will be: Kafka refuses it for good (too large). */
+    REFUSED
+  }
+
+  /** What became of one record; {@code offset} is -1 unless it was written. */
+  record Delivery(Outcome outcome, int partition, long offset) {
+    public static final Delivery UNKNOWN = new Delivery(Outcome.UNKNOWN, -1, -1);
+    public static final Delivery REFUSED = new Delivery(Outcome.REFUSED, -1, -1);
+    public static final Delivery NOT_SENT = new Delivery(Outcome.NOT_SENT, -1, -1);
+
+    public boolean written() {
+      return outcome == Outcome.WRITTEN;
     }
   }
 
-  /** One outcome per record of a {@link Ship}, in order. */
-  record Shipped(List<Written> results) {
+  /** One delivery per record of a {@link Ship}, in order. */
+  record Shipped(List<Delivery> deliveries) {
   }
 
   /**
-   * Finds the newest of a session's records already in the topic: those of {@code epochs}, read
-   * from {@code fromOffset} of its partition (or, when that is -1, from the first record written at
-   * {@code fromTimeMs} or later) to the end. Replied {@link Reconciled}.
+   * Finds what of a session's records after {@code knownSeq} the topic holds, reading its partition
+   * from {@code fromOffset} (or, when that is -1, from the first record written at {@code fromTimeMs}
+   * or later) to the end. A record counts only under the epoch its seq has in {@code epochs}
+   * ("firstSeq:epoch" items, oldest first). Replied {@link Reconciled}.
    */
-  record Reconcile(String sessionId, List<String> epochs, long fromOffset, long fromTimeMs) implements AuditCommand {
+  record Reconcile(String sessionId, String epochs, long knownSeq, long fromOffset, long fromTimeMs)
+      implements AuditCommand {
   }
 
-  /** {@code lastSeq} 0 when the topic holds none of the session's records; then offset is -1. */
-  record Reconciled(long lastSeq, int partition, long offset) {
+  /**
+   * The newest record of the session after the known seq ({@code lastSeq} = the known seq and
+   * {@code offset} -1 when there is none); {@code missing}: seqs between them that the topic lacks.
+   */
+  record Reconciled(long lastSeq, long offset, long missing) {
   }
 
-  /** Writes the {@code session_deleted} record of a deleted conversation; replied with its {@link Written}. */
+  /** Writes the {@code session_deleted} record of a deleted conversation; replied with its {@link Delivery}. */
   record SessionDeleted(String sessionId, String userId, long deletedAtMs) implements AuditCommand {
   }
 }

@@ -11,7 +11,8 @@ package io.streamchat.protocol;
  *                          carries the whole text), for high volume
  * @param deliveryTimeoutMs CHAT_KAFKA_DELIVERY_TIMEOUT_MS (30000): how long the producer keeps retrying a record
  *                          before it gives up on it; a session taken over from an owner that did not hand it off
- *                          waits this long before its audit goes on, so that no record of that owner can still land
+ *                          waits this long (and 5 s more) before its audit goes on, so that no record of that owner
+ *                          can still land; at least 3000
  * @param batchRecords      CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS (5000): records a session verticle has in flight to
  *                          Kafka at most; the rest wait in the session logs in Redis and follow in order
  * @param partitions        CHAT_KAFKA_PARTITIONS (12): partitions of the topic when this node creates it
@@ -24,7 +25,7 @@ public record AuditSettings(String bootstrap, String topic, boolean chunks, long
         config.string("CHAT_KAFKA_BOOTSTRAP", "none").strip(),
         config.string("CHAT_KAFKA_TOPIC", "chat.events"),
         config.bool("CHAT_KAFKA_CHUNKS", true),
-        config.number("CHAT_KAFKA_DELIVERY_TIMEOUT_MS", 30_000),
+        Math.max(3000, config.number("CHAT_KAFKA_DELIVERY_TIMEOUT_MS", 30_000)),
         config.integer("CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS", 5000),
         config.integer("CHAT_KAFKA_PARTITIONS", 12));
   }

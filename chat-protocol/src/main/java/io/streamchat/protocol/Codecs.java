@@ -56,7 +56,7 @@ public final class Codecs {
     types.add(DurableCommand.Deleted.class);
     types.add(AuditCommand.Shipped.class);
     types.add(AuditCommand.Reconciled.class);
-    types.add(AuditCommand.Written.class);
+    types.add(AuditCommand.Delivery.class);
     types.add(CacheCommand.LogEvents.class);
     return types;
   }

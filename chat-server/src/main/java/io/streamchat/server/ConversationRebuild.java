@@ -21,6 +21,8 @@ final class ConversationRebuild {
     final String sessionId;
     String userId;
     boolean deleted;
+    /** Its records were read from its first (seq 1): the whole conversation, not a window of it. */
+    boolean whole;
     final Map<String, String> messages = new LinkedHashMap<>();
     final Map<String, Long> messageAtMs = new LinkedHashMap<>();
 
@@ -58,12 +60,22 @@ final class ConversationRebuild {
       conversation = new Conversation(sessionId);
       conversations.put(sessionId, conversation);
     }
-    String user = new JsonObject(value).getString("user_id");
+    JsonObject event = new JsonObject(value);
+    if (conversation.messages.isEmpty() && conversation.userId == null && event.getLong("seq", 0L) == 1) {
+      conversation.whole = true;
+    }
+    String user = event.getString("user_id");
     if (user != null) {
       conversation.userId = user;
     }
     if (message != null) {
-      String messageId = new JsonObject(message).getString("message_id");
+      JsonObject json = new JsonObject(message);
+      if (!json.containsKey("content")) {
+        // An answer's end leaves its text out of the header: the event carries it.
+        json.put("content", event.getString("content", ""));
+        message = json.encode();
+      }
+      String messageId = json.getString("message_id");
       conversation.messages.put(messageId, message);
       conversation.messageAtMs.put(messageId, timestampMs);
     }

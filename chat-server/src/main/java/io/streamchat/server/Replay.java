@@ -11,12 +11,13 @@ import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.DurableCommand;
+import io.streamchat.protocol.EpochHistory;
+import io.streamchat.audit.TopicScan;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -25,14 +26,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.utils.Utils;
 
 /**
  * {@code replay [--session S | --all] [--from ISO-8601] [--to ISO-8601]}: rebuilds PostgreSQL and
@@ -130,10 +127,11 @@ final class Replay {
     }
   }
 
-  private ConversationRebuild read(String bootstrap, String topic, Options options) {
+  private ConversationRebuild read(String bootstrap, String topic, Options options) throws Exception {
     Properties props = new Properties();
     props.put("bootstrap.servers", bootstrap);
     props.put("enable.auto.commit", "false");
+    props.put("allow.auto.create.topics", "false");
     props.put("max.poll.records", "5000");
     props.put("client.id", "streamchat-replay");
     ConversationRebuild rebuild = new ConversationRebuild();
@@ -142,45 +140,41 @@ final class Replay {
       List<TopicPartition> partitions = new ArrayList<>();
       int count = consumer.partitionsFor(topic).size();
       if (options.sessionId() != null) {
-        byte[] key = options.sessionId().getBytes(StandardCharsets.UTF_8);
-        partitions.add(new TopicPartition(topic, Utils.toPositive(Utils.murmur2(key)) % count));
+        partitions.add(new TopicPartition(topic, TopicScan.partitionOf(options.sessionId(), count)));
       } else {
         for (int p = 0; p < count; p++) {
           partitions.add(new TopicPartition(topic, p));
         }
       }
-      consumer.assign(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       Map<TopicPartition, Long> times = new HashMap<>();
       partitions.forEach(p -> times.put(p, options.from().toEpochMilli()));
+      Map<TopicPartition, Long> from = new HashMap<>();
       long total = 0;
       for (Map.Entry<TopicPartition, OffsetAndTimestamp> start : consumer.offsetsForTimes(times).entrySet()) {
         long offset = start.getValue() == null ? end.get(start.getKey()) : start.getValue().offset();
-        consumer.seek(start.getKey(), offset);
+        from.put(start.getKey(), offset);
         total += end.get(start.getKey()) - offset;
       }
-      long read = 0;
-      long lastProgressMs = System.currentTimeMillis();
       long toMs = options.to().equals(Instant.MAX) ? Long.MAX_VALUE : options.to().toEpochMilli();
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
-          TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-          if (record.offset() >= end.get(partition)) {
-            continue;
-          }
-          read++;
-          if (record.timestamp() > toMs || record.key() == null
-              || (options.sessionId() != null && !options.sessionId().equals(record.key()))) {
-            continue;
-          }
-          rebuild.add(record.key(), header(record, "type"), record.value(), header(record, "message"), record.timestamp());
+      long[] read = {0, System.currentTimeMillis()};
+      long all = total;
+      TopicScan.readToEnd(consumer, from, record -> {
+        read[0]++;
+        if (record.timestamp() <= toMs && record.key() != null
+            && (options.sessionId() == null || options.sessionId().equals(record.key()))) {
+          rebuild.add(record.key(), TopicScan.header(record, "type"), record.value(), TopicScan.header(record, "message"),
+              record.timestamp());
         }
-        if (System.currentTimeMillis() - lastProgressMs > PROGRESS_EVERY_MS) {
-          lastProgressMs = System.currentTimeMillis();
-          out.printf("replay: read %,d of %,d records, %,d conversations%n", read, total, rebuild.conversations().size());
+      }, Duration.ofSeconds(60), () -> {
+        if (System.currentTimeMillis() - read[1] > PROGRESS_EVERY_MS) {
+          read[1] = System.currentTimeMillis();
+          out.printf("replay: read %,d of %,d records, %,d conversations%n", read[0], all,
+              rebuild.conversations().size());
         }
-      }
-      out.printf("replay: read %,d records of %,d conversations from %s%n", read, rebuild.conversations().size(), topic);
+      });
+      out.printf("replay: read %,d records of %,d conversations from %s%n", read[0], rebuild.conversations().size(),
+          topic);
     }
     return rebuild;
   }
@@ -203,7 +197,8 @@ final class Replay {
           vertx.eventBus().request(Addresses.DURABLE, new DurableCommand.Save(conversation.writes()), options).await();
           toDurable++;
         }
-        if (seedCache(vertx, conversation, options)) {
+        // A window of a conversation would hide the rest of it, which activation finds in PostgreSQL.
+        if (conversation.whole && seedCache(vertx, conversation, options)) {
           toCache++;
         }
       }
@@ -226,7 +221,7 @@ final class Replay {
       return false;
     }
     Claimed claimed = vertx.eventBus().<Claimed>request(Addresses.CACHE, new Claim(conversation.sessionId,
-        Long.toString(UUID.randomUUID().getMostSignificantBits() & Long.MAX_VALUE, 36), 1,
+        EpochHistory.newEpoch(), 1,
         conversation.messages.size()), options).await().body();
     List<String> ids = new ArrayList<>(conversation.messages.keySet());
     List<String> messages = new ArrayList<>(conversation.messages.values());
@@ -234,10 +229,5 @@ final class Replay {
         messages), options).await();
     vertx.eventBus().request(Addresses.CACHE, new Release(conversation.sessionId, claimed.fence()), options).await();
     return true;
-  }
-
-  private static String header(ConsumerRecord<String, String> record, String name) {
-    Header header = record.headers().lastHeader(name);
-    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
   }
 }

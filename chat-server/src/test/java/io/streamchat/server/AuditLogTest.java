@@ -98,8 +98,16 @@ class AuditLogTest {
     assertThat(records.stream().map(r -> r.value().getString("epoch")).distinct()).hasSize(1);
     JsonObject history = node.history(session);
     java.util.Map<String, JsonObject> messages = new java.util.LinkedHashMap<>();
-    records.stream().filter(r -> r.message() != null).map(r -> new JsonObject(r.message()))
-        .forEach(message -> messages.put(message.getString("message_id"), message));
+    for (AuditEntry record : records) {
+      if (record.message() != null) {
+        JsonObject message = new JsonObject(record.message());
+        if ("complete".equals(record.type())) {
+          assertThat(message.containsKey("content")).as("an answer's end carries its text once, in the value").isFalse();
+          message.put("content", record.value().getString("content"));
+        }
+        messages.put(message.getString("message_id"), message);
+      }
+    }
     assertThat(records.stream().filter(r -> r.message() != null).map(AuditEntry::type).distinct())
         .as("events that change a message carry it").containsExactlyInAnyOrder("user_message", "stream_start",
             "complete");

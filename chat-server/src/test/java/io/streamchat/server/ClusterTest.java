@@ -687,7 +687,27 @@ class ClusterTest {
         tabs.get(1).until(f -> "chunk".equals(f.getString("type")), Duration.ofSeconds(10));
         cluster.get(0).kill();
         awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 4, whileKilled);
+
+        // An HTTP message on the third node, a cancel, a provider failure.
+        ai.script(Script.tokens(400, 10));
+        HttpResponse<String> sent = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + cluster.get(2).httpPort + "/api/chat"))
+            .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(new JsonObject()
+                .put("session_id", session).put("message", "over HTTP, then cancelled").encode())).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(sent.statusCode()).isEqualTo(202);
+        String cancelled = new JsonObject(sent.body()).getString("reply_message_id");
+        tabs.get(1).until(f -> "chunk".equals(f.getString("type")) && cancelled.equals(f.getString("message_id")),
+            Duration.ofSeconds(10));
+        tabs.get(1).send(new JsonObject().put("type", "cancel").put("message_id", cancelled));
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 5);
+        ai.script(Script.tokens(5, 2).withStatus(500));
+        JsonObject failing = StreamingProtocolTest.message("this one fails", "q-6");
+        tabs.get(1).send(failing);
+        awaitAnswers(tabs, 1, cluster.get(1), session, otherTab, 6, failing);
         assertThat(otherTab.violations()).isEmpty();
+        assertThat(otherTab.messages().values().stream().map(m -> m.status).toList())
+            .contains("cancelled", "failed");
       } finally {
         tabs.forEach(TestSocket::close);
       }
@@ -696,7 +716,7 @@ class ClusterTest {
       long lastSeq = stored.get(stored.size() - 1).getLong("seq");
       long waitFrom = System.currentTimeMillis();
       List<AuditTopic.AuditEntry> records = AuditLogTest.awaitAudited(kafka.bootstrap(), session, lastSeq);
-      System.out.printf("AUDIT %d stored events in the topic once, %d ms after the answer after the kill ended%n",
+      System.out.printf("AUDIT %d stored events in the topic once, %d ms after the last answer ended%n",
           records.size(), System.currentTimeMillis() - waitFrom);
       AuditLogTest.assertExactlyTheStoredLog(stored, records, session, null);
       assertThat(records.stream().map(r -> r.value().getString("epoch")).distinct())

@@ -1,17 +1,17 @@
 package io.streamchat.testkit;
 
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import io.streamchat.audit.TopicScan;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** The audit topic read back from the start, as an outside consumer would. */
@@ -27,32 +27,23 @@ public final class AuditTopic {
   private AuditTopic() {
   }
 
-  /** Every record of the topic, each partition in order (partitions one after the other). */
+  /** Every record of the topic, each partition in order. */
   public static List<AuditEntry> read(String bootstrap, String topic) {
     Properties props = new Properties();
     props.put("bootstrap.servers", bootstrap);
     props.put("default.api.timeout.ms", "15000");
     try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
         new StringDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      Map<TopicPartition, Long> from = new HashMap<>();
+      consumer.partitionsFor(topic).forEach(p -> from.put(new TopicPartition(p.topic(), p.partition()), 0L));
       List<AuditEntry> all = new ArrayList<>();
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
-          all.add(new AuditEntry(record.key(), header(record, "type"), header(record, "message"),
-              new JsonObject(record.value()), record.partition(), record.offset()));
-        }
-      }
+      TopicScan.readToEnd(consumer, from, record -> all.add(new AuditEntry(record.key(),
+              TopicScan.header(record, "type"), TopicScan.header(record, "message"), new JsonObject(record.value()),
+              record.partition(), record.offset())), Duration.ofSeconds(30), () -> { });
       return all;
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(e);
     }
-  }
-
-  private static String header(ConsumerRecord<String, String> record, String name) {
-    Header header = record.headers().lastHeader(name);
-    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   /** The records of one session, in topic order. */

@@ -13,7 +13,7 @@ final class ActiveSession implements AppendPipeline.Log, AuditShipper.Source {
   final long fence;
   private final Consumer<ActiveSession> onFenced;
   private final Consumer<ActiveSession> onStored;
-  /** How far the session's events are in the audit log; null when the audit log is off. */
+  /** How far the session's stored events are in the audit log (kept even when the audit log is off). */
   AuditCursor audit;
   SessionActor actor;
   MessageConsumer<SessionCommand> consumer;

@@ -12,6 +12,7 @@ import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.AuditCommand;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.DurableCommand;
+import io.streamchat.protocol.EpochHistory;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.AppendResult;
@@ -94,8 +95,8 @@ public final class SessionVerticle extends VerticleBase {
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
   private static final long AUDIT_BEAT_MS = 250;
-  /** How often each session's audit position is written down in Redis, for a next owner. */
-  private static final long AUDIT_MARK_MS = 1000;
+  /** How often each session's audit position is recorded in Redis, for a next owner. */
+  private static final long AUDIT_POSITION_MS = 1000;
   /** Added to the producer's delivery timeout before a taken-over session's topic is read. */
   private static final long AUDIT_SETTLE_MARGIN_MS = 5000;
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -120,7 +121,8 @@ public final class SessionVerticle extends VerticleBase {
   /** Conversation changes for the durable tier, written behind live delivery; null when it is off. */
   private WriteBehind<DurableCommand.Write> durableWrites;
   /** Stored events to the Kafka audit log; null when it is off. */
-  private AuditShipper audit;
+  private AuditShipper auditLog;
+  private LongAdder auditLogLost;
   private AuditSettings auditSettings;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
@@ -163,9 +165,9 @@ public final class SessionVerticle extends VerticleBase {
     }
     auditSettings = AuditSettings.from(config);
     if (auditSettings.enabled()) {
-      audit = auditShipper(metrics);
-      vertx.setPeriodic(AUDIT_BEAT_MS, id -> audit.beat());
-      vertx.setPeriodic(AUDIT_MARK_MS, id -> audit.writeMarks(sessions.values()));
+      auditLog = auditShipper(metrics);
+      vertx.setPeriodic(AUDIT_BEAT_MS, id -> auditLog.beat());
+      vertx.setPeriodic(AUDIT_POSITION_MS, id -> auditLog.recordPositions(sessions.values()));
     }
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
         () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
@@ -216,17 +218,19 @@ public final class SessionVerticle extends VerticleBase {
     LongAdder failures = metrics.counter("chat_audit_failures_total",
         "Audit-log batches, reads and reconciliations that failed (they are retried)");
     LongAdder lost = metrics.counter("chat_audit_events_lost_total",
-        "Stored events that left the Redis log before they reached the audit log");
+        "Stored events that will not be in the audit log (they left Redis first, Kafka refuses them, deleted first)");
+    auditLogLost = lost;
     metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log",
-        () -> sessions.values().stream().mapToLong(s -> Math.max(0, s.storedSeq() - s.audit.seq)).sum());
+        () -> sessions.values().stream().mapToLong(AuditShipper::behind).sum());
     DeliveryOptions kafkaOptions = new DeliveryOptions().setLocalOnly(true)
         .setSendTimeout(auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3);
     AuditShipper.Topic topic = new AuditShipper.Topic() {
       @Override
-      public void ship(List<AuditCommand.AuditRecord> records,
-                       java.util.function.BiConsumer<List<AuditCommand.Written>, Throwable> done) {
-        vertx.eventBus().<AuditCommand.Shipped>request(Addresses.AUDIT, new AuditCommand.Ship(records), kafkaOptions)
-            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().results() : null, r.cause()));
+      public void ship(List<AuditCommand.AuditRecord> records, long createdAtMs,
+                       java.util.function.BiConsumer<List<AuditCommand.Delivery>, Throwable> done) {
+        vertx.eventBus().<AuditCommand.Shipped>request(Addresses.AUDIT, new AuditCommand.Ship(records, createdAtMs),
+                kafkaOptions)
+            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().deliveries() : null, r.cause()));
       }
 
       @Override
@@ -246,10 +250,11 @@ public final class SessionVerticle extends VerticleBase {
       }
 
       @Override
-      public void mark(String sessionId, long fence, CacheCommand.AuditMark mark,
-                       java.util.function.Consumer<Throwable> done) {
+      public void record(String sessionId, long fence, CacheCommand.AuditMark mark,
+                         java.util.function.Consumer<AuditShipper.Recorded> done) {
         Nearest.request(vertx, Addresses.CACHE, new CacheCommand.MarkAudited(sessionId, fence, mark), requestOptions)
-            .onComplete(r -> done.accept(r.cause()));
+            .onComplete(r -> done.accept(r.succeeded() ? AuditShipper.Recorded.RECORDED
+                : InternalFailure.FENCED.is(r.cause()) ? AuditShipper.Recorded.FENCED : AuditShipper.Recorded.FAILED));
       }
     };
     AuditShipper.Listener listener = new AuditShipper.Listener() {
@@ -272,16 +277,20 @@ public final class SessionVerticle extends VerticleBase {
       }
 
       @Override
-      public void lost(String sessionId, long fromSeq, long toSeq) {
-        lost.add(toSeq - fromSeq + 1);
-        LOG.error("Session {}: events {}..{} left the Redis log before they reached the audit log", sessionId,
-            fromSeq, toSeq);
+      public void lost(String sessionId, long events, String why) {
+        lost.add(events);
+        LOG.error("Session {}: {} events will not be in the audit log: {}", sessionId, events, why);
       }
 
       @Override
       public void reconciled(String sessionId, long seq, long known) {
-        LOG.info("Session {}: the audit log holds its events up to seq {} ({} written down); it goes on from there",
+        LOG.info("Session {}: the audit log holds its events up to seq {} ({} known); it goes on from there",
             sessionId, seq, known);
+      }
+
+      @Override
+      public void fenced(AuditShipper.Source source) {
+        lostOwnership((ActiveSession) source);
       }
 
       @Override
@@ -291,11 +300,12 @@ public final class SessionVerticle extends VerticleBase {
         for (ActiveSession session : new ArrayList<>(sessions.values())) {
           checks.add(checkFence(session));
         }
-        Future.join(checks).onComplete(v -> audit.resume());
+        // A session whose check could not be made is confirmed again before anything of it is written.
+        Future.join(checks).onComplete(v -> auditLog.resume());
       }
     };
     return new AuditShipper(topic, storage, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
-        auditSettings.batchRecords());
+        auditSettings.batchRecords(), auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
   }
 
   /** One admission limit for the node, shared by its session verticle instances. */
@@ -359,7 +369,7 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private Future<String> claim(String sessionId) {
-    Claim claim = new Claim(sessionId, newEpoch(), settings.replayEvents(), settings.maxMessages());
+    Claim claim = new Claim(sessionId, EpochHistory.newEpoch(), settings.replayEvents(), settings.maxMessages());
     return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
         .compose(reply -> fromDurableTier(sessionId, reply.body()))
         .compose(claimed -> {
@@ -369,7 +379,9 @@ public final class SessionVerticle extends VerticleBase {
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
-          storedForAudit(session);
+          if (auditLog != null) {
+            auditLog.enqueue(session);
+          }
           if (claimed.epochChanged() && claimed.lastSeq() > 0) {
             // The previous owner did not hand off: what it had queued for PostgreSQL may be lost.
             session.actor.rewriteRecentMessages(DURABLE_CATCH_UP_MESSAGES);
@@ -434,7 +446,8 @@ public final class SessionVerticle extends VerticleBase {
         continue;
       }
       session.actor.tick();
-      if (session.actor.canPassivate()) {
+      // Not while the audit log is behind: the rest would wait for the session's next activation.
+      if (session.actor.canPassivate() && (auditLog == null || auditLog.caughtUp(session))) {
         passivate(session);
       }
     }
@@ -452,34 +465,36 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private void storedForAudit(ActiveSession session) {
-    if (audit != null) {
-      audit.mark(session);
+    if (auditLog != null) {
+      auditLog.stored(session);
     }
   }
 
   /**
-   * Waits (time-bound) until every stored event of the session is in the audit log, then writes
-   * that down for the next owner, exact: it then goes on without reading the topic.
+   * Waits (time-bound) until every stored event of the session is in the audit log, then records
+   * that position for the next owner as exact: it then goes on without reading the topic. Otherwise
+   * the next owner reads the topic first, and writes what is left when it activates the session.
    */
   private Future<Void> audited(ActiveSession session, long deadline) {
-    if (audit == null) {
+    if (auditLog == null) {
       return Future.succeededFuture();
     }
-    return awaitCondition(() -> audit.caughtUp(session), deadline, "the audit log is behind")
+    return awaitCondition(() -> auditLog.caughtUp(session), deadline, "the audit log is behind")
         .compose(v -> {
-          Promise<Void> marked = Promise.promise();
-          audit.writeMark(session, true, failure -> {
-            if (failure == null) {
-              marked.complete();
+          auditLog.forget(session);
+          Promise<Void> recorded = Promise.promise();
+          auditLog.recordPosition(session, true, outcome -> {
+            if (outcome == AuditShipper.Recorded.RECORDED) {
+              recorded.complete();
             } else {
-              marked.fail(failure);
+              recorded.fail("recording the position " + outcome);
             }
           });
-          return marked.future();
+          return recorded.future();
         })
         .recover(e -> {
-          LOG.info("Session {} leaves with its audit position not exact ({}); its next owner reads the topic first",
-              session.id, e.getMessage());
+          LOG.warn("Session {} leaves with {} events not yet in the audit log ({}); its next owner writes them",
+              session.id, AuditShipper.behind(session), e.getMessage());
           return Future.succeededFuture();
         });
   }
@@ -549,8 +564,8 @@ public final class SessionVerticle extends VerticleBase {
   private void forget(ActiveSession session) {
     session.actor.leave();
     appends.forget(session);
-    if (audit != null) {
-      audit.forget(session);
+    if (auditLog != null) {
+      auditLog.forget(session);
     }
     sessions.remove(session.id, session);
     leases.release(session.id);
@@ -573,11 +588,7 @@ public final class SessionVerticle extends VerticleBase {
     String userId = session.actor.userId();
     session.consumer.unregister()
         .compose(v -> durablyWritten(session.id, deadline))
-        .compose(v -> audit == null ? Future.succeededFuture() : awaitCondition(() -> audit.caughtUp(session), deadline,
-            "the audit log is behind").recover(e -> {
-              LOG.warn("Session {} is deleted before its last events reached the audit log", session.id);
-              return Future.succeededFuture();
-            }))
+        .compose(v -> recordDeletion(session, userId, deadline))
         .compose(v -> settings.durable()
             ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
                 requestOptions).map(reply -> reply.body().found())
@@ -589,7 +600,6 @@ public final class SessionVerticle extends VerticleBase {
           if (result.succeeded()) {
             if (result.result()) {
               LOG.info("Session {} deleted", session.id);
-              recordDeletion(session.id, userId);
             }
             request.reply(new SessionReply.Deleted(result.result()));
           } else {
@@ -599,16 +609,31 @@ public final class SessionVerticle extends VerticleBase {
         });
   }
 
-  /** The audit log's {@code session_deleted} record; Kafka's producer retries it through an outage. */
-  private void recordDeletion(String sessionId, String userId) {
-    if (audit == null) {
-      return;
+  /**
+   * The audit log's last records of a deleted conversation: what is left of its events (time-bound;
+   * what does not make it is counted lost), then {@code session_deleted}, acknowledged before the
+   * conversation leaves Redis, so that no record of a new conversation of that id can come before it.
+   */
+  private Future<Void> recordDeletion(ActiveSession session, String userId, long deadline) {
+    if (auditLog == null) {
+      return Future.succeededFuture();
     }
-    DeliveryOptions options = new DeliveryOptions().setLocalOnly(true)
-        .setSendTimeout(auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs());
-    vertx.eventBus().request(Addresses.AUDIT, new AuditCommand.SessionDeleted(sessionId, userId,
-            System.currentTimeMillis()), options)
-        .onFailure(e -> LOG.error("The audit log may lack the deletion of session {}: {}", sessionId, e.toString()));
+    return awaitCondition(() -> auditLog.caughtUp(session), deadline, "the audit log is behind")
+        .recover(e -> {
+          long left = AuditShipper.behind(session);
+          auditLogLost.add(left);
+          LOG.error("Session {} is deleted with {} events not yet in the audit log; they will not be", session.id, left);
+          return Future.succeededFuture();
+        })
+        .compose(v -> {
+          auditLog.forget(session);
+          DeliveryOptions options = new DeliveryOptions().setLocalOnly(true)
+              .setSendTimeout(Math.max(1, deadline - System.currentTimeMillis()) + settings.requestTimeoutMs());
+          return vertx.eventBus().<AuditCommand.Delivery>request(Addresses.AUDIT,
+              new AuditCommand.SessionDeleted(session.id, userId, System.currentTimeMillis()), options);
+        })
+        .compose(reply -> reply.body().written() ? Future.<Void>succeededFuture()
+            : Future.failedFuture("the audit log did not take the deletion of session " + session.id));
   }
 
   /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */
@@ -622,6 +647,9 @@ public final class SessionVerticle extends VerticleBase {
   private void lostOwnership(ActiveSession session) {
     if (session.closing && !sessions.containsKey(session.id)) {
       return;
+    }
+    if (auditLog != null) {
+      auditLog.forget(session);
     }
     LOG.warn("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
     session.closing = true;
@@ -780,10 +808,6 @@ public final class SessionVerticle extends VerticleBase {
         vertx.setTimer(delayMs, id -> task.run());
       }
     }
-  }
-
-  private static String newEpoch() {
-    return Long.toString(RANDOM.nextLong() & Long.MAX_VALUE, 36);
   }
 
   /** Carries out what one session's actor asks for. */

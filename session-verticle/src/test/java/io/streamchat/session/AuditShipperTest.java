@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamchat.protocol.AuditCommand.AuditRecord;
 import io.streamchat.protocol.AuditCommand.Reconcile;
 import io.streamchat.protocol.AuditCommand.Reconciled;
-import io.streamchat.protocol.AuditCommand.Written;
+import io.streamchat.protocol.AuditCommand.Delivery;
+import io.streamchat.protocol.AuditCommand.Outcome;
 import io.streamchat.protocol.CacheCommand.AuditMark;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
@@ -24,21 +25,26 @@ import org.junit.jupiter.api.Test;
 class AuditShipperTest {
 
   private final List<List<AuditRecord>> batches = new ArrayList<>();
-  private final Queue<BiConsumer<List<Written>, Throwable>> shipping = new ArrayDeque<>();
+  private final Queue<BiConsumer<List<Delivery>, Throwable>> shipping = new ArrayDeque<>();
   private final List<Reconcile> reconciles = new ArrayList<>();
   private final Queue<BiConsumer<Reconciled, Throwable>> reconciling = new ArrayDeque<>();
   private final List<Long> reads = new ArrayList<>();
   private final Map<Long, StoredEvent> redisLog = new HashMap<>();
   private final List<AuditMark> marks = new ArrayList<>();
   private final List<String> lost = new ArrayList<>();
+  private final List<String> fencedOut = new ArrayList<>();
+  private boolean fenced;
   private final List<Runnable> scheduled = new ArrayList<>();
   private int pauses;
   private long now = 1_000_000;
 
-  private final AuditShipper shipper = new AuditShipper(
+  private final AuditShipper shipper = newShipper(true);
+
+  private AuditShipper newShipper(boolean chunks) {
+    return new AuditShipper(
       new AuditShipper.Topic() {
         @Override
-        public void ship(List<AuditRecord> records, BiConsumer<List<Written>, Throwable> done) {
+        public void ship(List<AuditRecord> records, long createdAtMs, BiConsumer<List<Delivery>, Throwable> done) {
           batches.add(records);
           shipping.add(done);
         }
@@ -63,9 +69,9 @@ class AuditShipperTest {
         }
 
         @Override
-        public void mark(String sessionId, long fence, AuditMark mark, Consumer<Throwable> done) {
+        public void record(String sessionId, long fence, AuditMark mark, Consumer<AuditShipper.Recorded> done) {
           marks.add(mark);
-          done.accept(null);
+          done.accept(fenced ? AuditShipper.Recorded.FENCED : AuditShipper.Recorded.RECORDED);
         }
       },
       new AppendPipeline.Clock() {
@@ -89,8 +95,13 @@ class AuditShipperTest {
         }
 
         @Override
-        public void lost(String sessionId, long fromSeq, long toSeq) {
-          lost.add(fromSeq + ".." + toSeq);
+        public void lost(String sessionId, long events, String why) {
+          lost.add(events + ": " + why);
+        }
+
+        @Override
+        public void fenced(AuditShipper.Source source) {
+          fencedOut.add(source.sessionId());
         }
 
         @Override
@@ -102,7 +113,8 @@ class AuditShipperTest {
           pauses++;
         }
       },
-      "n1", true, 100);
+      "n1", chunks, 100, 10_000);
+  }
 
   /** A session whose events 1..storedSeq are stored; memory holds those from {@code heldFrom} on. */
   private static final class FakeSession implements AuditShipper.Source {
@@ -172,11 +184,11 @@ class AuditShipperTest {
   }
 
   private void ackAll() {
-    BiConsumer<List<Written>, Throwable> done = shipping.poll();
+    BiConsumer<List<Delivery>, Throwable> done = shipping.poll();
     List<AuditRecord> batch = batches.get(batches.size() - 1);
-    List<Written> results = new ArrayList<>();
+    List<Delivery> results = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
-      results.add(new Written(0, 100 + batch.get(i).seq()));
+      results.add(new Delivery(Outcome.WRITTEN, 0, 100 + batch.get(i).seq()));
     }
     done.accept(results, null);
   }
@@ -189,7 +201,7 @@ class AuditShipperTest {
   void storedEventsAreWrittenInOrderWithTheSessionUserNodeAndEpoch() {
     FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
     session.storedSeq = 8;
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
     assertThat(batches).hasSize(1);
     assertThat(seqs(batches.get(0))).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
@@ -202,7 +214,7 @@ class AuditShipperTest {
     assertThat(new JsonObject(batches.get(0).get(2).value()).getString("epoch")).isEqualTo("e1");
 
     session.storedSeq = 12;
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
     assertThat(batches).as("one batch in flight at a time").hasSize(1);
     ackAll();
@@ -210,7 +222,7 @@ class AuditShipperTest {
     assertThat(seqs(batches.get(1))).containsExactly(9L, 10L, 11L, 12L);
     ackAll();
     assertThat(shipper.caughtUp(session)).isTrue();
-    shipper.writeMarks(List.of(session));
+    shipper.recordPositions(List.of(session));
     assertThat(marks).containsExactly(new AuditMark(12, 112, false));
   }
 
@@ -222,7 +234,7 @@ class AuditShipperTest {
     for (long seq = 1; seq <= 20; seq++) {
       redisLog.put(seq, event(seq).stored());
     }
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
     assertThat(batches).as("nothing before the previous owner's records have settled").isEmpty();
     assertThat(reconciles).isEmpty();
@@ -231,8 +243,9 @@ class AuditShipperTest {
     runScheduled();
     assertThat(reconciles).hasSize(1);
     assertThat(reconciles.get(0).fromOffset()).isEqualTo(110);
-    assertThat(reconciles.get(0).epochs()).containsExactly("e1", "e2");
-    reconciling.poll().accept(new Reconciled(15, 0, 115), null);
+    assertThat(reconciles.get(0).knownSeq()).isEqualTo(10);
+    assertThat(reconciles.get(0).epochs()).isEqualTo("1:e1,6:e2");
+    reconciling.poll().accept(new Reconciled(15, 115, 0), null);
     runScheduled();
     assertThat(reads).containsExactly(15L);
     assertThat(seqs(batches.get(0))).containsExactly(16L, 17L, 18L, 19L, 20L);
@@ -242,12 +255,12 @@ class AuditShipperTest {
   void aSessionWithoutAPositionReadsTheTopicFromThePreviousOwnersClaimOn() {
     FakeSession session = new FakeSession(AuditCursor.claimed(claimed(3, new AuditMark(0, -1, false)), now, 0));
     session.storedSeq = 3;
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
     assertThat(reconciles).hasSize(1);
     assertThat(reconciles.get(0).fromOffset()).isEqualTo(-1);
     assertThat(reconciles.get(0).fromTimeMs()).isEqualTo(5_000_000L - 60_000);
-    reconciling.poll().accept(new Reconciled(0, 0, -1), null);
+    reconciling.poll().accept(new Reconciled(0, -1, 0), null);
     runScheduled();
     assertThat(seqs(batches.get(0))).containsExactly(1L, 2L, 3L);
   }
@@ -256,10 +269,10 @@ class AuditShipperTest {
   void aFailedBatchIsNotSentAgainBeforeTheTopicSaysWhatArrived() {
     FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
     session.storedSeq = 5;
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
-    List<Written> partly = List.of(new Written(0, 101), new Written(0, 102), new Written(-1, -1),
-        new Written(-1, -1), new Written(-1, -1));
+    List<Delivery> partly = List.of(new Delivery(Outcome.WRITTEN, 0, 101), new Delivery(Outcome.WRITTEN, 0, 102),
+        Delivery.UNKNOWN, Delivery.UNKNOWN, Delivery.UNKNOWN);
     shipping.poll().accept(partly, null);
     runScheduled();
     assertThat(batches).hasSize(1);
@@ -267,7 +280,7 @@ class AuditShipperTest {
     runScheduled();
     assertThat(reconciles).hasSize(1);
     assertThat(reconciles.get(0).fromOffset()).as("after the records known to be there").isEqualTo(102);
-    reconciling.poll().accept(new Reconciled(3, 0, 103), null);
+    reconciling.poll().accept(new Reconciled(3, 103, 0), null);
     runScheduled();
     assertThat(seqs(batches.get(1))).as("the third one did arrive after all").containsExactly(4L, 5L);
   }
@@ -280,10 +293,28 @@ class AuditShipperTest {
     for (long seq = 21; seq <= 30; seq++) {
       redisLog.put(seq, event(seq).stored());
     }
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
-    assertThat(lost).containsExactly("1..20");
+    assertThat(lost).containsExactly("20: events 1..20 left the Redis log before they reached the audit log");
     assertThat(seqs(batches.get(0))).containsExactly(21L, 22L, 23L, 24L, 25L, 26L, 27L, 28L, 29L, 30L);
+  }
+
+  @Test
+  void withoutChunksTheOtherEventsAreWrittenAndThePositionMovesOverTheChunks() {
+    AuditShipper withoutChunks = newShipper(false);
+    FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
+    session.storedSeq = 15;
+    withoutChunks.stored(session);
+    runScheduled();
+    assertThat(seqs(batches.get(0))).containsExactly(1L, 11L);
+    ackAll();
+    assertThat(session.cursor.auditedSeq).isEqualTo(15);
+    session.storedSeq = 18;
+    withoutChunks.stored(session);
+    runScheduled();
+    assertThat(batches).as("chunks only: nothing to write").hasSize(1);
+    assertThat(session.cursor.auditedSeq).isEqualTo(18);
+    assertThat(withoutChunks.caughtUp(session)).isTrue();
   }
 
   @Test
@@ -291,7 +322,7 @@ class AuditShipperTest {
     FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
     now += AuditShipper.PAUSE_SUSPECTED_MS + 1;
     session.storedSeq = 2;
-    shipper.mark(session);
+    shipper.stored(session);
     runScheduled();
     assertThat(batches).isEmpty();
     shipper.beat();
@@ -301,5 +332,61 @@ class AuditShipperTest {
     shipper.resume();
     runScheduled();
     assertThat(seqs(batches.get(0))).containsExactly(1L, 2L);
+  }
+
+  @Test
+  void aRecordKafkaRefusesForGoodIsCountedAndTheRestGoesOn() {
+    FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
+    session.storedSeq = 3;
+    shipper.stored(session);
+    runScheduled();
+    shipping.poll().accept(List.of(new Delivery(Outcome.WRITTEN, 0, 101), Delivery.REFUSED,
+        new Delivery(Outcome.WRITTEN, 0, 103)), null);
+    assertThat(session.cursor.auditedSeq).isEqualTo(3);
+    assertThat(lost).hasSize(1);
+    assertThat(reconciles).isEmpty();
+  }
+
+  @Test
+  void recordsNeverSentAreSentAgainWithoutReadingTheTopic() {
+    FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
+    session.storedSeq = 3;
+    shipper.stored(session);
+    runScheduled();
+    shipping.poll().accept(List.of(new Delivery(Outcome.WRITTEN, 0, 101), Delivery.NOT_SENT, Delivery.NOT_SENT), null);
+    assertThat(session.cursor.auditedSeq).isEqualTo(1);
+    advance(1000);
+    runScheduled();
+    assertThat(reconciles).isEmpty();
+    assertThat(seqs(batches.get(1))).containsExactly(2L, 3L);
+  }
+
+  @Test
+  void aBatchWithoutAReplyIsFollowedByAReadingOfTheTopicOnlyOnceItsRecordsCanNoLongerLand() {
+    FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
+    session.storedSeq = 3;
+    shipper.stored(session);
+    runScheduled();
+    shipping.poll().accept(null, new RuntimeException("timeout"));
+    advance(9_000);
+    runScheduled();
+    assertThat(reconciles).isEmpty();
+    advance(1_500);
+    runScheduled();
+    assertThat(reconciles).hasSize(1);
+  }
+
+  @Test
+  void anOwnerNotConfirmedLatelyAsksRedisFirstAndStopsWhenFencedOut() {
+    FakeSession session = new FakeSession(AuditCursor.claimed(claimed(0, AuditMark.NONE), now, 10_000));
+    shipper.enqueue(session);
+    advance(AuditShipper.CONFIRMED_FOR_MS + 500);
+    fenced = true;
+    session.storedSeq = 3;
+    shipper.enqueue(session);
+    runScheduled();
+    assertThat(marks).as("the position is recorded, which checks the fence").hasSize(1);
+    assertThat(fencedOut).containsExactly("s");
+    assertThat(batches).isEmpty();
   }
 }
