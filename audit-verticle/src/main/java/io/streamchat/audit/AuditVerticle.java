@@ -62,6 +62,8 @@ public final class AuditVerticle extends VerticleBase {
   private TopicReader reader;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile long lastFailureLogMs;
+  /** Nothing is sent before the topic exists as configured: the broker would create it with its own defaults. */
+  private volatile boolean topicReady;
 
   @Override
   public Future<?> start() {
@@ -78,18 +80,21 @@ public final class AuditVerticle extends VerticleBase {
         .compose(created -> {
           producer = created;
           kafka = created.unwrap();
-          ensureTopic(1);
+          // A node starts even while Kafka is away: the audit log then waits (the first try is awaited).
+          return ensureTopic(1).otherwiseEmpty();
+        })
+        .compose(v -> {
           MessageConsumer<AuditCommand> consumer = vertx.eventBus().localConsumer(Addresses.AUDIT, this::handle);
           return consumer.completion();
         });
   }
 
   /** The topic with CHAT_KAFKA_PARTITIONS, before the broker could make one with its defaults; retried while Kafka is away. */
-  private void ensureTopic(int attempt) {
-    vertx.executeBlocking(() -> {
+  private Future<Void> ensureTopic(int attempt) {
+    return vertx.<Void>executeBlocking(() -> {
       reader.ensureTopic();
       return null;
-    }, false).onFailure(e -> {
+    }, false).onSuccess(v -> topicReady = true).onFailure(e -> {
       if (attempt == 1) {
         LOG.warn("Could not make sure topic {} exists ({}); trying again while the audit log waits", settings.topic(),
             e.toString());
@@ -173,7 +178,7 @@ public final class AuditVerticle extends VerticleBase {
         int index = i;
         AuditRecord record = records.get(i);
         inFlight.incrementAndGet();
-        sending = sending && System.currentTimeMillis() - ship.createdAtMs() <= Ship.MAX_AGE_MS;
+        sending = sending && topicReady && System.currentTimeMillis() - ship.createdAtMs() <= Ship.MAX_AGE_MS;
         if (!sending) {
           deliveries[index] = Delivery.NOT_SENT;
           settledOne.run();

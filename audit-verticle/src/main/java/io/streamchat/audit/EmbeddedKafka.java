@@ -80,6 +80,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("transaction.state.log.min.isr", "1");
     props.put("group.initial.rebalance.delay.ms", "0");
     props.put("log.flush.interval.messages", "1");
+    // A record may hold a whole long answer (the producer allows as much).
+    props.put("message.max.bytes", Integer.toString(64 << 20));
     Path config = dir.resolve("server.properties");
     try (Writer out = Files.newBufferedWriter(config)) {
       props.store(out, "embedded single-node Kafka");

@@ -20,7 +20,11 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
@@ -30,6 +34,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 final class TopicReader implements AutoCloseable {
 
+  private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
   private static final Duration STALL = Duration.ofSeconds(15);
 
   private final AuditSettings settings;
@@ -43,11 +48,16 @@ final class TopicReader implements AutoCloseable {
   void ensureTopic() throws InterruptedException, ExecutionException, TimeoutException {
     Properties props = new Properties();
     props.put("bootstrap.servers", settings.bootstrap());
+    props.put("default.api.timeout.ms", "5000");
+    props.put("request.timeout.ms", "3000");
     try (Admin admin = Admin.create(props)) {
-      admin.createTopics(List.of(new NewTopic(settings.topic(), Optional.of(settings.partitions()), Optional.empty())))
-          .all().get(30, TimeUnit.SECONDS);
+      NewTopic topic = new NewTopic(settings.topic(), Optional.of(settings.partitions()), Optional.empty())
+          .configs(Map.of("max.message.bytes", Integer.toString(AuditVerticle.MAX_RECORD_BYTES)));
+      admin.createTopics(List.of(topic)).all().get(5, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) {
+      if (e.getCause() instanceof TopicAuthorizationException || e.getCause() instanceof ClusterAuthorizationException) {
+        LOG.warn("Not allowed to create topic {}; it is taken to exist", settings.topic());
+      } else if (!(e.getCause() instanceof TopicExistsException)) {
         throw e;
       }
     }

@@ -100,6 +100,34 @@ class AuditVerticleTest {
     assertThat(found.missing()).isEqualTo(2);
   }
 
+  @Test
+  void aRecordTheBrokerRefusesForGoodIsReportedSoAndTheNextOneIsWritten() throws Exception {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", kafka.bootstrap());
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+      admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("audit-small", 1, (short) 1)
+          .configs(java.util.Map.of("max.message.bytes", "2000")))).all().get();
+    }
+    Vertx small = Vertx.vertx();
+    try {
+      Codecs.register(small);
+      small.deployVerticle(new AuditVerticle(), new DeploymentOptions().setConfig(new JsonObject()
+          .put("CHAT_KAFKA_BOOTSTRAP", kafka.bootstrap()).put("CHAT_NODE_ID", "n2")
+          .put("CHAT_KAFKA_TOPIC", "audit-small"))).await();
+      byte[] noise = new byte[50_000];
+      new java.util.Random(7).nextBytes(noise);
+      // Random text: compression cannot bring it under the topic's limit.
+      AuditRecord huge = new AuditRecord("epsilon", 1, "complete", "{\"seq\":1,\"content\":\""
+          + java.util.Base64.getEncoder().encodeToString(noise) + "\"}", null);
+      Shipped shipped = small.eventBus().<Shipped>request(Addresses.AUDIT,
+          new Ship(List.of(huge, record("epsilon", 2, "e1")), System.currentTimeMillis())).await().body();
+      assertThat(shipped.deliveries().get(0)).isEqualTo(Delivery.REFUSED);
+      assertThat(shipped.deliveries().get(1).written()).isTrue();
+    } finally {
+      small.close().await();
+    }
+  }
+
   private static Reconciled reconcile(Reconcile request) {
     return vertx.eventBus().<Reconciled>request(Addresses.AUDIT, request).await().body();
   }

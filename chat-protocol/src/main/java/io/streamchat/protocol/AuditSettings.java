@@ -13,11 +13,11 @@ package io.streamchat.protocol;
  *                          before it gives up on it; a session taken over from an owner that did not hand it off
  *                          waits this long (and 5 s more) before its audit goes on, so that no record of that owner
  *                          can still land; at least 3000
- * @param batchRecords      CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS (5000): records a session verticle has in flight to
+ * @param maxInFlightRecords CHAT_KAFKA_MAX_IN_FLIGHT_RECORDS (5000): records a session verticle has in flight to
  *                          Kafka at most; the rest wait in the session logs in Redis and follow in order
  * @param partitions        CHAT_KAFKA_PARTITIONS (12): partitions of the topic when this node creates it
  */
-public record AuditSettings(String bootstrap, String topic, boolean chunks, long deliveryTimeoutMs, int batchRecords,
+public record AuditSettings(String bootstrap, String topic, boolean chunks, long deliveryTimeoutMs, int maxInFlightRecords,
                             int partitions) {
 
   public static AuditSettings from(ConfigSource config) {

@@ -305,7 +305,7 @@ public final class SessionVerticle extends VerticleBase {
       }
     };
     return new AuditShipper(topic, storage, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
-        auditSettings.batchRecords(), auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
+        auditSettings.maxInFlightRecords(), auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
   }
 
   /** One admission limit for the node, shared by its session verticle instances. */
@@ -588,13 +588,14 @@ public final class SessionVerticle extends VerticleBase {
     String userId = session.actor.userId();
     session.consumer.unregister()
         .compose(v -> durablyWritten(session.id, deadline))
-        .compose(v -> recordDeletion(session, userId, deadline))
         .compose(v -> settings.durable()
             ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
-                requestOptions).map(reply -> reply.body().found())
-            : Future.succeededFuture(false))
-        .compose(found -> Nearest.request(vertx, Addresses.CACHE, new Forget(session.id, session.fence), requestOptions)
-            .map(v -> found || held))
+                requestOptions).map(reply -> reply.body().found() || held)
+            : Future.succeededFuture(held))
+        .compose(existed -> (existed ? recordDeletion(session, userId, deadline) : Future.<Void>succeededFuture())
+            .map(existed))
+        .compose(existed -> Nearest.request(vertx, Addresses.CACHE, new Forget(session.id, session.fence), requestOptions)
+            .map(v -> existed))
         .onComplete(result -> {
           forget(session);
           if (result.succeeded()) {
