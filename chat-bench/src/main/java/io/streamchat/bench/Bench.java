@@ -3,6 +3,7 @@ package io.streamchat.bench;
 import io.streamchat.cache.EmbeddedRedis;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.KafkaProcess;
 import io.streamchat.testkit.NodeProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -43,10 +44,11 @@ public final class Bench {
   static BenchResult run(BenchOptions options) throws Exception {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
     List<NodeProcess> nodes = new ArrayList<>();
-    try (EmbeddedRedis redis = EmbeddedRedis.start()) {
+    try (EmbeddedRedis redis = EmbeddedRedis.start();
+         KafkaProcess kafka = options.audit() ? KafkaProcess.start() : null) {
       FakeOpenAi ai = FakeOpenAi.start(vertx);
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
-      startNodes(options, redis, ai, nodes);
+      startNodes(options, redis, kafka, ai, nodes);
       BenchResult result = new BenchResult(options);
       result.machine = machine();
       WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
@@ -54,7 +56,7 @@ public final class Bench {
       if (options.warmup() > 0 && !"idle".equals(options.mode())) {
         ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
         stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-            options.heap(), options.timeoutSec(), null, 0), client, nodes, new BenchResult(options));
+            options.heap(), options.timeoutSec(), null, 0, options.audit()), client, nodes, new BenchResult(options));
         ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
       }
       switch (options.mode()) {
@@ -73,8 +75,8 @@ public final class Bench {
     }
   }
 
-  private static void startNodes(BenchOptions options, EmbeddedRedis redis, FakeOpenAi ai, List<NodeProcess> nodes)
-      throws Exception {
+  private static void startNodes(BenchOptions options, EmbeddedRedis redis, KafkaProcess kafka, FakeOpenAi ai,
+                                 List<NodeProcess> nodes) throws Exception {
     int clusterPort = NodeProcess.freePortBlock(options.nodes());
     List<String> members = new ArrayList<>();
     for (int i = 0; i < options.nodes(); i++) {
@@ -84,7 +86,7 @@ public final class Bench {
       Map<String, String> env = new HashMap<>(Map.of(
           "CHAT_REDIS_URL", redis.url(),
           "CHAT_DB_URL", "none",
-          "CHAT_KAFKA_BOOTSTRAP", "none",
+          "CHAT_KAFKA_BOOTSTRAP", kafka == null ? "none" : kafka.bootstrap(),
           "CHAT_AI_PROVIDER", "openai",
           "CHAT_AI_BASE_URL", ai.baseUrl()));
       String eventLoops = System.getenv("CHAT_EVENT_LOOPS");

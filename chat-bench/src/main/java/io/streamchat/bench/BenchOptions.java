@@ -17,9 +17,10 @@ import java.util.List;
  * @param timeoutSec  give up after this long
  * @param jfr         when set, the server records a Java Flight Recording (profile settings) to this file
  * @param warmup      sessions run (short answers) before measuring, so that the JIT has compiled the hot paths
+ * @param audit       {@code on}: the nodes write the Kafka audit log to a Kafka the tool starts; {@code off} (default)
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
-                    int timeoutSec, String jfr, int warmup) {
+                    int timeoutSec, String jfr, int warmup, boolean audit) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -32,6 +33,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     int timeout = 300;
     String jfr = null;
     int warmup = 200;
+    boolean audit = false;
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -46,12 +48,13 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--timeout" -> timeout = Integer.parseInt(value);
         case "--jfr" -> jfr = value;
         case "--warmup" -> warmup = Integer.parseInt(value);
+        case "--audit" -> audit = "on".equals(value);
         default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see the README of chat-bench");
       }
     }
     if (!List.of("stream", "idle", "storm").contains(mode)) {
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
-    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup);
+    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit);
   }
 }
