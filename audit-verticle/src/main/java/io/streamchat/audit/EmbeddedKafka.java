@@ -1,16 +1,12 @@
 package io.streamchat.audit;
 
+import io.streamchat.protocol.LocalServers;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.Writer;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -44,13 +40,13 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** A throwaway broker on free ports, deleted on close. Blocking (~3 s): call it off the event loop. */
   public static EmbeddedKafka start() throws IOException {
     Path dir = Files.createTempDirectory("embedded-kafka");
-    return start(dir, freePort(), dir);
+    return start(dir, LocalServers.freePort(), dir);
   }
 
   /** A broker that keeps its data in {@code dir}, on {@code preferredPort} or a free port when that one is taken. */
   public static EmbeddedKafka persistent(Path dir, int preferredPort) throws IOException {
     Files.createDirectories(dir);
-    int port = isFree(preferredPort) ? preferredPort : freePort();
+    int port = LocalServers.preferredOrFree(preferredPort);
     if (port != preferredPort) {
       LOG.warn("Port {} is taken; the embedded Kafka listens on {}", preferredPort, port);
     }
@@ -62,7 +58,7 @@ public final class EmbeddedKafka implements AutoCloseable {
   private static EmbeddedKafka start(Path dir, int port, Path throwawayDir) throws IOException {
     Path data = dir.resolve("data");
     Files.createDirectories(data);
-    int controllerPort = freePort();
+    int controllerPort = LocalServers.freePort();
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");
     props.put("node.id", "1");
@@ -137,7 +133,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     server.shutdown();
     server.awaitShutdown();
     if (throwawayDir != null) {
-      deleteTree(throwawayDir);
+      LocalServers.deleteTree(throwawayDir);
     }
   }
 
@@ -151,28 +147,5 @@ public final class EmbeddedKafka implements AutoCloseable {
     System.out.println("KAFKA READY " + kafka.bootstrap());
     System.out.flush();
     Thread.currentThread().join();
-  }
-
-  private static boolean isFree(int port) {
-    try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return true;
-    } catch (IOException taken) {
-      return false;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

@@ -1,10 +1,10 @@
 package io.streamchat.cache;
 
+import io.streamchat.protocol.LocalServers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ public final class EmbeddedRedis implements AutoCloseable {
    * call it off the event loop.
    */
   public static EmbeddedRedis start() throws IOException {
-    int port = freePort();
+    int port = LocalServers.freePort();
     Path dir = Files.createTempDirectory("embedded-redis");
     try {
       EmbeddedRedis redis = launch(install(dir), List.of("--port", Integer.toString(port), "--save", "",
@@ -68,7 +68,7 @@ public final class EmbeddedRedis implements AutoCloseable {
     Files.createDirectories(dir);
     Path pidFile = dir.resolve("redis.pid");
     stopLeftover(pidFile);
-    int port = isFree(preferredPort) ? preferredPort : freePort();
+    int port = LocalServers.preferredOrFree(preferredPort);
     if (port != preferredPort) {
       LOG.warn("Port {} is taken; the embedded Redis listens on {}", preferredPort, port);
     }
@@ -190,19 +190,5 @@ public final class EmbeddedRedis implements AutoCloseable {
     }
     Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwx------"));
     return binary;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private static boolean isFree(int port) {
-    try (ServerSocket socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 }

@@ -9,8 +9,6 @@ import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisAPI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -69,14 +67,6 @@ class DurableTierTest {
     assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
   }
 
-  private static void flushRedis() {
-    Redis client = Redis.createClient(node.clientVertx, node.redis.url());
-    try {
-      RedisAPI.api(client).flushall(List.of()).await();
-    } finally {
-      client.close();
-    }
-  }
 
   @Test
   void aConversationRedisForgotComesBackUnchangedFromPostgresAndGoesOn() throws Exception {
@@ -92,7 +82,7 @@ class DurableTierTest {
     JsonObject before = node.history("kept");
 
     node.server.stop();
-    flushRedis();
+    node.flushRedis();
     node.server = ChatServer.start(node.settings());
     JsonObject after = node.history("kept");
     assertThat(after.getString("epoch")).as("a new epoch: the log is gone").isNotEqualTo(before.getString("epoch"));

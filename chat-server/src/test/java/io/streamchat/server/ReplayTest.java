@@ -15,8 +15,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
-import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Pool;
 import java.time.Duration;
 import java.util.List;
@@ -84,12 +82,7 @@ class ReplayTest {
   }
 
   private static void wipeStores() {
-    Redis redis = Redis.createClient(node.clientVertx, node.redis.url());
-    try {
-      RedisAPI.api(redis).flushall(List.of()).await();
-    } finally {
-      redis.close();
-    }
+    node.flushRedis();
     Pool pool = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(postgres.url())).using(node.clientVertx).build();
     try {
       pool.query("TRUNCATE conversations, messages").execute().await();

@@ -86,6 +86,16 @@ final class TestNode implements AutoCloseable {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Redis forgets everything, as after a flush or a new instance. */
+  void flushRedis() {
+    io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(clientVertx, redis.url());
+    try {
+      io.vertx.redis.client.RedisAPI.api(client).flushall(java.util.List.of()).await();
+    } finally {
+      client.close();
+    }
+  }
+
   JsonObject history(String sessionId) throws IOException, InterruptedException {
     HttpResponse<String> response = get("/api/history/" + sessionId);
     if (response.statusCode() != 200) {

@@ -68,17 +68,11 @@ public final class KafkaProcess implements AutoCloseable {
   }
 
   public void pause() throws Exception {
-    signal("STOP");
+    Signals.send(process, "STOP");
   }
 
   public void resume() throws Exception {
-    signal("CONT");
-  }
-
-  private void signal(String name) throws Exception {
-    if (new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor() != 0) {
-      throw new IllegalStateException("kill -" + name + " failed");
-    }
+    Signals.send(process, "CONT");
   }
 
   @Override

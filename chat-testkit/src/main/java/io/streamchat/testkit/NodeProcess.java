@@ -126,17 +126,11 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   public void pause() throws Exception {
-    signal("STOP");
+    Signals.send(process, "STOP");
   }
 
   public void resume() throws Exception {
-    signal("CONT");
-  }
-
-  private void signal(String name) throws Exception {
-    if (new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor() != 0) {
-      throw new IllegalStateException("kill -" + name + " failed");
-    }
+    Signals.send(process, "CONT");
   }
 
   /** Resident memory of the process, from /proc, in bytes. */
@@ -219,7 +213,7 @@ public final class NodeProcess implements AutoCloseable {
 
   private void resume0() {
     try {
-      signal("CONT");
+      Signals.send(process, "CONT");
     } catch (Exception ignored) {
       // not stopped
     }

@@ -1,13 +1,11 @@
 package io.streamchat.durable;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.streamchat.protocol.LocalServers;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +32,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     EmbeddedPostgres postgres = EmbeddedPostgres.builder()
         .setDataDirectory(dir.resolve("data")).setCleanDataDirectory(true)
         .setOverrideWorkingDirectory(dir.resolve("binary").toFile())
-        .setPort(freePort()).start();
+        .setPort(LocalServers.freePort()).start();
     return new EmbeddedPostgresServer(postgres, dir);
   }
 
@@ -46,7 +44,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     Path data = dir.resolve("data");
     Files.createDirectories(dir);
     stopLeftover(data.resolve("postmaster.pid"));
-    int port = isFree(preferredPort) ? preferredPort : freePort();
+    int port = LocalServers.preferredOrFree(preferredPort);
     if (port != preferredPort) {
       LOG.warn("Port {} is taken; the embedded PostgreSQL listens on {}", preferredPort, port);
     }
@@ -77,7 +75,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
       LOG.warn("Stopping the embedded PostgreSQL failed: {}", e.toString());
     }
     if (throwawayDir != null) {
-      deleteTree(throwawayDir);
+      LocalServers.deleteTree(throwawayDir);
     }
   }
 
@@ -96,29 +94,6 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
       });
     } catch (IOException | RuntimeException e) {
       LOG.warn("Could not read {}: {}", pidFile, e.toString());
-    }
-  }
-
-  private static boolean isFree(int port) {
-    try (ServerSocket socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return true;
-    } catch (IOException taken) {
-      return false;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    } catch (IOException e) {
-      LOG.debug("Could not delete {}: {}", dir, e.toString());
     }
   }
 }
