@@ -110,25 +110,26 @@ class ReplayTest {
     assertThat(node.delete("/api/sessions/replay-gone?user_id=bob").statusCode()).isEqualTo(204);
     AuditTopic.await(kafka.bootstrap(), "chat.events", "replay-gone",
         entries -> entries.stream().anyMatch(e -> "session_deleted".equals(e.type())), Duration.ofSeconds(30));
+    Map<String, JsonObject> before = snapshot("alice", "bob");
+    assertThat(before).containsOnlyKeys("replay-a", "replay-b", "replay-c");
     // The other test's conversations (carol's) may be in the topic too: they come back as well.
-    Map<String, JsonObject> before = snapshot("alice", "bob", "carol");
-    assertThat(before).containsKeys("replay-a", "replay-b", "replay-c").doesNotContainKey("replay-gone");
+    int others = snapshot("carol").size();
     assertThat(before.get("replay-a").getJsonArray("messages")).hasSize(4);
 
     node.server.stop();
     wipeStores();
     Replay.Outcome first = replay("--all");
-    assertThat(first.durable()).isEqualTo(before.size());
-    assertThat(first.cached()).isEqualTo(before.size());
+    assertThat(first.durable()).isEqualTo(before.size() + others);
+    assertThat(first.cached()).isEqualTo(before.size() + others);
     assertThat(first.deleted()).isEqualTo(1);
     node.server = ChatServer.start(node.settings());
-    assertThat(snapshot("alice", "bob", "carol")).isEqualTo(before);
+    assertThat(snapshot("alice", "bob")).isEqualTo(before);
 
     node.server.stop();
     Replay.Outcome second = replay("--all");
     assertThat(second.cached()).as("Redis holds them all now").isZero();
     node.server = ChatServer.start(node.settings());
-    assertThat(snapshot("alice", "bob", "carol")).isEqualTo(before);
+    assertThat(snapshot("alice", "bob")).isEqualTo(before);
 
     node.ai.script(Script.tokens(3, 2));
     converse("replay-a", "alice", "and it goes on");
