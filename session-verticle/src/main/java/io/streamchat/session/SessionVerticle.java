@@ -222,41 +222,8 @@ public final class SessionVerticle extends VerticleBase {
     auditLogLost = lost;
     metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log",
         () -> sessions.values().stream().mapToLong(AuditShipper::behind).sum());
-    DeliveryOptions kafkaOptions = new DeliveryOptions().setLocalOnly(true)
-        .setSendTimeout(auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3);
-    AuditShipper.Topic topic = new AuditShipper.Topic() {
-      @Override
-      public void ship(List<AuditCommand.AuditRecord> records, long createdAtMs,
-                       java.util.function.BiConsumer<List<AuditCommand.Delivery>, Throwable> done) {
-        vertx.eventBus().<AuditCommand.Shipped>request(Addresses.AUDIT, new AuditCommand.Ship(records, createdAtMs),
-                kafkaOptions)
-            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().deliveries() : null, r.cause()));
-      }
-
-      @Override
-      public void reconcile(AuditCommand.Reconcile request,
-                            java.util.function.BiConsumer<AuditCommand.Reconciled, Throwable> done) {
-        vertx.eventBus().<AuditCommand.Reconciled>request(Addresses.AUDIT, request, kafkaOptions)
-            .onComplete(r -> done.accept(r.succeeded() ? r.result().body() : null, r.cause()));
-      }
-    };
-    AuditShipper.Storage storage = new AuditShipper.Storage() {
-      @Override
-      public void read(String sessionId, long afterSeq, int max,
-                       java.util.function.BiConsumer<List<CacheCommand.StoredEvent>, Throwable> done) {
-        Nearest.<CacheCommand.LogEvents>request(vertx, Addresses.CACHE, new CacheCommand.ReadLog(sessionId, afterSeq, max),
-                requestOptions)
-            .onComplete(r -> done.accept(r.succeeded() ? r.result().body().events() : null, r.cause()));
-      }
-
-      @Override
-      public void record(String sessionId, long fence, CacheCommand.AuditMark mark,
-                         java.util.function.Consumer<AuditShipper.Recorded> done) {
-        Nearest.request(vertx, Addresses.CACHE, new CacheCommand.MarkAudited(sessionId, fence, mark), requestOptions)
-            .onComplete(r -> done.accept(r.succeeded() ? AuditShipper.Recorded.RECORDED
-                : InternalFailure.FENCED.is(r.cause()) ? AuditShipper.Recorded.FENCED : AuditShipper.Recorded.FAILED));
-      }
-    };
+    AuditLink link = new AuditLink(vertx, auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3,
+        requestOptions);
     AuditShipper.Listener listener = new AuditShipper.Listener() {
       private long lastWarnMs;
 
@@ -304,7 +271,7 @@ public final class SessionVerticle extends VerticleBase {
         Future.join(checks).onComplete(v -> auditLog.resume());
       }
     };
-    return new AuditShipper(topic, storage, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
+    return new AuditShipper(link, link, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
         auditSettings.maxInFlightRecords(), auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
   }
 
