@@ -163,13 +163,17 @@ public final class AuditVerticle extends VerticleBase {
    */
   private Future<Shipped> ship(Ship ship) {
     List<AuditRecord> records = ship.records();
+    if (records.isEmpty()) {
+      return Future.succeededFuture(new Shipped(List.of()));
+    }
     Delivery[] deliveries = new Delivery[records.size()];
     AtomicInteger pending = new AtomicInteger(records.size());
     Promise<Shipped> shipped = Promise.promise();
     Runnable settledOne = () -> {
       inFlight.decrementAndGet();
       if (pending.decrementAndGet() == 0) {
-        shipped.complete(new Shipped(Arrays.asList(deliveries)));
+        // The last acknowledgement comes on Kafka's I/O thread: the reply goes from this verticle's context.
+        context.runOnContext(v -> shipped.complete(new Shipped(Arrays.asList(deliveries))));
       }
     };
     vertx.executeBlocking(() -> {
