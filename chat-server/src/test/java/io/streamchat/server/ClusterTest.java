@@ -410,7 +410,12 @@ class ClusterTest {
    */
   private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
                                    int answers, JsonObject question) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 30_000;
+    awaitAnswers(tabs, i, node, session, follower, answers, question, Duration.ofSeconds(30));
+  }
+
+  private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
+                                   int answers, JsonObject question, Duration timeout) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeout.toMillis();
     while (completedAnswers(follower) < answers) {
       assertThat(System.currentTimeMillis()).as("tab %d gets answer %d", i, answers).isLessThan(deadline);
       JsonObject frame = tabs.get(i).poll(Duration.ofMillis(200));
@@ -749,7 +754,9 @@ class ClusterTest {
       }
       JsonObject whileItSleeps = StreamingProtocolTest.message("while it sleeps", "q-2");
       tabs.get(1).send(whileItSleeps);
-      awaitAnswers(tabs, 1, cluster.get(1), session, followers.get(1), 2, whileItSleeps);
+      // While a member hangs, the healthy ones sometimes split from each other too and merge again
+      // (README, "Known weakness"): the answer may then take until the merge, up to ~40 s here.
+      awaitAnswers(tabs, 1, cluster.get(1), session, followers.get(1), 2, whileItSleeps, Duration.ofSeconds(75));
       awaitAnswers(tabs, 2, cluster.get(2), session, followers.get(2), 2);
       Thread.sleep(20_000);
       long wokeAt = System.currentTimeMillis();
