@@ -62,7 +62,7 @@ class AiBridgeTest {
 
   private static JsonObject settings(String baseUrl) {
     return new JsonObject().put("CHAT_AI_PROVIDER", "openai").put("CHAT_AI_BASE_URL", baseUrl)
-        .put("CHAT_AI_MODEL", "m").put("CHAT_AI_API_KEY", "k").put("CHAT_AI_STALL_TIMEOUT_MS", 500)
+        .put("CHAT_AI_MODEL", "m").put("CHAT_AI_API_KEY", "k").put("CHAT_AI_STALL_TIMEOUT_MS", 2000)
         .put("CHAT_AI_RETRY_BACKOFF_MS", 20).put("CHAT_AI_SYSTEM_PROMPT", "be brief")
         .put("CHAT_AI_CONTEXT_CHARS", 30);
   }
