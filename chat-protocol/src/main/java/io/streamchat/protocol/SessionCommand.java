@@ -6,13 +6,25 @@ import java.util.List;
 public sealed interface SessionCommand {
 
   /**
+   * A command made for a user: the owner refuses it {@code forbidden} when the session belongs to
+   * another user. {@code userId} null means an anonymous caller (only when authentication is off).
+   */
+  interface ForUser {
+    String userId();
+  }
+
+  /** Asks whether {@code userId} may use the session, before a socket or stream is opened for it. */
+  record Authorize(String userId) implements SessionCommand, ForUser {
+  }
+
+  /**
    * A connection attaches. With a cursor ({@code lastSeq} and {@code epoch} both set) it resumes,
    * otherwise it gets a history snapshot. Frames for it go to {@code gatewayAddress}. Each new
    * attachment of one connection has a higher {@code generation}; the same one sent again (a
    * retry after a timeout) changes nothing.
    */
   record Attach(String connectionId, int generation, String gatewayAddress, String userId, Long lastSeq,
-                String epoch, boolean quietRecovery) implements SessionCommand {
+                String epoch, boolean quietRecovery) implements SessionCommand, ForUser {
     public boolean hasCursor() {
       return lastSeq != null && epoch != null;
     }
@@ -34,7 +46,7 @@ public sealed interface SessionCommand {
    * answers a repeat with the original outcome.
    */
   record SendMessage(String connectionId, String userId, String content, String clientMessageId, String requestId)
-      implements SessionCommand {
+      implements SessionCommand, ForUser {
     public SendMessage(String connectionId, String userId, String content, String clientMessageId) {
       this(connectionId, userId, content, clientMessageId, null);
     }
@@ -45,25 +57,26 @@ public sealed interface SessionCommand {
    * and {@code requestId} make it idempotent as for {@link SendMessage}.
    */
   record Regenerate(String connectionId, String userId, String clientMessageId, String requestId)
-      implements SessionCommand {
+      implements SessionCommand, ForUser {
   }
 
   /**
    * A new answer that goes on from where an earlier one stopped ({@code messageId}, or the last
    * assistant message when null).
    */
-  record Continue(String connectionId, String userId, String messageId, String requestId) implements SessionCommand {
+  record Continue(String connectionId, String userId, String messageId, String requestId)
+      implements SessionCommand, ForUser {
   }
 
   /**
    * Deletes the conversation from every tier but the audit log: its connections are told and
    * closed, and the id then starts a new, empty conversation. Replied {@link SessionReply.Deleted}.
    */
-  record DeleteConversation(String userId) implements SessionCommand {
+  record DeleteConversation(String userId) implements SessionCommand, ForUser {
   }
 
   /** {@code messageId} null means the answer streaming now. */
-  record Cancel(String connectionId, String messageId) implements SessionCommand {
+  record Cancel(String connectionId, String messageId, String userId) implements SessionCommand, ForUser {
   }
 
   /** The compat {@code reconnect} frame of a connection. */
@@ -71,11 +84,11 @@ public sealed interface SessionCommand {
   }
 
   /** HTTP recovery: chunks of one message after an index. {@code messageId} null means the latest answer. */
-  record Recover(String messageId, int lastChunkIndex) implements SessionCommand {
+  record Recover(String messageId, int lastChunkIndex, String userId) implements SessionCommand, ForUser {
   }
 
   /** The history snapshot, replied as the JSON of a {@code history} reply. */
-  record GetHistory(String userId) implements SessionCommand {
+  record GetHistory(String userId) implements SessionCommand, ForUser {
   }
 
   /**

@@ -10,6 +10,7 @@ import io.streamchat.audit.AuditVerticle;
 import io.streamchat.audit.EmbeddedKafka;
 import io.streamchat.durable.DurableVerticle;
 import io.streamchat.durable.EmbeddedPostgresServer;
+import io.streamchat.gateway.AuthSettings;
 import io.streamchat.gateway.GatewayVerticle;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.ConfigSource;
@@ -156,6 +157,10 @@ public final class ChatServer {
         redis == null ? "" : ", an embedded Redis at " + redis.url(),
         postgres == null ? "" : ", an embedded PostgreSQL at " + postgres.url(),
         kafka == null ? "" : ", an embedded Kafka at " + kafka.bootstrap());
+    if (config.roles().contains("gateway") && !AuthSettings.from(ConfigSource.of(settings)).enabled()) {
+      LOG.warn("AUTHENTICATION IS OFF: no CHAT_AUTH_JWT_SECRET, CHAT_AUTH_JWT_PUBLIC_KEY or CHAT_AUTH_JWKS_FILE is set, "
+          + "so any client may act as any user. Set one before this node faces the internet.");
+    }
     return server;
   }
 

@@ -37,11 +37,19 @@ public final class TestSocket implements AutoCloseable {
 
   /** Connects to {@code /ws/chat?<query>}; throws with the HTTP status when the upgrade is refused. */
   public static TestSocket connect(Vertx vertx, int port, String query, ChatFollower follower) {
+    return connect(vertx, port, query, follower, null);
+  }
+
+  /** As {@link #connect(Vertx, int, String, ChatFollower)}, as a page of {@code origin} would (null: the client's own). */
+  public static TestSocket connect(Vertx vertx, int port, String query, ChatFollower follower, String origin) {
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxFrameSize(16 * 1024 * 1024).setMaxMessageSize(64 * 1024 * 1024));
     TestSocket test = new TestSocket(client, follower);
     WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
         .setURI("/ws/chat?" + query);
+    if (origin != null) {
+      options.addHeader("Origin", origin);
+    }
     try {
       client.connect(options).map(ws -> {
         test.socket = ws;

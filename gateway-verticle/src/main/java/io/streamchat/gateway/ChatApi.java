@@ -43,11 +43,10 @@ final class ChatApi {
   }
 
   /** The user's conversations, most recently updated first: {@code {"sessions":[…]}}. */
-  Future<JsonObject> conversations(String userId, String limit, String before) {
-    if (userId == null) {
+  Future<JsonObject> conversations(String user, String limit, String before) {
+    if (user == null) {
       throw badRequest("user_id is required");
     }
-    String user = optionalUser(userId);
     int pageSize = limit == null ? DEFAULT_PAGE : parseInt(limit, "limit");
     if (pageSize < 1 || pageSize > MAX_PAGE) {
       throw badRequest("limit must be between 1 and " + MAX_PAGE);
@@ -62,20 +61,29 @@ final class ChatApi {
   }
 
   /** Renames a conversation: its entry. */
-  Future<JsonObject> rename(String rawSessionId, JsonObject body) {
+  Future<JsonObject> rename(String user, String rawSessionId, JsonObject body) {
     String sessionId = sessionId(rawSessionId);
     Object title = body.getValue("title");
     if (!(title instanceof String text) || text.strip().isEmpty() || text.length() > MAX_TITLE_CHARS) {
       throw badRequest("title must be a string of 1 to " + MAX_TITLE_CHARS + " characters");
     }
-    return durableTier(new DurableCommand.Rename(sessionId, text.strip()))
+    return authorize(user, sessionId)
+        .compose(v -> durableTier(new DurableCommand.Rename(sessionId, text.strip())))
         .map(reply -> entry((DurableCommand.ConversationEntry) reply));
   }
 
+  /** Fails {@code forbidden} when the session belongs to another user; anonymous callers are not checked. */
+  Future<Void> authorize(String user, String sessionId) {
+    if (user == null) {
+      return Future.succeededFuture();
+    }
+    return sessions.request(sessionId, new SessionCommand.Authorize(user)).mapEmpty();
+  }
+
   /** Deletes a conversation from every tier but the audit log; fails {@code not_found} when there was none. */
-  Future<Void> delete(String rawSessionId) {
+  Future<Void> delete(String user, String rawSessionId) {
     String sessionId = sessionId(rawSessionId);
-    return sessions.<SessionReply.Deleted>request(sessionId, new SessionCommand.DeleteConversation(null))
+    return sessions.<SessionReply.Deleted>request(sessionId, new SessionCommand.DeleteConversation(user))
         .compose(deleted -> deleted.found() ? Future.succeededFuture()
             : Future.failedFuture(new ChatException(ErrorCode.NOT_FOUND, "no conversation " + sessionId)));
   }
@@ -111,7 +119,7 @@ final class ChatApi {
     }
   }
 
-  Future<JsonObject> send(JsonObject body) {
+  Future<JsonObject> send(String userId, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
     Object message = body.getValue("message");
     if (message == null) {
@@ -120,7 +128,6 @@ final class ChatApi {
     if (!(message instanceof String content) || content.isEmpty()) {
       return Future.failedFuture(badRequest("message must be a non-empty string"));
     }
-    String userId = optionalUser(body.getValue("user_id"));
     String clientMessageId = clientMessageId(body);
     return sessions.<SessionReply.MessageAccepted>request(sessionId,
             new SessionCommand.SendMessage(null, userId, content, clientMessageId, UUID.randomUUID().toString()))
@@ -134,17 +141,17 @@ final class ChatApi {
   }
 
   /** A new answer to the session's last user message: 202 {@code {"session_id","reply_message_id"}}. */
-  Future<JsonObject> regenerate(JsonObject body) {
+  Future<JsonObject> regenerate(String user, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
-    SessionCommand command = new SessionCommand.Regenerate(null, optionalUser(body.getValue("user_id")),
+    SessionCommand command = new SessionCommand.Regenerate(null, user,
         clientMessageId(body), UUID.randomUUID().toString());
     return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
   }
 
   /** A new answer going on from an earlier one: 202 {@code {"session_id","reply_message_id"}}. */
-  Future<JsonObject> continueAnswer(JsonObject body) {
+  Future<JsonObject> continueAnswer(String user, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
-    SessionCommand command = new SessionCommand.Continue(null, optionalUser(body.getValue("user_id")),
+    SessionCommand command = new SessionCommand.Continue(null, user,
         optionalString(body, "message_id"), UUID.randomUUID().toString());
     return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
   }
@@ -153,13 +160,13 @@ final class ChatApi {
     return new JsonObject().put("session_id", sessionId).put("reply_message_id", accepted.replyMessageId());
   }
 
-  Future<JsonObject> history(String rawSessionId) {
+  Future<JsonObject> history(String user, String rawSessionId) {
     String sessionId = sessionId(rawSessionId);
-    return sessions.<SessionReply.History>request(sessionId, new SessionCommand.GetHistory(null))
+    return sessions.<SessionReply.History>request(sessionId, new SessionCommand.GetHistory(user))
         .map(history -> new JsonObject(history.json()));
   }
 
-  Future<JsonObject> recover(JsonObject body) {
+  Future<JsonObject> recover(String user, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
     String messageId = optionalString(body, "message_id");
     Object index = body.getValue("last_chunk_index");
@@ -167,7 +174,7 @@ final class ChatApi {
       throw badRequest("last_chunk_index must be an integer");
     }
     int lastChunkIndex = index == null ? -1 : (int) Math.max(-1, Math.min(Integer.MAX_VALUE, ((Number) index).longValue()));
-    return sessions.<SessionReply.RecoverResult>request(sessionId, new SessionCommand.Recover(messageId, lastChunkIndex))
+    return sessions.<SessionReply.RecoverResult>request(sessionId, new SessionCommand.Recover(messageId, lastChunkIndex, user))
         .map(result -> {
           JsonArray chunks = new JsonArray();
           result.chunks().forEach(chunk -> chunks.add(
@@ -180,10 +187,10 @@ final class ChatApi {
         });
   }
 
-  Future<JsonObject> cancel(JsonObject body) {
+  Future<JsonObject> cancel(String user, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
     String messageId = optionalString(body, "message_id");
-    return sessions.<SessionReply.CancelResult>request(sessionId, new SessionCommand.Cancel(null, messageId))
+    return sessions.<SessionReply.CancelResult>request(sessionId, new SessionCommand.Cancel(null, messageId, user))
         .map(result -> {
           JsonObject reply = new JsonObject();
           if (result.messageId() != null) {
@@ -198,23 +205,23 @@ final class ChatApi {
   }
 
   /**
-   * The {@code chat.api} event-bus form: {@code {"action": "send"|"cancel"|"history"|"recover"|"regenerate"|"continue",
-   * ...}}.
+   * The {@code chat.api} event-bus form: {@code {"action": "send"|"cancel"|"history"|"recover"|"regenerate"|"continue"
+   * |"sessions", ...}}, made for {@code user} (already authenticated).
    */
-  Future<JsonObject> handle(JsonObject request) {
+  Future<JsonObject> handle(String user, JsonObject request) {
     try {
       Object action = request.getValue("action");
       if (!(action instanceof String name)) {
         throw badRequest("action must be a string");
       }
       return switch (name) {
-        case "send" -> send(request);
-        case "cancel" -> cancel(request);
-        case "history" -> history(request.getValue("session_id") instanceof String s ? s : null);
-        case "recover" -> recover(request);
-        case "regenerate" -> regenerate(request);
-        case "continue" -> continueAnswer(request);
-        case "sessions" -> conversations(request.getValue("user_id") instanceof String user ? user : null,
+        case "send" -> send(user, request);
+        case "cancel" -> cancel(user, request);
+        case "history" -> history(user, request.getValue("session_id") instanceof String s ? s : null);
+        case "recover" -> recover(user, request);
+        case "regenerate" -> regenerate(user, request);
+        case "continue" -> continueAnswer(user, request);
+        case "sessions" -> conversations(user,
             request.getValue("limit") == null ? null : request.getValue("limit").toString(),
             request.getValue("before") instanceof String before ? before : null);
         default -> throw badRequest("unknown action '" + name + "'");
@@ -229,16 +236,6 @@ final class ChatApi {
       throw badRequest("session_id must match [A-Za-z0-9_-]{1,64}");
     }
     return id;
-  }
-
-  private static String optionalUser(Object value) {
-    if (value == null) {
-      return null;
-    }
-    if (!(value instanceof String user) || !Identifiers.isUserId(user)) {
-      throw badRequest("user_id must be a string of letters, digits and _.@:- (at most 128)");
-    }
-    return user;
   }
 
   private static String clientMessageId(JsonObject body) {

@@ -29,6 +29,10 @@ sealed interface ClientFrame {
   record Ping() implements ClientFrame {
   }
 
+  /** A new access token for the socket. */
+  record Auth(String accessToken) implements ClientFrame {
+  }
+
   /** A frame that breaks the protocol; {@code ref} is its type when known. */
   record Invalid(String message, String ref) implements ClientFrame {
   }
@@ -57,6 +61,7 @@ sealed interface ClientFrame {
         case "reconnect" -> reconnect(json);
         case "heartbeat" -> new Heartbeat();
         case "ping" -> new Ping();
+        case "auth" -> auth(json);
         default -> new Invalid("unknown type '" + abbreviate(kind) + "'", null);
       };
     } catch (IllegalArgumentException e) {
@@ -78,6 +83,14 @@ sealed interface ClientFrame {
       throw new IllegalArgumentException("client_message_id must match [A-Za-z0-9_.:-]{1,64}");
     }
     return clientMessageId;
+  }
+
+  private static ClientFrame auth(JsonObject json) {
+    String token = string(json, "access_token", null);
+    if (token == null || token.isBlank()) {
+      throw new IllegalArgumentException("access_token is required");
+    }
+    return new Auth(token);
   }
 
   private static ClientFrame reconnect(JsonObject json) {

@@ -13,20 +13,26 @@ import io.streamchat.client.SessionClient;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.Function;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +46,11 @@ public final class GatewayVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
 
   private final Map<String, SocketConnection> connections = new HashMap<>();
+  private static final String CALLER = "caller";
+
   private GatewaySettings settings;
+  private AccessTokens tokens;
+  private Origins origins;
   private SessionClient sessions;
   private ChatApi api;
   private Metrics metrics;
@@ -52,6 +62,9 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     Codecs.register(vertx);
     settings = GatewaySettings.from(ConfigSource.of(config()));
+    AuthSettings auth = AuthSettings.from(ConfigSource.of(config()));
+    tokens = AccessTokens.create(vertx, auth);
+    origins = new Origins(auth.allowedOrigins(), auth.enabled());
     sessions = new SessionClient(vertx, settings.requestTimeoutMs());
     api = new ChatApi(vertx, sessions, settings.requestTimeoutMs(),
         !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip()));
@@ -65,7 +78,7 @@ public final class GatewayVerticle extends VerticleBase {
       }
     });
     MessageConsumer<JsonObject> chatApi = vertx.eventBus().consumer(Addresses.API, message ->
-        api.handle(message.body()).onComplete(result -> {
+        apiRequest(message.headers(), message.body()).onComplete(result -> {
           if (result.succeeded()) {
             message.reply(result.result());
           } else {
@@ -108,9 +121,21 @@ public final class GatewayVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
+    List<String> corsOrigins = origins.configured();
+    if (!corsOrigins.isEmpty()) {
+      CorsHandler cors = corsOrigins.contains("*") ? CorsHandler.create() : CorsHandler.create().addOrigins(corsOrigins);
+      router.route().handler(cors
+          .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS))
+          .allowedHeaders(Set.of("content-type", "authorization", "last-event-id"))
+          .exposedHeaders(Set.of("retry-after"))
+          .maxAgeSeconds(600));
+    }
     router.get("/ws/chat").handler(this::upgrade);
     router.get("/ws/chat/v2").handler(this::upgrade);
 
+    for (String path : new String[] {"/api/*", "/chat", "/history/*"}) {
+      router.route(path).handler(this::authenticate);
+    }
     BodyHandler body = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
     for (String path : new String[] {"/api/chat", "/chat", "/api/chat/stream"}) {
       router.post(path).handler(body).handler(ctx -> respond(ctx, 202, api::send));
@@ -121,10 +146,11 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/chat/continue").handler(body).handler(ctx -> respond(ctx, 202, api::continueAnswer));
     router.get("/api/history/:session_id").handler(this::history);
     router.get("/api/sessions").handler(ctx -> reply(ctx, 200, call(() -> api.conversations(
-        ctx.queryParams().get("user_id"), ctx.queryParams().get("limit"), ctx.queryParams().get("before")))));
+        userOf(ctx, null), ctx.queryParams().get("limit"), ctx.queryParams().get("before")))));
     router.patch("/api/sessions/:session_id").handler(body)
-        .handler(ctx -> respond(ctx, 200, json -> api.rename(ctx.pathParam("session_id"), json)));
-    router.delete("/api/sessions/:session_id").handler(ctx -> call(() -> api.delete(ctx.pathParam("session_id")))
+        .handler(ctx -> respond(ctx, 200, (user, json) -> api.rename(user, ctx.pathParam("session_id"), json)));
+    router.delete("/api/sessions/:session_id").handler(ctx -> call(() -> api.delete(userOf(ctx, null),
+            ctx.pathParam("session_id")))
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(failure -> sendError(ctx, ChatException.of(failure))));
     router.get("/history/:session_id").handler(this::history);
@@ -179,16 +205,28 @@ public final class GatewayVerticle extends VerticleBase {
       refuse(ctx, ErrorCode.UNAVAILABLE, "not ready");
       return;
     }
+    if (!origins.allows(request.getHeader("origin"), authorityOf(request))) {
+      refuse(ctx, ErrorCode.FORBIDDEN, "this origin may not open sockets here");
+      return;
+    }
+    // The upgrade happens after asynchronous checks: the request must not be read on meanwhile.
+    request.pause();
     boolean cursor = lastSeq != null && epoch != null && !epoch.isEmpty();
     Long cursorSeq = cursor ? lastSeq : null;
     String cursorEpoch = cursor ? epoch : null;
-    request.toWebSocket().onSuccess(socket -> {
-      String id = UUID.randomUUID().toString();
-      SocketConnection connection = new SocketConnection(id, sessionId, userId, socket, settings, sessions, address,
-          () -> connections.remove(id));
-      connections.put(id, connection);
-      connection.open(cursorSeq, cursorEpoch);
-    }).onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString()));
+    tokens.verify(AccessTokens.tokenOf(request.headers(), request.params()))
+        .compose(caller -> {
+          String user = tokens.userFor(caller, userId);
+          return api.authorize(user, sessionId).map(v -> new AccessTokens.Caller(user, caller.expiresAtMs()));
+        })
+        .onFailure(failure -> sendError(ctx, ChatException.of(failure)))
+        .onSuccess(caller -> request.toWebSocket().onSuccess(socket -> {
+          String id = UUID.randomUUID().toString();
+          SocketConnection connection = new SocketConnection(id, sessionId, caller, socket, settings, sessions,
+              address, tokens, vertx, () -> connections.remove(id));
+          connections.put(id, connection);
+          connection.open(cursorSeq, cursorEpoch);
+        }).onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString())));
   }
 
   private static void refuse(RoutingContext ctx, ErrorCode code, String message) {
@@ -197,7 +235,55 @@ public final class GatewayVerticle extends VerticleBase {
 
   // ---- HTTP API ----
 
-  private void respond(RoutingContext ctx, int status, Function<JsonObject, Future<JsonObject>> call) {
+  /** Checks the caller of an HTTP API request: its origin and its token ({@code 401}/{@code 403} otherwise). */
+  private void authenticate(RoutingContext ctx) {
+    if (!origins.allows(ctx.request().getHeader("origin"), authorityOf(ctx.request()))) {
+      refuse(ctx, ErrorCode.FORBIDDEN, "this origin may not call this API");
+      return;
+    }
+    tokens.verify(AccessTokens.tokenOf(ctx.request().headers(), ctx.queryParams()))
+        .onSuccess(caller -> {
+          ctx.put(CALLER, caller);
+          ctx.next();
+        })
+        .onFailure(failure -> sendError(ctx, ChatException.of(failure)));
+  }
+
+  /** The {@code host[:port]} a request was sent to. */
+  private static String authorityOf(HttpServerRequest request) {
+    HostAndPort authority = request.authority();
+    if (authority == null) {
+      return null;
+    }
+    return authority.port() < 0 ? authority.host() : authority.host() + ":" + authority.port();
+  }
+
+  /** The user an HTTP request acts for: the token's subject, or with authentication off the {@code user_id} given. */
+  private String userOf(RoutingContext ctx, JsonObject body) {
+    Object requested = body == null ? null : body.getValue("user_id");
+    if (requested != null && !(requested instanceof String)) {
+      throw ChatApi.badRequest("user_id must be a string");
+    }
+    String user = requested != null ? (String) requested : ctx.queryParams().get("user_id");
+    return tokens.userFor(ctx.get(CALLER), user);
+  }
+
+  /** A {@code chat.api} request: its token in the {@code authorization} header or an {@code access_token} field. */
+  private Future<JsonObject> apiRequest(MultiMap headers, JsonObject body) {
+    String token = AccessTokens.tokenOf(headers, MultiMap.caseInsensitiveMultiMap());
+    if (token == null && body.getValue("access_token") instanceof String field) {
+      token = field;
+    }
+    return tokens.verify(token).compose(caller -> {
+      Object requested = body.getValue("user_id");
+      if (requested != null && !(requested instanceof String)) {
+        throw ChatApi.badRequest("user_id must be a string");
+      }
+      return api.handle(tokens.userFor(caller, (String) requested), body);
+    });
+  }
+
+  private void respond(RoutingContext ctx, int status, BiFunction<String, JsonObject, Future<JsonObject>> call) {
     JsonObject body;
     try {
       body = ctx.body().asJsonObject();
@@ -211,7 +297,7 @@ public final class GatewayVerticle extends VerticleBase {
     }
     Future<JsonObject> result;
     try {
-      result = call.apply(body);
+      result = call.apply(userOf(ctx, body), body);
     } catch (ChatException e) {
       result = Future.failedFuture(e);
     }
@@ -230,7 +316,7 @@ public final class GatewayVerticle extends VerticleBase {
   private void history(RoutingContext ctx) {
     Future<JsonObject> result;
     try {
-      result = api.history(ctx.pathParam("session_id"));
+      result = api.history(userOf(ctx, null), ctx.pathParam("session_id"));
     } catch (ChatException e) {
       result = Future.failedFuture(e);
     }
@@ -255,6 +341,7 @@ public final class GatewayVerticle extends VerticleBase {
 
   private void health(RoutingContext ctx, boolean up) {
     JsonObject checks = new JsonObject().put("gateway", ready ? "UP" : "DOWN")
+        .put("authentication", tokens.enabled() ? "on" : "OFF: anyone may act as any user")
         .put("connections", connections.size())
         .put("cluster_members", Membership.size(vertx))
         .put("sessions_owned", metrics.value("chat_sessions_owned"));

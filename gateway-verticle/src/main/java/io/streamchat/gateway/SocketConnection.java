@@ -11,6 +11,7 @@ import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
@@ -35,6 +36,11 @@ final class SocketConnection {
   private final String sessionId;
   private final String userId;
   private final ServerWebSocket socket;
+  private final AccessTokens tokens;
+  private final Vertx vertx;
+  /** When the socket's access token expires (0: never), and the timer that closes it then. */
+  private long expiresAtMs;
+  private long expiryTimer = -1;
   private final GatewaySettings settings;
   private final SessionClient sessions;
   private final String gatewayAddress;
@@ -57,12 +63,16 @@ final class SocketConnection {
   /** Counts this socket's attachments; the owner ignores repeats of one and progress of another. */
   private int generation;
 
-  SocketConnection(String id, String sessionId, String userId, ServerWebSocket socket, GatewaySettings settings,
-                   SessionClient sessions, String gatewayAddress, Runnable onClosed) {
+  SocketConnection(String id, String sessionId, AccessTokens.Caller caller, ServerWebSocket socket,
+                   GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens, Vertx vertx,
+                   Runnable onClosed) {
     this.id = id;
     this.sessionId = sessionId;
-    this.userId = userId;
+    this.userId = caller.userId();
+    this.expiresAtMs = caller.expiresAtMs();
     this.socket = socket;
+    this.tokens = tokens;
+    this.vertx = vertx;
     this.settings = settings;
     this.sessions = sessions;
     this.gatewayAddress = gatewayAddress;
@@ -79,6 +89,7 @@ final class SocketConnection {
     socket.binaryMessageHandler(this::onBinary);
     socket.closeHandler(v -> onClose());
     socket.exceptionHandler(e -> LOG.debug("Session {}: socket error: {}", sessionId, e.toString()));
+    scheduleExpiry();
     submit(new Attach(id, generation, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
   }
 
@@ -98,9 +109,9 @@ final class SocketConnection {
     }
     ClientFrame frame = ClientFrame.parse(text);
     if (frame instanceof ClientFrame.Heartbeat) {
-      write("{\"type\":\"heartbeat_ack\"}");
+      write(ServerFrames.HEARTBEAT_ACK);
     } else if (frame instanceof ClientFrame.Ping) {
-      write("{\"type\":\"pong\"}");
+      write(ServerFrames.PONG);
     } else if (frame instanceof ClientFrame.Message message) {
       submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId(),
           id + "/" + ++messagesSent), "message");
@@ -110,9 +121,11 @@ final class SocketConnection {
     } else if (frame instanceof ClientFrame.Continue request) {
       submit(new SessionCommand.Continue(id, userId, request.messageId(), id + "/" + ++messagesSent), "continue");
     } else if (frame instanceof ClientFrame.Cancel cancel) {
-      submit(new SessionCommand.Cancel(id, cancel.messageId()), "cancel");
+      submit(new SessionCommand.Cancel(id, cancel.messageId(), userId), "cancel");
     } else if (frame instanceof ClientFrame.Reconnect reconnect) {
       submit(new SessionCommand.Reconnect(id, reconnect.messageId(), reconnect.lastChunkIndex()), "reconnect");
+    } else if (frame instanceof ClientFrame.Auth auth) {
+      renew(auth.accessToken());
     } else if (frame instanceof ClientFrame.Invalid invalid) {
       badFrame(invalid.message(), invalid.ref());
     }
@@ -198,6 +211,44 @@ final class SocketConnection {
     framesCredited = 0;
     framesReceived = 0;
     return new Attach(id, ++generation, gatewayAddress, userId, epoch == null ? null : lastSeq, epoch, true);
+  }
+
+  // ---- the access token ----
+
+  /** A new token for this socket: it must be valid and name the same user, or the socket is closed. */
+  private void renew(String token) {
+    if (!tokens.enabled()) {
+      writeError(ErrorCode.BAD_REQUEST, "authentication is off on this server; no token is needed", "auth");
+      return;
+    }
+    tokens.verify(token).onComplete(result -> {
+      if (closed) {
+        return;
+      }
+      if (result.failed() || !result.result().userId().equals(userId)) {
+        String reason = result.failed() ? "the access token is not valid" : "the access token names another user";
+        writeError(ErrorCode.UNAUTHORIZED, reason, "auth");
+        close(ErrorCode.UNAUTHORIZED.closeCode(), reason);
+        return;
+      }
+      expiresAtMs = result.result().expiresAtMs();
+      scheduleExpiry();
+      write(ServerFrames.authAck(expiresAtMs));
+    });
+  }
+
+  private void scheduleExpiry() {
+    if (expiryTimer >= 0) {
+      vertx.cancelTimer(expiryTimer);
+      expiryTimer = -1;
+    }
+    if (expiresAtMs > 0) {
+      expiryTimer = vertx.setTimer(Math.max(1, expiresAtMs - System.currentTimeMillis()), id -> {
+        expiryTimer = -1;
+        writeError(ErrorCode.UNAUTHORIZED, "the access token expired; reconnect with a new one", null);
+        close(ErrorCode.UNAUTHORIZED.closeCode(), "access token expired");
+      });
+    }
   }
 
   // ---- from the owner ----
@@ -310,6 +361,9 @@ final class SocketConnection {
     }
     closed = true;
     commands.clear();
+    if (expiryTimer >= 0) {
+      vertx.cancelTimer(expiryTimer);
+    }
     sessions.send(sessionId, new Detach(id));
     onClosed.run();
   }

@@ -104,6 +104,13 @@ final class SessionActor {
     return userId;
   }
 
+  /** A session belongs to its first user: anyone else is refused. A null user is an anonymous caller. */
+  void authorize(String user) {
+    if (user != null && userId != null && !userId.equals(user)) {
+      throw new ChatException(ErrorCode.FORBIDDEN);
+    }
+  }
+
   long lastSeq() {
     return log.lastSeq();
   }

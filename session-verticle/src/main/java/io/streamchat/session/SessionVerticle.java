@@ -637,6 +637,9 @@ public final class SessionVerticle extends VerticleBase {
     SessionCommand command = message.body();
     SessionActor actor = session.actor;
     try {
+      if (command instanceof SessionCommand.ForUser forUser) {
+        actor.authorize(forUser.userId());
+      }
       if (command instanceof DeleteConversation) {
         deleteConversation(session, message);
         return;
@@ -690,6 +693,8 @@ public final class SessionVerticle extends VerticleBase {
       return actor.recover(recover);
     } else if (command instanceof GetHistory) {
       return new SessionReply.History(actor.history(false).encode());
+    } else if (command instanceof SessionCommand.Authorize) {
+      return new SessionReply.Accepted();
     }
     throw new ChatException(ErrorCode.BAD_REQUEST, "unknown command " + command.getClass().getSimpleName());
   }

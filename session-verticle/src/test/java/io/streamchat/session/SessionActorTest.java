@@ -188,8 +188,8 @@ class SessionActorTest {
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge", runOf(answer)));
-    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.CANCELLING);
-    assertThat(actor.cancel(new Cancel("c1", answer)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
+    assertThat(actor.cancel(new Cancel("c1", answer, null)).status()).isEqualTo(CancelStatus.CANCELLING);
+    assertThat(actor.cancel(new Cancel("c1", answer, null)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
     assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge", runOf(answer))).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
       actor.credit(new Credit("c1", 0, credit, false));
@@ -335,7 +335,7 @@ class SessionActorTest {
     MessageAccepted question = actor.send(new SendMessage(null, "u", "q1", null));
     String cut = question.replyMessageId();
     actor.tokens(new Tokens(cut, 0, List.of("Hello", " wor"), "bridge", runOf(cut)));
-    actor.cancel(new Cancel(null, cut));
+    actor.cancel(new Cancel(null, cut, null));
     MessageAccepted more = actor.continueAnswer(new Continue(null, "u", null, null));
     Recorder.Generation generation = effects.generations.get(1);
     assertThat(generation.prefix()).isEqualTo("Hello wor");
