@@ -97,6 +97,14 @@ public final class CacheVerticle extends VerticleBase {
       result = store.readLog(read);
     } else if (command instanceof CacheCommand.Holds holds) {
       result = store.holds(holds.sessionId());
+    } else if (command instanceof CacheCommand.Hold hold) {
+      result = store.hold(hold.places());
+    } else if (command instanceof CacheCommand.Renew renew) {
+      result = store.renew(renew.places());
+    } else if (command instanceof CacheCommand.Vacate vacate) {
+      result = store.vacate(vacate.places()).map("vacated");
+    } else if (command instanceof CacheCommand.Count count) {
+      result = store.count(count);
     } else {
       result = store.release((Release) command).map("released");
     }

@@ -1,5 +1,6 @@
 package io.streamchat.cache;
 
+import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendOutcome;
 import io.streamchat.protocol.CacheCommand.AppendResult;
@@ -46,6 +47,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code chat:{id}:messages} hash: message id to the message JSON of the history</li>
  *   <li>{@code chat:{id}:order} list: message ids in order</li>
  * </ul>
+ * and the cluster-wide limits on callers: {@code chat:limit:…} sorted sets of held places (scored by
+ * when each lapses) and fixed-window counters, each limit one key.
  */
 final class RedisSessionStore {
 
@@ -56,10 +59,9 @@ final class RedisSessionStore {
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"),
-      "forget", load("forget.lua"), "audited", load("audited.lua"));
-  private final Map<String, String> shas = Map.of(
-      "claim", sha1(scripts.get("claim")), "append", sha1(scripts.get("append")), "release", sha1(scripts.get("release")),
-      "seed", sha1(scripts.get("seed")), "forget", sha1(scripts.get("forget")), "audited", sha1(scripts.get("audited")));
+      "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "count", load("count.lua"));
+  private final Map<String, String> shas = scripts.entrySet().stream()
+      .collect(java.util.stream.Collectors.toUnmodifiableMap(Map.Entry::getKey, script -> sha1(script.getValue())));
 
   RedisSessionStore(Redis client, CacheConfig config) {
     this.client = client;
@@ -124,7 +126,8 @@ final class RedisSessionStore {
           if (failure.getMessage() == null || !failure.getMessage().contains("NOSCRIPT")) {
             return Future.failedFuture(failure);
           }
-          return redis.script(List.of("LOAD", scripts.get("append"))).compose(loaded -> client.batch(requests));
+          return Future.all(scripts.values().stream().map(script -> redis.script(List.of("LOAD", script))).toList())
+              .compose(loaded -> client.batch(requests));
         })
         .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
   }
@@ -196,6 +199,49 @@ final class RedisSessionStore {
   private static boolean changesMessage(StoredEvent event) {
     return "user_message".equals(event.type()) || "stream_start".equals(event.type())
         || "complete".equals(event.type());
+  }
+
+  // ---- limits on callers, shared by the cluster ----
+
+  /** Takes every place or none: the index of the first refused, or -1. */
+  Future<Integer> hold(List<CacheCommand.Place> places) {
+    return batchWithScripts(places.stream().map(place -> holdRequest(place, place.limit())).toList())
+        .compose(responses -> {
+          for (int i = 0; i < responses.size(); i++) {
+            if (responses.get(i).toInteger() == 0) {
+              int refused = i;
+              List<CacheCommand.Place> taken = new ArrayList<>(places);
+              taken.remove(refused);
+              return vacate(taken).map(refused);
+            }
+          }
+          return Future.succeededFuture(-1);
+        });
+  }
+
+  Future<Integer> renew(List<CacheCommand.Place> places) {
+    return batchWithScripts(places.stream().map(place -> holdRequest(place, Integer.MAX_VALUE)).toList())
+        .map(List::size);
+  }
+
+  Future<Void> vacate(List<CacheCommand.Place> places) {
+    if (places.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return client.batch(places.stream().map(place -> Request.cmd(Command.ZREM).arg(place.key()).arg(place.holderId()))
+            .toList())
+        .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
+  }
+
+  /** 0 when counted within the limit, else the milliseconds until the window ends. */
+  Future<Long> count(CacheCommand.Count count) {
+    return eval("count", List.of(count.key()), List.of(Integer.toString(count.limit()), Long.toString(count.windowMs())))
+        .map(Response::toLong);
+  }
+
+  private Request holdRequest(CacheCommand.Place place, int limit) {
+    return Request.cmd(Command.EVALSHA).arg(shas.get("hold")).arg(1).arg(place.key())
+        .arg(place.holderId()).arg(limit).arg(place.leaseMs());
   }
 
   Future<Boolean> holds(String sessionId) {

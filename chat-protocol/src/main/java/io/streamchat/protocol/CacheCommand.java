@@ -95,4 +95,31 @@ public sealed interface CacheCommand {
   /** Marks a clean hand-off: every event delivered under this owner is stored. */
   record Release(String sessionId, long fence) implements CacheCommand {
   }
+
+  /**
+   * A place in a bounded set held in Redis for the whole cluster, e.g. one of a user's connections:
+   * {@code holderId} in set {@code key}, which holds at most {@code limit}; the place lapses after
+   * {@code leaseMs} unless renewed, so that the places of a node that died free themselves.
+   */
+  record Place(String key, String holderId, int limit, long leaseMs) {
+  }
+
+  /** Takes every place or none: replied the index of the first place refused, or -1 when all are held. */
+  record Hold(List<Place> places) implements CacheCommand {
+  }
+
+  /** Extends the lease of places already held (whatever their limit); replied the number renewed. */
+  record Renew(List<Place> places) implements CacheCommand {
+  }
+
+  /** Gives places up. */
+  record Vacate(List<Place> places) implements CacheCommand {
+  }
+
+  /**
+   * Counts one event in a window of {@code windowMs} shared by the cluster, at most {@code limit}:
+   * replied 0 when counted, else the milliseconds until the window ends (the event is not counted).
+   */
+  record Count(String key, int limit, long windowMs) implements CacheCommand {
+  }
 }

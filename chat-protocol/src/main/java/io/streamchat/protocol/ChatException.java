@@ -7,10 +7,21 @@ import io.vertx.core.eventbus.ReplyFailure;
 public class ChatException extends RuntimeException {
 
   private final ErrorCode code;
+  private final long retryAfterMs;
 
   public ChatException(ErrorCode code, String message) {
+    this(code, message, 0);
+  }
+
+  private ChatException(ErrorCode code, String message, long retryAfterMs) {
     super(message, null, false, false);
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  /** {@code rate_limited}, with how long the caller should wait before trying again. */
+  public static ChatException rateLimited(String message, long retryAfterMs) {
+    return new ChatException(ErrorCode.RATE_LIMITED, message, Math.max(1, retryAfterMs));
   }
 
   public ChatException(ErrorCode code) {
@@ -19,6 +30,11 @@ public class ChatException extends RuntimeException {
 
   public ErrorCode code() {
     return code;
+  }
+
+  /** How long to wait before trying again, for {@code rate_limited}; 0 when not known. */
+  public long retryAfterMs() {
+    return retryAfterMs;
   }
 
   /** The event-bus form: HTTP status as failure code, error code as message (the {@code chat.api} contract). */

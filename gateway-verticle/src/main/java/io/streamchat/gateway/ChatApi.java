@@ -32,12 +32,14 @@ final class ChatApi {
 
   private final Vertx vertx;
   private final SessionClient sessions;
+  private final CallerLimits limits;
   private final DeliveryOptions durableOptions;
   private final boolean durable;
 
-  ChatApi(Vertx vertx, SessionClient sessions, long requestTimeoutMs, boolean durable) {
+  ChatApi(Vertx vertx, SessionClient sessions, CallerLimits limits, long requestTimeoutMs, boolean durable) {
     this.vertx = vertx;
     this.sessions = sessions;
+    this.limits = limits;
     this.durableOptions = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
     this.durable = durable;
   }
@@ -129,8 +131,10 @@ final class ChatApi {
       return Future.failedFuture(badRequest("message must be a non-empty string"));
     }
     String clientMessageId = clientMessageId(body);
-    return sessions.<SessionReply.MessageAccepted>request(sessionId,
-            new SessionCommand.SendMessage(null, userId, content, clientMessageId, UUID.randomUUID().toString()))
+    SessionCommand command = new SessionCommand.SendMessage(null, userId, content, clientMessageId,
+        UUID.randomUUID().toString());
+    return limits.countAnswer(userId)
+        .compose(v -> sessions.<SessionReply.MessageAccepted>request(sessionId, command))
         .map(accepted -> {
           JsonObject reply = new JsonObject().put("session_id", sessionId).put("message_id", accepted.messageId());
           if (accepted.replyMessageId() != null) {
@@ -145,7 +149,7 @@ final class ChatApi {
     String sessionId = sessionId(body.getValue("session_id"));
     SessionCommand command = new SessionCommand.Regenerate(null, user,
         clientMessageId(body), UUID.randomUUID().toString());
-    return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
+    return startAnswer(user, sessionId, command);
   }
 
   /** A new answer going on from an earlier one: 202 {@code {"session_id","reply_message_id"}}. */
@@ -153,11 +157,13 @@ final class ChatApi {
     String sessionId = sessionId(body.getValue("session_id"));
     SessionCommand command = new SessionCommand.Continue(null, user,
         optionalString(body, "message_id"), UUID.randomUUID().toString());
-    return sessions.<SessionReply.MessageAccepted>request(sessionId, command).map(accepted -> newAnswer(sessionId, accepted));
+    return startAnswer(user, sessionId, command);
   }
 
-  private static JsonObject newAnswer(String sessionId, SessionReply.MessageAccepted accepted) {
-    return new JsonObject().put("session_id", sessionId).put("reply_message_id", accepted.replyMessageId());
+  private Future<JsonObject> startAnswer(String user, String sessionId, SessionCommand command) {
+    return limits.countAnswer(user)
+        .compose(v -> sessions.<SessionReply.MessageAccepted>request(sessionId, command))
+        .map(accepted -> new JsonObject().put("session_id", sessionId).put("reply_message_id", accepted.replyMessageId()));
   }
 
   Future<JsonObject> history(String user, String rawSessionId) {

@@ -18,9 +18,14 @@ final class ErrorReplies {
 
   /** The {@code error} reply of a socket; {@code ref} names the client frame that caused it, when known. */
   static String frame(ErrorCode code, String message, String ref) {
-    JsonObject error = new JsonObject().put("type", "error").put("code", code.wire()).put("message", message);
+    return frame(new ChatException(code, message), ref);
+  }
+
+  static String frame(ChatException failure, String ref) {
+    ErrorCode code = failure.code();
+    JsonObject error = new JsonObject().put("type", "error").put("code", code.wire()).put("message", failure.getMessage());
     if (code == ErrorCode.RATE_LIMITED) {
-      error.put("retry_after_ms", RETRY_AFTER_MS);
+      error.put("retry_after_ms", retryAfterMs(failure));
     }
     if (ref != null) {
       error.put("ref", ref);
@@ -37,8 +42,12 @@ final class ErrorReplies {
         new JsonObject().put("code", error.code().wire()).put("message", error.getMessage()));
     response.setStatusCode(error.code().httpStatus()).putHeader("content-type", "application/json");
     if (error.code() == ErrorCode.RATE_LIMITED) {
-      response.putHeader("retry-after", Long.toString(Math.max(1, RETRY_AFTER_MS / 1000)));
+      response.putHeader("retry-after", Long.toString(Math.max(1, (retryAfterMs(error) + 999) / 1000)));
     }
     response.end(body.encode());
+  }
+
+  private static long retryAfterMs(ChatException failure) {
+    return failure.retryAfterMs() > 0 ? failure.retryAfterMs() : RETRY_AFTER_MS;
   }
 }

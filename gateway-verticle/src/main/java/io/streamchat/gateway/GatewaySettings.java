@@ -15,10 +15,21 @@ import io.streamchat.protocol.ConfigSource;
  * @param keepAliveMs    CHAT_CONNECTION_KEEPALIVE_MS (10000): how often a connection tells its owner it is alive
  * @param requestTimeoutMs CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
  * @param maxQueuedCommands CHAT_WS_MAX_QUEUED_COMMANDS (64): client frames waiting for the owner before {@code rate_limited}
+ * @param maxConnectionsPerNode CHAT_MAX_CONNECTIONS_PER_NODE (50000): sockets this node holds; beyond, 503 at upgrade
+ * @param maxConnectionsPerUser CHAT_LIMIT_CONNECTIONS_PER_USER (50): open sockets of one user across the cluster (0: off)
+ * @param maxConnectionsPerAddress CHAT_LIMIT_CONNECTIONS_PER_IP (0: off): open sockets of one client address across the
+ *                          cluster; off by default since many users may share an address behind NAT
+ * @param maxMessagesPerMinute CHAT_LIMIT_MESSAGES_PER_MINUTE (120): new answers one user may ask per minute, cluster-wide (0: off)
+ * @param trustForwardedFor CHAT_TRUST_FORWARDED_FOR (false): the client address is the first of {@code X-Forwarded-For}
+ *                          (only behind a proxy that sets it)
+ * @param slowClientCloseMs CHAT_WS_SLOW_CLIENT_CLOSE_MS (60000): a socket that takes none of its frames for this long is closed
+ * @param idleTimeoutSeconds CHAT_HTTP_IDLE_TIMEOUT_SECONDS (120): a connection with no traffic either way for this long is closed
  */
 public record GatewaySettings(int port, String host, String nodeId, int maxFrameBytes, int maxBadFrames,
                               int maxBodyBytes, int windowFrames, long keepAliveMs, long requestTimeoutMs,
-                              int maxQueuedCommands) {
+                              int maxQueuedCommands, int maxConnectionsPerNode, int maxConnectionsPerUser,
+                              int maxConnectionsPerAddress, int maxMessagesPerMinute, boolean trustForwardedFor,
+                              long slowClientCloseMs, int idleTimeoutSeconds) {
 
   public static GatewaySettings from(ConfigSource config) {
     return new GatewaySettings(
@@ -31,6 +42,13 @@ public record GatewaySettings(int port, String host, String nodeId, int maxFrame
         config.integer("CHAT_CONNECTION_WINDOW_FRAMES", 256),
         config.number("CHAT_CONNECTION_KEEPALIVE_MS", 10_000),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),
-        config.integer("CHAT_WS_MAX_QUEUED_COMMANDS", 64));
+        config.integer("CHAT_WS_MAX_QUEUED_COMMANDS", 64),
+        config.integer("CHAT_MAX_CONNECTIONS_PER_NODE", 50_000),
+        config.integer("CHAT_LIMIT_CONNECTIONS_PER_USER", 50),
+        config.integer("CHAT_LIMIT_CONNECTIONS_PER_IP", 0),
+        config.integer("CHAT_LIMIT_MESSAGES_PER_MINUTE", 120),
+        config.bool("CHAT_TRUST_FORWARDED_FOR", false),
+        config.number("CHAT_WS_SLOW_CLIENT_CLOSE_MS", 60_000),
+        config.integer("CHAT_HTTP_IDLE_TIMEOUT_SECONDS", 120));
   }
 }

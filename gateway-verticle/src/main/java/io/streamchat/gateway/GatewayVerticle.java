@@ -1,6 +1,7 @@
 package io.streamchat.gateway;
 
 import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
@@ -51,6 +52,8 @@ public final class GatewayVerticle extends VerticleBase {
   private GatewaySettings settings;
   private AccessTokens tokens;
   private Origins origins;
+  private CallerLimits limits;
+  private java.util.concurrent.atomic.AtomicInteger nodeSockets;
   private SessionClient sessions;
   private ChatApi api;
   private Metrics metrics;
@@ -66,9 +69,13 @@ public final class GatewayVerticle extends VerticleBase {
     tokens = AccessTokens.create(vertx, auth);
     origins = new Origins(auth.allowedOrigins(), auth.enabled());
     sessions = new SessionClient(vertx, settings.requestTimeoutMs());
-    api = new ChatApi(vertx, sessions, settings.requestTimeoutMs(),
-        !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip()));
     metrics = Metrics.of(vertx);
+    limits = new CallerLimits(vertx, settings,
+        metrics.counter("chat_limit_refusals_total", "Connections and messages refused rate_limited by a caller limit"),
+        metrics.counter("chat_limit_unchecked_total", "Caller limits let through because Redis could not be asked"));
+    nodeSockets = NodeSockets.of(vertx);
+    api = new ChatApi(vertx, sessions, limits, settings.requestTimeoutMs(),
+        !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip()));
     metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
     MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
@@ -85,7 +92,14 @@ public final class GatewayVerticle extends VerticleBase {
             message.reply(ChatException.of(result.cause()).toReplyException());
           }
         }));
-    vertx.setPeriodic(settings.keepAliveMs(), id -> connections.values().forEach(SocketConnection::probe));
+    vertx.setPeriodic(settings.keepAliveMs(), id -> {
+      List<CacheCommand.Place> held = new ArrayList<>();
+      for (SocketConnection connection : connections.values()) {
+        connection.probe();
+        held.addAll(connection.places());
+      }
+      limits.renew(held);
+    });
     MessageConsumer<String> memberLeft = vertx.eventBus().localConsumer(Addresses.MEMBER_LEFT, message -> {
       String node = message.body();
       connections.values().forEach(connection -> connection.ownerLeft(node));
@@ -93,21 +107,18 @@ public final class GatewayVerticle extends VerticleBase {
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port())
-        // The protocol's limit is enforced per message in SocketConnection, which closes with 1009;
-        // the transport's own limit only bounds what it buffers before that check.
-        .setMaxWebSocketFrameSize(transportLimit(settings))
-        .setMaxWebSocketMessageSize(transportLimit(settings))
-        .setRegisterWebSocketWriteHandlers(false));
+        // A frame over the limit is refused by the transport as soon as its header arrives, and the
+        // socket closes with 1009 (SocketConnection); a fragmented message is limited there too.
+        .setMaxWebSocketFrameSize(settings.maxFrameBytes())
+        .setMaxWebSocketMessageSize(settings.maxFrameBytes())
+        .setRegisterWebSocketWriteHandlers(false)
+        .setIdleTimeout(settings.idleTimeoutSeconds()));
     return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
         .compose(v -> server.requestHandler(router()).listen())
         .onSuccess(s -> {
           ready = true;
           LOG.info("Gateway listening on port {}", s.actualPort());
         });
-  }
-
-  private static int transportLimit(GatewaySettings settings) {
-    return Math.max(settings.maxFrameBytes() * 4, 1 << 20);
   }
 
   @Override
@@ -214,19 +225,51 @@ public final class GatewayVerticle extends VerticleBase {
     boolean cursor = lastSeq != null && epoch != null && !epoch.isEmpty();
     Long cursorSeq = cursor ? lastSeq : null;
     String cursorEpoch = cursor ? epoch : null;
+    String id = UUID.randomUUID().toString();
+    String clientAddress = clientAddressOf(request);
     tokens.verify(AccessTokens.tokenOf(request.headers(), request.params()))
         .compose(caller -> {
           String user = tokens.userFor(caller, userId);
           return api.authorize(user, sessionId).map(v -> new AccessTokens.Caller(user, caller.expiresAtMs()));
         })
+        .compose(caller -> {
+          if (nodeSockets.get() >= settings.maxConnectionsPerNode()) {
+            return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE,
+                "this node holds " + settings.maxConnectionsPerNode() + " connections; try another node"));
+          }
+          List<CacheCommand.Place> places = limits.placesOf(id, caller.userId(), clientAddress);
+          return limits.hold(places).map(v -> new Admitted(caller, places));
+        })
         .onFailure(failure -> sendError(ctx, ChatException.of(failure)))
-        .onSuccess(caller -> request.toWebSocket().onSuccess(socket -> {
-          String id = UUID.randomUUID().toString();
-          SocketConnection connection = new SocketConnection(id, sessionId, caller, socket, settings, sessions,
-              address, tokens, vertx, () -> connections.remove(id));
+        .onSuccess(admitted -> request.toWebSocket().onSuccess(socket -> {
+          nodeSockets.incrementAndGet();
+          SocketConnection connection = new SocketConnection(id, sessionId, admitted.caller(), socket, settings,
+              sessions, address, tokens, limits, vertx, () -> {
+                connections.remove(id);
+                nodeSockets.decrementAndGet();
+                limits.vacate(admitted.places());
+              });
+          connection.places(admitted.places());
           connections.put(id, connection);
           connection.open(cursorSeq, cursorEpoch);
-        }).onFailure(e -> LOG.debug("WebSocket upgrade failed: {}", e.toString())));
+        }).onFailure(e -> {
+          limits.vacate(admitted.places());
+          LOG.debug("WebSocket upgrade failed: {}", e.toString());
+        }));
+  }
+
+  private record Admitted(AccessTokens.Caller caller, List<CacheCommand.Place> places) {
+  }
+
+  /** The client's address: the connection's peer, or behind a trusted proxy the first of {@code X-Forwarded-For}. */
+  private String clientAddressOf(HttpServerRequest request) {
+    if (settings.trustForwardedFor()) {
+      String forwarded = request.getHeader("x-forwarded-for");
+      if (forwarded != null && !forwarded.isBlank()) {
+        return forwarded.split(",")[0].strip();
+      }
+    }
+    return request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
   }
 
   private static void refuse(RoutingContext ctx, ErrorCode code, String message) {

@@ -10,12 +10,17 @@ import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionReply;
+import io.streamchat.protocol.CacheCommand;
 import io.vertx.core.AsyncResult;
-import io.vertx.core.Vertx;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.Vertx;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,11 +37,21 @@ final class SocketConnection {
   private record Pending(SessionCommand command, String ref) {
   }
 
+  /** RFC 6455 close codes of transport errors. */
+  private static final short PROTOCOL_ERROR = 1002;
+  private static final short INVALID_PAYLOAD = 1007;
+
   private final String id;
   private final String sessionId;
   private final String userId;
   private final ServerWebSocket socket;
   private final AccessTokens tokens;
+  private final CallerLimits limits;
+  /** The places this socket holds among its user's and its address's connections. */
+  private List<CacheCommand.Place> places = List.of();
+  /** When the socket stopped taking its frames, and the timer that closes it if it does not start again. */
+  private long slowTimer = -1;
+  private long lastWriteMs = System.currentTimeMillis();
   private final Vertx vertx;
   /** When the socket's access token expires (0: never), and the timer that closes it then. */
   private long expiresAtMs;
@@ -46,6 +61,7 @@ final class SocketConnection {
   private final String gatewayAddress;
   private final Runnable onClosed;
   private final ArrayDeque<Pending> commands = new ArrayDeque<>();
+  private final InboundMessages inbound;
   private boolean commandInFlight;
   private boolean closed;
   private int badFrames;
@@ -64,15 +80,17 @@ final class SocketConnection {
   private int generation;
 
   SocketConnection(String id, String sessionId, AccessTokens.Caller caller, ServerWebSocket socket,
-                   GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens, Vertx vertx,
-                   Runnable onClosed) {
+                   GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens,
+                   CallerLimits limits, Vertx vertx, Runnable onClosed) {
     this.id = id;
     this.sessionId = sessionId;
     this.userId = caller.userId();
     this.expiresAtMs = caller.expiresAtMs();
     this.socket = socket;
     this.tokens = tokens;
+    this.limits = limits;
     this.vertx = vertx;
+    this.inbound = new InboundMessages(settings.maxFrameBytes());
     this.settings = settings;
     this.sessions = sessions;
     this.gatewayAddress = gatewayAddress;
@@ -85,10 +103,9 @@ final class SocketConnection {
       lastSeq = cursorSeq;
       epoch = cursorEpoch;
     }
-    socket.textMessageHandler(this::onText);
-    socket.binaryMessageHandler(this::onBinary);
+    socket.frameHandler(this::onFrame);
     socket.closeHandler(v -> onClose());
-    socket.exceptionHandler(e -> LOG.debug("Session {}: socket error: {}", sessionId, e.toString()));
+    socket.exceptionHandler(this::onSocketError);
     scheduleExpiry();
     submit(new Attach(id, generation, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
   }
@@ -102,11 +119,37 @@ final class SocketConnection {
 
   // ---- from the client ----
 
-  private void onText(String text) {
-    if (tooLarge(text)) {
-      close(ErrorCode.TOO_LARGE.closeCode(), "frame over " + settings.maxFrameBytes() + " bytes");
-      return;
+  private void onFrame(WebSocketFrame frame) {
+    InboundMessages.FrameKind kind = frame.isText() ? InboundMessages.FrameKind.TEXT
+        : frame.isBinary() ? InboundMessages.FrameKind.BINARY
+        : frame.isContinuation() ? InboundMessages.FrameKind.CONTINUATION : null;
+    if (kind == null || closed) {
+      return; // ping, pong and close are answered by the transport
     }
+    InboundMessages.Message message = inbound.accept(kind, frame.binaryData().getBytes(), frame.isFinal());
+    if (message instanceof InboundMessages.Text text) {
+      onText(text.text());
+    } else if (message instanceof InboundMessages.Binary) {
+      badFrame("binary frames are not supported; send JSON text frames", null);
+    } else if (message instanceof InboundMessages.TooLarge) {
+      close(ErrorCode.TOO_LARGE.closeCode(), "message over " + settings.maxFrameBytes() + " bytes");
+    } else if (message instanceof InboundMessages.NotUtf8) {
+      close(INVALID_PAYLOAD, "text frames must be UTF-8");
+    } else if (message instanceof InboundMessages.OutOfSequence) {
+      close(PROTOCOL_ERROR, "continuation frame out of sequence");
+    }
+  }
+
+  /** Frames the transport itself refused (over its size limit, malformed) close the socket with the transport's code. */
+  private void onSocketError(Throwable failure) {
+    if (failure instanceof CorruptedWebSocketFrameException corrupted) {
+      close((short) corrupted.closeStatus().code(), corrupted.closeStatus().reasonText());
+    } else {
+      LOG.debug("Session {}: socket error: {}", sessionId, failure.toString());
+    }
+  }
+
+  private void onText(String text) {
     ClientFrame frame = ClientFrame.parse(text);
     if (frame instanceof ClientFrame.Heartbeat) {
       write(ServerFrames.HEARTBEAT_ACK);
@@ -129,20 +172,6 @@ final class SocketConnection {
     } else if (frame instanceof ClientFrame.Invalid invalid) {
       badFrame(invalid.message(), invalid.ref());
     }
-  }
-
-  private void onBinary(Buffer data) {
-    if (data.length() > settings.maxFrameBytes()) {
-      close(ErrorCode.TOO_LARGE.closeCode(), "frame over " + settings.maxFrameBytes() + " bytes");
-      return;
-    }
-    badFrame("binary frames are not supported; send JSON text frames", null);
-  }
-
-  private boolean tooLarge(String text) {
-    int limit = settings.maxFrameBytes();
-    return text.length() > limit
-        || (text.length() * 3L > limit && text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > limit);
   }
 
   private void badFrame(String message, String ref) {
@@ -170,7 +199,8 @@ final class SocketConnection {
     }
     Pending pending = commands.pollFirst();
     commandInFlight = true;
-    sessions.request(sessionId, pending.command()).onComplete(result -> {
+    Future<Void> admitted = startsAnswer(pending.command()) ? limits.countAnswer(userId) : Future.succeededFuture();
+    admitted.compose(v -> sessions.request(sessionId, pending.command())).onComplete(result -> {
       commandInFlight = false;
       replied(pending, result);
       nextCommand();
@@ -198,12 +228,30 @@ final class SocketConnection {
     }
     ChatException error = ChatException.of(failure);
     if (pending.command() instanceof Attach) {
+      if (error.code() == ErrorCode.FORBIDDEN) {
+        writeError(ErrorCode.FORBIDDEN, error.getMessage(), null);
+        close(ErrorCode.FORBIDDEN.closeCode(), "forbidden");
+        return;
+      }
       LOG.warn("Session {}: could not attach a connection: {}", sessionId, failure.toString());
       writeError(error.code(), "the session is unavailable; reconnect with your cursor", null);
       close(ErrorCode.UNAVAILABLE.closeCode(), "session unavailable");
     } else {
-      writeError(error.code(), error.getMessage(), pending.ref());
+      write(ErrorReplies.frame(error, pending.ref()));
     }
+  }
+
+  private static boolean startsAnswer(SessionCommand command) {
+    return command instanceof SessionCommand.SendMessage || command instanceof SessionCommand.Regenerate
+        || command instanceof SessionCommand.Continue;
+  }
+
+  void places(List<CacheCommand.Place> held) {
+    places = held;
+  }
+
+  List<CacheCommand.Place> places() {
+    return places;
   }
 
   /** Attach again where the session lives now, from this socket's position; the client sees no seam. */
@@ -297,6 +345,11 @@ final class SocketConnection {
    * handed off, or it forgot this connection) the socket attaches again where the session lives now.
    */
   void probe() {
+    if (!closed && System.currentTimeMillis() - lastWriteMs > settings.idleTimeoutSeconds() * 1000L / 3) {
+      // A quiet socket is pinged, so that the idle timeout closes only connections whose peer is gone.
+      lastWriteMs = System.currentTimeMillis();
+      socket.writePing(Buffer.buffer());
+    }
     if (closed || probeInFlight || commandInFlight || ownerFence < 0) {
       return;
     }
@@ -344,11 +397,20 @@ final class SocketConnection {
       return;
     }
     socket.writeTextMessage(json);
+    lastWriteMs = System.currentTimeMillis();
     if (!awaitingDrain && socket.writeQueueFull()) {
       awaitingDrain = true;
       socket.pause();
+      slowTimer = vertx.setTimer(settings.slowClientCloseMs(), id -> {
+        slowTimer = -1;
+        LOG.info("Session {}: connection {} took no frames for {} ms; closing it", sessionId, id,
+            settings.slowClientCloseMs());
+        close(ErrorCode.BAD_REQUEST.closeCode(), "not reading");
+      });
       socket.drainHandler(v -> {
         awaitingDrain = false;
+        vertx.cancelTimer(slowTimer);
+        slowTimer = -1;
         socket.resume();
         credit();
       });
@@ -363,6 +425,9 @@ final class SocketConnection {
     commands.clear();
     if (expiryTimer >= 0) {
       vertx.cancelTimer(expiryTimer);
+    }
+    if (slowTimer >= 0) {
+      vertx.cancelTimer(slowTimer);
     }
     sessions.send(sessionId, new Detach(id));
     onClosed.run();

@@ -1,0 +1,126 @@
+package io.streamchat.gateway;
+
+import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.CacheCommand;
+import io.streamchat.protocol.CacheCommand.Place;
+import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.ErrorCode;
+import io.streamchat.protocol.Nearest;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Limits on callers that hold across the cluster, kept in Redis: open connections per user and per
+ * client address, and new answers asked per user and minute. A limit of 0 is off. When Redis cannot
+ * be asked, callers are let through: a cache outage must not lock everyone out.
+ */
+final class CallerLimits {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CallerLimits.class);
+  private static final long MINUTE_MS = 60_000;
+
+  private final Vertx vertx;
+  private final GatewaySettings settings;
+  private final DeliveryOptions options;
+  private final LongAdder refusals;
+  private final LongAdder unchecked;
+
+  CallerLimits(Vertx vertx, GatewaySettings settings, LongAdder refusals, LongAdder unchecked) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.options = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
+    this.refusals = refusals;
+    this.unchecked = unchecked;
+  }
+
+  /** How long a connection's places last unless renewed: a node that dies frees them within this time. */
+  long leaseMs() {
+    return settings.keepAliveMs() * 3;
+  }
+
+  /** The places a connection takes: one among its user's connections, one among its address's. */
+  List<Place> placesOf(String connectionId, String userId, String address) {
+    List<Place> places = new ArrayList<>(2);
+    if (userId != null && settings.maxConnectionsPerUser() > 0) {
+      places.add(new Place("chat:limit:connections:user:" + userId, connectionId, settings.maxConnectionsPerUser(),
+          leaseMs()));
+    }
+    if (address != null && settings.maxConnectionsPerAddress() > 0) {
+      places.add(new Place("chat:limit:connections:address:" + address, connectionId,
+          settings.maxConnectionsPerAddress(), leaseMs()));
+    }
+    return places;
+  }
+
+  /** Takes the places, or fails {@code rate_limited} naming the limit reached. */
+  Future<Void> hold(List<Place> places) {
+    if (places.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Hold(places), options)
+        .transform(result -> {
+          if (result.failed()) {
+            letThrough("connection", result.cause());
+            return Future.succeededFuture();
+          }
+          int refused = (Integer) result.result().body();
+          if (refused < 0) {
+            return Future.succeededFuture();
+          }
+          refusals.increment();
+          boolean user = places.get(refused).key().startsWith("chat:limit:connections:user:");
+          return Future.failedFuture(ChatException.rateLimited(user
+              ? "this user has " + places.get(refused).limit() + " connections open already; close one first"
+              : "this address has " + places.get(refused).limit() + " connections open already", leaseMs()));
+        });
+  }
+
+  void renew(List<Place> places) {
+    if (!places.isEmpty()) {
+      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Renew(places), options)
+          .onFailure(failure -> LOG.debug("Renewing {} connection places failed: {}", places.size(), failure.toString()));
+    }
+  }
+
+  void vacate(List<Place> places) {
+    if (!places.isEmpty()) {
+      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Vacate(places), options)
+          .onFailure(failure -> LOG.debug("Vacating {} connection places failed (they lapse): {}", places.size(),
+              failure.toString()));
+    }
+  }
+
+  /** Counts a new answer asked by {@code userId}, or fails {@code rate_limited} with the wait. Anonymous callers are not counted. */
+  Future<Void> countAnswer(String userId) {
+    if (userId == null || settings.maxMessagesPerMinute() <= 0) {
+      return Future.succeededFuture();
+    }
+    CacheCommand.Count count = new CacheCommand.Count("chat:limit:answers:" + userId, settings.maxMessagesPerMinute(),
+        MINUTE_MS);
+    return Nearest.request(vertx, Addresses.CACHE, count, options).transform(result -> {
+      if (result.failed()) {
+        letThrough("message", result.cause());
+        return Future.succeededFuture();
+      }
+      long waitMs = (Long) result.result().body();
+      if (waitMs <= 0) {
+        return Future.succeededFuture();
+      }
+      refusals.increment();
+      return Future.failedFuture(ChatException.rateLimited("at most " + settings.maxMessagesPerMinute()
+          + " messages a minute; wait before sending again", waitMs));
+    });
+  }
+
+  private void letThrough(String what, Throwable failure) {
+    unchecked.increment();
+    LOG.debug("A {} limit could not be checked ({}); it is let through", what,
+        ErrorCode.of(failure) == ErrorCode.UNAVAILABLE ? "Redis unavailable" : failure.toString());
+  }
+}
