@@ -1,0 +1,128 @@
+package io.streamchat.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.TestSocket;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Limits on callers hold across nodes: two nodes share one Redis, and a user's connections and
+ * messages count on both. Refusals come before anything is appended.
+ */
+class CallerLimitsTest {
+
+  private static TestNode first;
+  private static ChatServer second;
+  private static int secondPort;
+
+  @BeforeAll
+  static void start() throws Exception {
+    first = new TestNode(new JsonObject()
+        .put("CHAT_LIMIT_CONNECTIONS_PER_USER", 2)
+        .put("CHAT_LIMIT_MESSAGES_PER_MINUTE", 3)
+        .put("CHAT_LIMIT_CONNECTIONS_PER_IP", 6));
+    secondPort = TestNode.freePort();
+    second = ChatServer.start(first.settings().copy().put("CHAT_HTTP_PORT", secondPort).put("CHAT_NODE_ID", "second")
+        .put("CHAT_MAX_CONNECTIONS_PER_NODE", 4));
+  }
+
+  @AfterAll
+  static void stop() {
+    second.stop();
+    first.close();
+  }
+
+  private static int status(int port, String query, List<TestSocket> open) {
+    try {
+      open.add(TestSocket.connect(first.clientVertx, port, query));
+      return 101;
+    } catch (RuntimeException e) {
+      Throwable cause = e;
+      while (cause != null && !(cause instanceof UpgradeRejectedException)) {
+        cause = cause.getCause();
+      }
+      if (cause == null) {
+        throw e;
+      }
+      return ((UpgradeRejectedException) cause).getStatus();
+    }
+  }
+
+  @Test
+  void connectionsAndMessagesOfAUserAreCountedOnEveryNode() throws Exception {
+    Thread.sleep(500); // the places of the other test's sockets are given up
+    List<TestSocket> open = new ArrayList<>();
+    try {
+      assertThat(status(first.port, "session_id=lim-1&user_id=uma", open)).isEqualTo(101);
+      assertThat(status(secondPort, "session_id=lim-2&user_id=uma", open)).isEqualTo(101);
+      assertThat(status(first.port, "session_id=lim-3&user_id=uma", open)).as("a third connection of uma").isEqualTo(429);
+      assertThat(status(secondPort, "session_id=lim-v&user_id=vic", open)).as("another user").isEqualTo(101);
+      open.remove(0).close();
+      TestSocket freed = null;
+      for (int attempt = 0; attempt < 50 && freed == null; attempt++) {
+        if (status(first.port, "session_id=lim-3&user_id=uma", open) == 101) {
+          freed = open.get(open.size() - 1);
+        } else {
+          Thread.sleep(100);
+        }
+      }
+      assertThat(freed).as("a closed connection frees its place").isNotNull();
+
+      // uma may ask for three answers a minute, wherever she asks.
+      first.ai.script(Script.tokens(2, 1));
+      for (TestSocket socket : open) {
+        socket.until("history");
+      }
+      TestSocket onSecond = open.get(0);
+      onSecond.send(new JsonObject().put("type", "message").put("content", "one"));
+      onSecond.until("complete");
+      freed.send(new JsonObject().put("type", "message").put("content", "two"));
+      freed.until("complete");
+      HttpResponse<String> third = first.post("/api/chat",
+          new JsonObject().put("session_id", "lim-4").put("user_id", "uma").put("message", "three").encode());
+      assertThat(third.statusCode()).isEqualTo(202);
+      onSecond.send(new JsonObject().put("type", "message").put("content", "four"));
+      JsonObject refused = onSecond.until("error");
+      assertThat(refused.getString("code")).isEqualTo("rate_limited");
+      assertThat(refused.getLong("retry_after_ms")).isBetween(1L, 60_000L);
+      assertThat(refused.getString("ref")).isEqualTo("message");
+      HttpResponse<String> fifth = first.post("/api/chat",
+          new JsonObject().put("session_id", "lim-5").put("user_id", "uma").put("message", "five").encode());
+      assertThat(fifth.statusCode()).isEqualTo(429);
+      assertThat(fifth.headers().firstValue("retry-after")).isPresent();
+      assertThat(first.history("lim-2").getJsonArray("messages")).as("nothing appended for the refused message")
+          .hasSize(2);
+      assertThat(first.history("lim-5").getJsonArray("messages")).isEmpty();
+    } finally {
+      open.forEach(TestSocket::close);
+    }
+  }
+
+  @Test
+  void anAddressAndANodeHoldOnlySoManyConnections() throws Exception {
+    Thread.sleep(500); // the places of the other test's sockets are given up
+    List<TestSocket> open = new ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) {
+        assertThat(status(secondPort, "session_id=full-" + i, open)).isEqualTo(101);
+      }
+      assertThat(status(secondPort, "session_id=full-4", open)).as("the node is full").isEqualTo(503);
+      for (int i = 0; i < 2; i++) {
+        assertThat(status(first.port, "session_id=addr-" + i + "&user_id=addr-user-" + i, open)).isEqualTo(101);
+      }
+      assertThat(status(first.port, "session_id=addr-2&user_id=addr-user-2", open)).as("the address is full")
+          .isEqualTo(429);
+      assertThat(status(first.port, "session_id=addr-3", open)).as("anonymous callers count too").isEqualTo(429);
+    } finally {
+      open.forEach(TestSocket::close);
+    }
+  }
+}
