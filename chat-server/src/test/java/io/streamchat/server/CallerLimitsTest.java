@@ -27,7 +27,8 @@ class CallerLimitsTest {
   static void start() throws Exception {
     first = new TestNode(new JsonObject()
         .put("CHAT_LIMIT_CONNECTIONS_PER_USER", 2)
-        .put("CHAT_LIMIT_MESSAGES_PER_MINUTE", 3)
+        .put("CHAT_LIMIT_MESSAGES_PER_MINUTE", 4)
+        .put("CHAT_AI_MAX_ACTIVE_PER_USER", 2)
         .put("CHAT_LIMIT_CONNECTIONS_PER_IP", 6));
     secondPort = TestNode.freePort();
     second = ChatServer.start(first.settings().copy().put("CHAT_HTTP_PORT", secondPort).put("CHAT_NODE_ID", "second")
@@ -76,7 +77,7 @@ class CallerLimitsTest {
       }
       assertThat(freed).as("a closed connection frees its place").isNotNull();
 
-      // uma may ask for three answers a minute, wherever she asks.
+      // uma may ask for four answers a minute, wherever she asks.
       first.ai.script(Script.tokens(2, 1));
       for (TestSocket socket : open) {
         socket.until("history");
@@ -89,7 +90,10 @@ class CallerLimitsTest {
       HttpResponse<String> third = first.post("/api/chat",
           new JsonObject().put("session_id", "lim-4").put("user_id", "uma").put("message", "three").encode());
       assertThat(third.statusCode()).isEqualTo(202);
+      awaitAnswered("lim-4");
       onSecond.send(new JsonObject().put("type", "message").put("content", "four"));
+      onSecond.until("complete");
+      onSecond.send(new JsonObject().put("type", "message").put("content", "four again"));
       JsonObject refused = onSecond.until("error");
       assertThat(refused.getString("code")).isEqualTo("rate_limited");
       assertThat(refused.getLong("retry_after_ms")).isBetween(1L, 60_000L);
@@ -99,10 +103,53 @@ class CallerLimitsTest {
       assertThat(fifth.statusCode()).isEqualTo(429);
       assertThat(fifth.headers().firstValue("retry-after")).isPresent();
       assertThat(first.history("lim-2").getJsonArray("messages")).as("nothing appended for the refused message")
-          .hasSize(2);
+          .hasSize(4);
       assertThat(first.history("lim-5").getJsonArray("messages")).isEmpty();
     } finally {
       open.forEach(TestSocket::close);
+    }
+  }
+
+  private static void awaitAnswered(String session) throws Exception {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      JsonObject history = first.history(session);
+      if (history.getJsonArray("messages").size() == 2
+          && "completed".equals(history.getJsonArray("messages").getJsonObject(1).getString("status"))) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no answer in " + session);
+  }
+
+  @Test
+  void aUserStreamsOnlySoManyAnswersAtOnceAcrossNodes() throws Exception {
+    Thread.sleep(500);
+    first.ai.script(Script.tokens(200, 25));
+    try (TestSocket a = TestSocket.connect(first.clientVertx, first.port, "session_id=wes-a&user_id=wes");
+         TestSocket b = TestSocket.connect(first.clientVertx, secondPort, "session_id=wes-b&user_id=wes")) {
+      a.until("history");
+      b.until("history");
+      a.send(new JsonObject().put("type", "message").put("content", "long one"));
+      a.until("stream_start");
+      b.send(new JsonObject().put("type", "message").put("content", "long two"));
+      b.until("stream_start");
+      JsonObject third = new JsonObject().put("session_id", "wes-c").put("user_id", "wes").put("message", "a third")
+          .put("client_message_id", "third");
+      HttpResponse<String> refused = first.post("/api/chat", third.encode());
+      assertThat(refused.statusCode()).isEqualTo(429);
+      assertThat(new JsonObject(refused.body()).getJsonObject("error").getString("code")).isEqualTo("rate_limited");
+      assertThat(refused.headers().firstValue("retry-after")).isPresent();
+      assertThat(first.history("wes-c").getJsonArray("messages")).as("nothing appended").isEmpty();
+
+      b.send(new JsonObject().put("type", "cancel"));
+      assertThat(b.until("complete").getString("status")).isEqualTo("cancelled");
+      Thread.sleep(300);
+      first.ai.script(Script.tokens(3, 1));
+      assertThat(first.post("/api/chat", third.encode()).statusCode()).as("the cancelled answer's place is free")
+          .isEqualTo(202);
+      a.send(new JsonObject().put("type", "cancel"));
+      a.until("complete");
     }
   }
 

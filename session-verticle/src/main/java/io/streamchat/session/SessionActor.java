@@ -11,6 +11,7 @@ import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
+import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.SessionCommand.Cancel;
@@ -102,6 +103,29 @@ final class SessionActor {
 
   String userId() {
     return userId;
+  }
+
+  /**
+   * Whether the command would start a new answer now: it is no repeat and nothing streams. Only then
+   * is the user's cluster-wide limit asked; a repeat is answered and a busy session refused without it.
+   */
+  boolean wouldStartAnswer(SessionCommand command) {
+    if (answer != null) {
+      return false;
+    }
+    if (command instanceof SendMessage send) {
+      return conversation.repeatedMessage(send.requestId(), send.clientMessageId()) == null;
+    } else if (command instanceof Regenerate regenerate) {
+      return conversation.repeatedRegeneration(regenerate.requestId(), regenerate.clientMessageId()) == null;
+    } else if (command instanceof Continue request) {
+      return conversation.repeatedRequest(request.requestId()) == null;
+    }
+    return false;
+  }
+
+  /** Whether an answer streams in this session. */
+  boolean streaming() {
+    return answer != null;
   }
 
   /** A session belongs to its first user: anyone else is refused. A null user is an anonymous caller. */
@@ -696,6 +720,7 @@ final class SessionActor {
     if (!left) {
       effects.admission().release(admittedUser);
     }
+    effects.answerEnded(admittedUser);
     MessageView view = ended.view(status, errorCode, errorMessage,
         status == AnswerStatus.COMPLETED ? finishReason : null);
     conversation.remember(view);

@@ -47,6 +47,9 @@ interface SessionEffects {
   /** The node's admission limit on answers streaming at once. */
   AnswerAdmission admission();
 
+  /** An answer of {@code userId} (null: anonymous) ended: it no longer counts against the user's limit. */
+  void answerEnded(String userId);
+
   long nowMs();
 
   String newId();

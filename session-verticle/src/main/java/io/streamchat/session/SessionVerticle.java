@@ -90,6 +90,8 @@ public final class SessionVerticle extends VerticleBase {
   /** Conversation changes in one PostgreSQL transaction. */
   private static final int MAX_DURABLE_BATCH = 256;
   private static final long TICK_MS = 1000;
+  /** How long a user's streaming answer counts on its own; renewed while it streams. */
+  private static final long USER_ANSWER_LEASE_MS = 30_000;
   /** How often streamed tokens are acknowledged to their generators; well under CHAT_AI_DELIVERY_TIMEOUT_MS. */
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
@@ -115,6 +117,7 @@ public final class SessionVerticle extends VerticleBase {
   private LongAdder answersTruncated;
   private LongAdder answersContinued;
   private AnswerAdmission admission;
+  private UserAnswerLimit userAnswers;
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
   private AppendPipeline appends;
@@ -145,6 +148,14 @@ public final class SessionVerticle extends VerticleBase {
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     metrics.gauge("chat_sessions_activating", "Sessions being claimed by this node", activating::size);
     admission = nodeAdmission(metrics);
+    userAnswers = new UserAnswerLimit(new CachePlaces(), node.maxAnswersPerUser(), USER_ANSWER_LEASE_MS,
+        metrics.counter("chat_answers_refused_user_total",
+            "New answers refused rate_limited because the user has as many streaming as CHAT_AI_MAX_ACTIVE_PER_USER"),
+        metrics.counter("chat_answers_user_limit_unchecked_total",
+            "New answers let through because Redis could not be asked for the user's limit"));
+    vertx.setPeriodic(USER_ANSWER_LEASE_MS / 3, id -> userAnswers.renew(sessions.values().stream()
+        .filter(session -> !session.closing && session.actor.streaming() && session.actor.userId() != null)
+        .map(session -> new UserAnswerLimit.Streaming(session.actor.userId(), session.id)).toList()));
     appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
       appendRetries.increment();
       LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
@@ -656,12 +667,70 @@ public final class SessionVerticle extends VerticleBase {
         }
         return;
       }
+      if (startsAnswerOfUser(actor, command) != null) {
+        admitThenExecute(session, message, startsAnswerOfUser(actor, command));
+        return;
+      }
       message.reply(execute(actor, command));
     } catch (ChatException e) {
       message.reply(e.toReplyException());
     } catch (RuntimeException e) {
       LOG.error("Session {} failed on {}", session.id, command.getClass().getSimpleName(), e);
       message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
+    }
+  }
+
+  /** The user whose cluster-wide limit a command must pass first: it would start an answer of a known user. */
+  private static String startsAnswerOfUser(SessionActor actor, SessionCommand command) {
+    if (!(command instanceof SessionCommand.ForUser forUser) || !actor.wouldStartAnswer(command)) {
+      return null;
+    }
+    return actor.userId() != null ? actor.userId() : forUser.userId();
+  }
+
+  /** Takes the user's place for the new answer, then runs the command; a command that starts nothing gives it back. */
+  private void admitThenExecute(ActiveSession session, Message<SessionCommand> message, String user) {
+    userAnswers.admit(user, session.id).onComplete(admitted -> {
+      if (admitted.failed()) {
+        message.reply(ChatException.of(admitted.cause()).toReplyException());
+        return;
+      }
+      if (session.closing || sessions.get(session.id) != session) {
+        userAnswers.release(user, session.id);
+        message.reply(InternalFailure.MOVED.reply());
+        return;
+      }
+      try {
+        message.reply(execute(session.actor, message.body()));
+      } catch (RuntimeException e) {
+        if (!session.actor.streaming()) {
+          userAnswers.release(user, session.id);
+        }
+        message.reply(e instanceof ChatException chat ? chat.toReplyException()
+            : new ChatException(ErrorCode.INTERNAL).toReplyException());
+        if (!(e instanceof ChatException)) {
+          LOG.error("Session {} failed on {}", session.id, message.body().getClass().getSimpleName(), e);
+        }
+      }
+    });
+  }
+
+  /** The user limits' places, in Redis through the cache verticles. */
+  private final class CachePlaces implements UserAnswerLimit.Places {
+    @Override
+    public Future<Integer> hold(List<CacheCommand.Place> places) {
+      return Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Hold(places), requestOptions)
+          .map(reply -> (Integer) reply.body());
+    }
+
+    @Override
+    public void renew(List<CacheCommand.Place> places) {
+      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Renew(places), requestOptions);
+    }
+
+    @Override
+    public void vacate(List<CacheCommand.Place> places) {
+      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Vacate(places), requestOptions);
     }
   }
 
@@ -872,6 +941,11 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public AnswerAdmission admission() {
       return admission;
+    }
+
+    @Override
+    public void answerEnded(String userId) {
+      userAnswers.release(userId, session.id);
     }
 
     @Override

@@ -36,6 +36,7 @@ class SessionActorTest {
     final List<String> started = new ArrayList<>();
     final List<String> stopped = new ArrayList<>();
     final List<String> progress = new ArrayList<>();
+    final List<String> answersEnded = new ArrayList<>();
     long now = 1_000_000;
     int ids;
 
@@ -113,6 +114,11 @@ class SessionActorTest {
     }
 
     @Override
+    public void answerEnded(String userId) {
+      answersEnded.add(String.valueOf(userId));
+    }
+
+    @Override
     public long nowMs() {
       return now;
     }
@@ -180,6 +186,32 @@ class SessionActorTest {
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.tokens(new Tokens(answer, 0, List.of("a"), "bridge", runOf(answer)));
     assertThat(effects.frames).extracting(Frame::seq).containsExactly(0L, 1L, 2L, 3L);
+  }
+
+  @Test
+  void onlyANewAnswerAsksTheUsersLimitAndItsEndGivesThePlaceBack() {
+    SessionActor actor = actor(3);
+    SendMessage first = new SendMessage(null, "u", "hi", "c-1", "r-1");
+    assertThat(actor.wouldStartAnswer(first)).isTrue();
+    String answer = actor.send(first).replyMessageId();
+    assertThat(actor.streaming()).isTrue();
+    assertThat(actor.wouldStartAnswer(first)).as("a repeat").isFalse();
+    assertThat(actor.wouldStartAnswer(new SendMessage(null, "u", "again", null, "r-2"))).as("busy").isFalse();
+    actor.cancel(new Cancel(null, answer, null));
+    assertThat(effects.answersEnded).containsExactly("u");
+    assertThat(actor.wouldStartAnswer(first)).as("a repeat, after the end").isFalse();
+    assertThat(actor.wouldStartAnswer(new Regenerate(null, "u", null, "r-3"))).isTrue();
+  }
+
+  @Test
+  void aSessionBelongsToItsFirstUser() {
+    SessionActor actor = actor(3);
+    actor.authorize("anyone");
+    actor.attach(new Attach("c1", 0, "gw", "owner", null, null, false));
+    actor.authorize("owner");
+    actor.authorize(null);
+    assertThatThrownBy(() -> actor.authorize("other")).isInstanceOfSatisfying(ChatException.class,
+        e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
   }
 
   @Test
