@@ -117,7 +117,8 @@ public final class AuditVerticle extends VerticleBase {
   }
 
   static Map<String, String> producerConfig(AuditSettings settings) {
-    Map<String, String> config = new HashMap<>();
+    // Security settings first: the properties that make the writes exactly-once cannot be overridden.
+    Map<String, String> config = new HashMap<>(settings.clientProperties());
     config.put("bootstrap.servers", settings.bootstrap());
     config.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
     config.put("value.serializer", "org.apache.kafka.common.serialization.StringSerializer");

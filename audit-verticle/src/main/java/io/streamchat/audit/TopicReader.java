@@ -50,6 +50,7 @@ final class TopicReader implements AutoCloseable {
     props.put("bootstrap.servers", settings.bootstrap());
     props.put("default.api.timeout.ms", "5000");
     props.put("request.timeout.ms", "3000");
+    props.putAll(settings.clientProperties());
     try (Admin admin = Admin.create(props)) {
       NewTopic topic = new NewTopic(settings.topic(), Optional.of(settings.partitions()), Optional.empty())
           .configs(Map.of("max.message.bytes", Integer.toString(AuditVerticle.MAX_RECORD_BYTES)));
@@ -115,6 +116,7 @@ final class TopicReader implements AutoCloseable {
       props.put("request.timeout.ms", "5000");
       props.put("max.poll.records", "2000");
       props.put("client.id", "streamchat-audit-reader");
+      props.putAll(settings.clientProperties());
       consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
     }
     return consumer;

@@ -1,6 +1,7 @@
 package io.streamchat.cache;
 
 import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.Secrets;
 
 /**
  * Settings of the cache verticle.
@@ -11,9 +12,10 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxMessages       CHAT_HISTORY_MAX_MESSAGES (1000): messages kept per session history
  * @param timeoutMs         CHAT_REDIS_TIMEOUT_MS (2000): one Redis request, after which it counts as failed
  * @param poolSize          CHAT_REDIS_POOL_SIZE (32): connections per cache verticle instance
+ * @param caPath            CHAT_REDIS_CA_PATH: PEM certificates to trust for {@code rediss://} (unset: the JVM's own)
  */
 public record CacheConfig(String redisUrl, long historyTtlSeconds, int logMaxEvents, int maxMessages,
-                          long timeoutMs, int poolSize) {
+                          long timeoutMs, int poolSize, String caPath) {
 
   public static CacheConfig from(ConfigSource config) {
     return new CacheConfig(
@@ -22,6 +24,13 @@ public record CacheConfig(String redisUrl, long historyTtlSeconds, int logMaxEve
         config.integer("CHAT_REDIS_LOG_MAX_EVENTS", 10_000),
         config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000),
         config.number("CHAT_REDIS_TIMEOUT_MS", 2000),
-        config.integer("CHAT_REDIS_POOL_SIZE", 32));
+        config.integer("CHAT_REDIS_POOL_SIZE", 32),
+        config.string("CHAT_REDIS_CA_PATH", null));
+  }
+
+  /** Never prints the password in the URL. */
+  @Override
+  public String toString() {
+    return "CacheConfig[redisUrl=" + Secrets.maskUrl(redisUrl) + ", poolSize=" + poolSize + ", caPath=" + caPath + "]";
   }
 }

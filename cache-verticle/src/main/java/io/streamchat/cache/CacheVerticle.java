@@ -19,6 +19,8 @@ import io.streamchat.protocol.Nearest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 import java.util.concurrent.atomic.LongAdder;
@@ -41,11 +43,16 @@ public final class CacheVerticle extends VerticleBase {
   public Future<?> start() {
     Codecs.register(vertx);
     CacheConfig settings = CacheConfig.from(ConfigSource.of(config()));
-    client = Redis.createClient(vertx, new RedisOptions()
+    RedisOptions options = new RedisOptions()
         .setConnectionString(settings.redisUrl())
         .setMaxPoolSize(settings.poolSize())
         .setMaxPoolWaiting(10_000)
-        .setMaxWaitingHandlers(100_000));
+        .setMaxWaitingHandlers(100_000);
+    if (settings.caPath() != null) {
+      options.setNetClientOptions(new NetClientOptions().setSsl(true).setHostnameVerificationAlgorithm("HTTPS")
+          .setTrustOptions(new PemTrustOptions().addCertPath(settings.caPath())));
+    }
+    client = Redis.createClient(vertx, options);
     store = new RedisSessionStore(client, settings);
     Metrics metrics = Metrics.of(vertx);
     appendFailures = metrics.counter("chat_cache_append_failures_total", "Redis appends that failed (they are retried)");

@@ -9,6 +9,8 @@ import io.streamchat.protocol.CacheCommand.AppendResult;
 import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand.Count;
+import io.streamchat.protocol.CacheCommand.Place;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.vertx.core.Vertx;
@@ -44,7 +46,7 @@ class RedisSessionStoreTest {
   void connect(Vertx vertx) {
     Redis client = Redis.createClient(vertx, redis.url());
     api = RedisAPI.api(client);
-    store = new RedisSessionStore(client, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2));
+    store = new RedisSessionStore(client, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2, null));
   }
 
   private static StoredEvent user(long seq, String id) {
@@ -53,6 +55,39 @@ class RedisSessionStoreTest {
 
   private static StoredEvent chunk(long seq) {
     return new StoredEvent(seq, "chunk", "{\"seq\":" + seq + ",\"index\":0}", "a", null);
+  }
+
+  @Test
+  void placesAreBoundedTakenAllOrNoneFreedAndLapse() throws Exception {
+    Place first = new Place("chat:limit:test:user:a", "c1", 2, 60_000);
+    Place second = new Place("chat:limit:test:user:a", "c2", 2, 60_000);
+    Place third = new Place("chat:limit:test:user:a", "c3", 2, 60_000);
+    Place elsewhere = new Place("chat:limit:test:address:x", "c3", 5, 60_000);
+    assertThat(store.hold(List.of(first)).await()).isEqualTo(-1);
+    assertThat(store.hold(List.of(first)).await()).as("held again by the same holder").isEqualTo(-1);
+    assertThat(store.hold(List.of(second)).await()).isEqualTo(-1);
+    assertThat(store.hold(List.of(elsewhere, third)).await()).as("the second place is full").isEqualTo(1);
+    assertThat(api.zcard("chat:limit:test:address:x").await().toInteger()).as("none taken when one is refused")
+        .isZero();
+    store.vacate(List.of(second)).await();
+    assertThat(store.hold(List.of(elsewhere, third)).await()).isEqualTo(-1);
+
+    Place lapsing = new Place("chat:limit:test:user:b", "c1", 1, 300);
+    assertThat(store.hold(List.of(lapsing)).await()).isEqualTo(-1);
+    assertThat(store.hold(List.of(new Place("chat:limit:test:user:b", "c2", 1, 300))).await()).isEqualTo(0);
+    Thread.sleep(400);
+    assertThat(store.hold(List.of(new Place("chat:limit:test:user:b", "c2", 1, 300))).await())
+        .as("the place of a holder that stopped renewing lapsed").isEqualTo(-1);
+  }
+
+  @Test
+  void aCountRefusesBeyondItsLimitWithTheWaitAndCountsNoRefusal() {
+    Count count = new Count("chat:limit:test:answers:a", 2, 60_000);
+    assertThat(store.count(count).await()).isZero();
+    assertThat(store.count(count).await()).isZero();
+    long wait = store.count(count).await();
+    assertThat(wait).isBetween(1L, 60_000L);
+    assertThat(api.get("chat:limit:test:answers:a").await().toInteger()).isEqualTo(2);
   }
 
   @Test

@@ -61,6 +61,24 @@ public final class ConfigSource {
     return value == null ? defaultValue : Boolean.parseBoolean(value.trim());
   }
 
+  /**
+   * Every setting whose name starts with {@code prefix}, by the rest of its name (JSON config over
+   * {@code -D} properties over the environment, as for single settings).
+   */
+  public Map<String, String> withPrefix(String prefix) {
+    Map<String, String> found = new java.util.TreeMap<>();
+    environment.forEach((name, value) -> {
+      if (name.startsWith(prefix) && value != null && !value.isBlank()) {
+        found.put(name.substring(prefix.length()), value);
+      }
+    });
+    properties.stringPropertyNames().stream().filter(name -> name.startsWith(prefix))
+        .forEach(name -> found.put(name.substring(prefix.length()), properties.getProperty(name)));
+    json.fieldNames().stream().filter(name -> name.startsWith(prefix) && json.getValue(name) != null)
+        .forEach(name -> found.put(name.substring(prefix.length()), json.getValue(name).toString()));
+    return found;
+  }
+
   /** The settings as a JSON object to hand to verticles; every key this source was given explicitly. */
   public JsonObject json() {
     return json.copy();

@@ -8,6 +8,7 @@ import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.Holds;
 import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
+import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.DurableCommand;
@@ -129,6 +130,7 @@ final class Replay {
 
   private ConversationRebuild read(String bootstrap, String topic, Options options) throws Exception {
     Properties props = new Properties();
+    props.putAll(AuditSettings.clientProperties(config));
     props.put("bootstrap.servers", bootstrap);
     props.put("enable.auto.commit", "false");
     props.put("allow.auto.create.topics", "false");

@@ -20,6 +20,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.pgclient.PgBuilder;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -48,12 +50,21 @@ public final class DurableVerticle extends VerticleBase {
     DurableSettings settings = DurableSettings.from(config);
     maxMessages = config.integer("CHAT_HISTORY_MAX_MESSAGES", 1000);
     pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(settings.poolSize()))
-        .connectingTo(PgConnectOptions.fromUri(settings.url())).using(vertx).build();
+        .connectingTo(connectOptions(settings)).using(vertx).build();
     store = new PostgresStore(pool);
     Metrics metrics = Metrics.of(vertx);
     writes = metrics.counter("chat_db_writes_total", "Conversation changes written to PostgreSQL");
     failures = metrics.counter("chat_db_failures_total", "PostgreSQL requests that failed");
     return Migrations.apply(pool).compose(v -> Nearest.ready(Nearest.consumers(vertx, Addresses.DURABLE, this::handle)));
+  }
+
+  /** The URL's options ({@code sslmode} among them), trusting CHAT_DB_CA_PATH when set. */
+  private static PgConnectOptions connectOptions(DurableSettings settings) {
+    PgConnectOptions options = PgConnectOptions.fromUri(settings.url());
+    if (settings.caPath() != null) {
+      options.setSslOptions(new ClientSSLOptions().setTrustOptions(new PemTrustOptions().addCertPath(settings.caPath())));
+    }
+    return options;
   }
 
   @Override

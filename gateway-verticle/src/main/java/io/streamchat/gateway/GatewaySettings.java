@@ -24,12 +24,26 @@ import io.streamchat.protocol.ConfigSource;
  *                          (only behind a proxy that sets it)
  * @param slowClientCloseMs CHAT_WS_SLOW_CLIENT_CLOSE_MS (60000): a socket that takes none of its frames for this long is closed
  * @param idleTimeoutSeconds CHAT_HTTP_IDLE_TIMEOUT_SECONDS (120): a connection with no traffic either way for this long is closed
+ * @param tls            HTTPS and WSS: CHAT_TLS_CERT_PATH and CHAT_TLS_KEY_PATH (PEM), or CHAT_TLS_KEYSTORE_PATH and
+ *                       CHAT_TLS_KEYSTORE_PASSWORD (PKCS#12); none set: plain HTTP (TLS ends at a proxy)
  */
 public record GatewaySettings(int port, String host, String nodeId, int maxFrameBytes, int maxBadFrames,
                               int maxBodyBytes, int windowFrames, long keepAliveMs, long requestTimeoutMs,
                               int maxQueuedCommands, int maxConnectionsPerNode, int maxConnectionsPerUser,
                               int maxConnectionsPerAddress, int maxMessagesPerMinute, boolean trustForwardedFor,
-                              long slowClientCloseMs, int idleTimeoutSeconds) {
+                              long slowClientCloseMs, int idleTimeoutSeconds, Tls tls) {
+
+  /** Where the server's certificate and key are; {@code null} fields are unset. */
+  public record Tls(String certPath, String keyPath, String keystorePath, String keystorePassword) {
+    public boolean enabled() {
+      return (certPath != null && keyPath != null) || keystorePath != null;
+    }
+
+    @Override
+    public String toString() {
+      return "Tls[certPath=" + certPath + ", keyPath=" + keyPath + ", keystorePath=" + keystorePath + "]";
+    }
+  }
 
   public static GatewaySettings from(ConfigSource config) {
     return new GatewaySettings(
@@ -49,6 +63,8 @@ public record GatewaySettings(int port, String host, String nodeId, int maxFrame
         config.integer("CHAT_LIMIT_MESSAGES_PER_MINUTE", 120),
         config.bool("CHAT_TRUST_FORWARDED_FOR", false),
         config.number("CHAT_WS_SLOW_CLIENT_CLOSE_MS", 60_000),
-        config.integer("CHAT_HTTP_IDLE_TIMEOUT_SECONDS", 120));
+        config.integer("CHAT_HTTP_IDLE_TIMEOUT_SECONDS", 120),
+        new Tls(config.string("CHAT_TLS_CERT_PATH", null), config.string("CHAT_TLS_KEY_PATH", null),
+            config.string("CHAT_TLS_KEYSTORE_PATH", null), config.string("CHAT_TLS_KEYSTORE_PASSWORD", null)));
   }
 }

@@ -20,6 +20,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PfxOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -104,7 +106,7 @@ public final class GatewayVerticle extends VerticleBase {
       String node = message.body();
       connections.values().forEach(connection -> connection.ownerLeft(node));
     });
-    server = vertx.createHttpServer(new HttpServerOptions()
+    server = vertx.createHttpServer(withTls(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port())
         // A frame over the limit is refused by the transport as soon as its header arrives, and the
@@ -112,13 +114,24 @@ public final class GatewayVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(settings.maxFrameBytes())
         .setMaxWebSocketMessageSize(settings.maxFrameBytes())
         .setRegisterWebSocketWriteHandlers(false)
-        .setIdleTimeout(settings.idleTimeoutSeconds()));
+        .setIdleTimeout(settings.idleTimeoutSeconds()), settings.tls()));
     return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
         .compose(v -> server.requestHandler(router()).listen())
         .onSuccess(s -> {
           ready = true;
-          LOG.info("Gateway listening on port {}", s.actualPort());
+          LOG.info("Gateway listening on port {}{}", s.actualPort(), settings.tls().enabled() ? " (HTTPS and WSS)" : "");
         });
+  }
+
+  private static HttpServerOptions withTls(HttpServerOptions options, GatewaySettings.Tls tls) {
+    if (!tls.enabled()) {
+      return options;
+    }
+    options.setSsl(true);
+    if (tls.keystorePath() != null) {
+      return options.setKeyCertOptions(new PfxOptions().setPath(tls.keystorePath()).setPassword(tls.keystorePassword()));
+    }
+    return options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certPath()).setKeyPath(tls.keyPath()));
   }
 
   @Override
