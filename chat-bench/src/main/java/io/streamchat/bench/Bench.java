@@ -46,33 +46,44 @@ public final class Bench {
     List<NodeProcess> nodes = new ArrayList<>();
     try (EmbeddedRedis redis = EmbeddedRedis.start();
          KafkaProcess kafka = options.audit() ? KafkaProcess.start() : null) {
-      FakeOpenAi ai = FakeOpenAi.start(vertx);
-      ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
-      startNodes(options, redis, kafka, ai, nodes);
-      BenchResult result = new BenchResult(options);
-      result.machine = machine();
-      WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
-          .setMaxConnections(Integer.MAX_VALUE).setConnectTimeout(30_000));
-      if (options.warmup() > 0 && !"idle".equals(options.mode())) {
-        ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
-        stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-            options.heap(), options.timeoutSec(), null, 0, options.audit()), client, nodes, new BenchResult(options));
-        ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+      try {
+        return measure(options, vertx, redis, kafka, nodes);
+      } finally {
+        // The nodes stop before Redis and Kafka do, so that they hand their sessions off cleanly.
+        for (NodeProcess node : nodes) {
+          node.terminate(Duration.ofSeconds(30));
+          node.close();
+        }
       }
-      switch (options.mode()) {
-        case "idle" -> idle(options, client, nodes, result);
-        case "storm" -> storm(options, client, nodes, result);
-        default -> stream(options, client, nodes, result);
-      }
-      ai.close();
-      return result;
     } finally {
-      for (NodeProcess node : nodes) {
-        node.terminate(Duration.ofSeconds(30));
-        node.close();
-      }
       vertx.close().await();
     }
+  }
+
+  private static BenchResult measure(BenchOptions options, Vertx vertx, EmbeddedRedis redis, KafkaProcess kafka,
+                                     List<NodeProcess> nodes) throws Exception {
+    FakeOpenAi ai = FakeOpenAi.start(vertx);
+    ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+    startNodes(options, redis, kafka, ai, nodes);
+    BenchResult result = new BenchResult(options);
+    result.machine = machine();
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxConnections(Integer.MAX_VALUE).setConnectTimeout(30_000)
+        .setMaxFrameSize(16 << 20).setMaxMessageSize(64 << 20)); // a `complete` carries the whole answer
+    if (options.warmup() > 0 && !"idle".equals(options.mode())) {
+      ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
+      stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
+          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false), client, nodes, ai,
+          new BenchResult(options));
+      ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+    }
+    switch (options.mode()) {
+      case "idle" -> idle(options, client, nodes, result);
+      case "storm" -> storm(options, client, nodes, result);
+      default -> stream(options, client, nodes, ai, result);
+    }
+    ai.close();
+    return result;
   }
 
   private static void startNodes(BenchOptions options, EmbeddedRedis redis, KafkaProcess kafka, FakeOpenAi ai,
@@ -136,10 +147,11 @@ public final class Bench {
     }
   }
 
-  private static void stream(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+  private static void stream(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes, FakeOpenAi ai,
                              BenchResult result) throws Exception {
     Recorder latency = new Recorder(3);
     Recorder firstToken = new Recorder(3);
+    BenchSession large = options.largeAnswerTokens() > 0 ? startLargeAnswer(options, client, nodes, ai) : null;
     List<BenchSession> sessions = sessions(options, latency, firstToken);
     CountDownLatch done = new CountDownLatch(sessions.size());
     sessions.forEach(s -> {
@@ -163,6 +175,59 @@ public final class Bench {
       result.errors += s.errors + s.closedByServer;
       result.completed += s.completed ? 1 : 0;
     }
+    if (large != null) {
+      finishLargeAnswer(options, large, result);
+    }
+  }
+
+  /** Bytes by which each token of the large answer is longer: a 3,000-token answer is about 12 MB. */
+  private static final int SLOW_TOKEN_PADDING = 4000;
+
+  /** A session whose answer is large; with {@code --slow-reader} it stops reading it as soon as it starts. */
+  private static BenchSession startLargeAnswer(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                                               FakeOpenAi ai) throws Exception {
+    BenchSession slow = new BenchSession("large-" + Long.toString(System.currentTimeMillis(), 36), new Recorder(3),
+        new Recorder(3));
+    CountDownLatch started = new CountDownLatch(1);
+    slow.onStreamStart = s -> {
+      if (options.largeReaderStops()) {
+        s.pauseReading();
+      }
+      started.countDown();
+    };
+    ai.script(Script.tokens(options.largeAnswerTokens(), 1).paddedBy(SLOW_TOKEN_PADDING));
+    int requestsBefore = ai.requests().size();
+    slow.ask("a large answer, please");
+    slow.connect(client, nodes.get(0).httpPort).await(30, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (ai.requests().size() == requestsBefore && System.nanoTime() < deadline) {
+      Thread.sleep(10); // the provider takes the script when the request arrives, after stream_start
+    }
+    if (!started.await(30, TimeUnit.SECONDS) || ai.requests().size() == requestsBefore) {
+      throw new IllegalStateException("the large answer did not start");
+    }
+    ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
+    return slow;
+  }
+
+  /** The large answer's session reads on (if it had stopped): it must get every chunk, once and in order. */
+  private static void finishLargeAnswer(BenchOptions options, BenchSession slow, BenchResult result) throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    slow.onComplete = s -> done.countDown();
+    long start = System.nanoTime();
+    if (slow.completed) {
+      done.countDown();
+    }
+    if (options.largeReaderStops()) {
+      slow.resumeReading();
+    }
+    done.await(options.timeoutSec(), TimeUnit.SECONDS);
+    result.slowReaderCatchUpSeconds = (System.nanoTime() - start) / 1e9;
+    result.slowReaderChunks = slow.chunks;
+    result.slowReaderState = String.format(Locale.ROOT, "completed=%s gaps=%d duplicates=%d errors=%d closed=%d",
+        slow.completed, slow.gaps, slow.duplicates, slow.errors, slow.closedByServer);
+    result.slowReaderExact = slow.completed && slow.chunks == options.largeAnswerTokens() && slow.gaps == 0
+        && slow.duplicates == 0 && slow.errors == 0 && slow.closedByServer == 0;
   }
 
   private static void idle(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,

@@ -18,9 +18,14 @@ import java.util.List;
  * @param jfr         when set, the server records a Java Flight Recording (profile settings) to this file
  * @param warmup      sessions run (short answers) before measuring, so that the JIT has compiled the hot paths
  * @param audit       {@code on}: the nodes write the Kafka audit log to a Kafka the tool starts; {@code off} (default)
+ * @param largeAnswerTokens when above 0, one more session asks for an answer of this many 4 KB tokens while the
+ *                    others stream ({@code --large-answer N}: it reads it as it comes; {@code --slow-reader N}: it
+ *                    stops reading until the others are done, then reads on and must catch up exactly)
+ * @param largeReaderStops whether that session stops reading
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
-                    int timeoutSec, String jfr, int warmup, boolean audit) {
+                    int timeoutSec, String jfr, int warmup, boolean audit, int largeAnswerTokens,
+                    boolean largeReaderStops) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -34,6 +39,8 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     String jfr = null;
     int warmup = 200;
     boolean audit = false;
+    int largeAnswer = 0;
+    boolean stops = false;
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -49,12 +56,18 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--jfr" -> jfr = value;
         case "--warmup" -> warmup = Integer.parseInt(value);
         case "--audit" -> audit = "on".equals(value);
+        case "--large-answer" -> largeAnswer = Integer.parseInt(value);
+        case "--slow-reader" -> {
+          largeAnswer = Integer.parseInt(value);
+          stops = true;
+        }
         default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see the README of chat-bench");
       }
     }
     if (!List.of("stream", "idle", "storm").contains(mode)) {
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
-    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit);
+    return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit,
+        largeAnswer, stops);
   }
 }

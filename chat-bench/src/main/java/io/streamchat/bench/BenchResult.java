@@ -24,6 +24,10 @@ final class BenchResult {
   long heapBeforeBytes;
   long heapAfterBytes;
   long openConnections;
+  int slowReaderChunks;
+  boolean slowReaderExact = true;
+  double slowReaderCatchUpSeconds;
+  String slowReaderState;
 
   BenchResult(BenchOptions options) {
     this.options = options;
@@ -31,7 +35,7 @@ final class BenchResult {
 
   /** No loss, no duplicate, no error, and every session did what it came for. */
   boolean clean() {
-    return gaps == 0 && duplicates == 0 && errors == 0 && connectFailures == 0
+    return gaps == 0 && duplicates == 0 && errors == 0 && connectFailures == 0 && slowReaderExact
         && ("idle".equals(options.mode()) ? openConnections >= options.sessions() : completed == options.sessions());
   }
 
@@ -64,6 +68,12 @@ final class BenchResult {
         out.append(String.format(Locale.ROOT,
             "server: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus, peak rss=%.1fMB, peak heap used=%.1fMB%n",
             serverCpuPercent, cpuMicrosPerChunk(), rssBytes / 1e6, heapAfterBytes / 1e6));
+        if (options.largeAnswerTokens() > 0) {
+          out.append(String.format(Locale.ROOT, "large answer: %.1f MB %s while the others streamed, then %.1fs to its "
+                  + "end: %d/%d chunks (%s) -> %s%n", options.largeAnswerTokens() * 4.0 / 1000,
+              options.largeReaderStops() ? "NOT READ" : "read as it came", slowReaderCatchUpSeconds,
+              slowReaderChunks, options.largeAnswerTokens(), slowReaderState, slowReaderExact ? "EXACT" : "NOT EXACT"));
+        }
       }
     }
     out.append(String.format(Locale.ROOT, "correctness: gaps=%d duplicates=%d errors=%d connect_failures=%d -> %s",

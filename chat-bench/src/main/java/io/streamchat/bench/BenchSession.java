@@ -34,6 +34,7 @@ final class BenchSession {
   Consumer<BenchSession> onRecovery = s -> { };
   Consumer<BenchSession> onComplete = s -> { };
   Consumer<BenchSession> onClosed = s -> { };
+  Consumer<BenchSession> onStreamStart = s -> { };
   private String pendingQuestion;
 
   BenchSession(String id, Recorder latency, Recorder firstToken) {
@@ -102,6 +103,15 @@ final class BenchSession {
     pendingQuestion = question;
   }
 
+  /** Stops reading the socket: the server must hold the rest back without holding it in memory. */
+  void pauseReading() {
+    socket.pause();
+  }
+
+  void resumeReading() {
+    socket.resume();
+  }
+
   Future<Void> drop() {
     dropping = true;
     return socket == null ? Future.succeededFuture() : socket.close();
@@ -141,6 +151,8 @@ final class BenchSession {
         if ("complete".equals(type)) {
           completed = true;
           onComplete.accept(this);
+        } else if ("stream_start".equals(type)) {
+          onStreamStart.accept(this);
         }
       }
     }

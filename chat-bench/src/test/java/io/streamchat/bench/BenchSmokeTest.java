@@ -8,12 +8,14 @@ import org.junit.jupiter.api.Test;
 class BenchSmokeTest {
 
   @Test
-  void aShortStreamingRunIsCleanAndReportsItsNumbers() throws Exception {
+  void aShortStreamingRunWithAStoppedReaderIsCleanAndReportsItsNumbers() throws Exception {
     BenchResult result = Bench.run(BenchOptions.parse(new String[] {
-        "--sessions", "20", "--tokens", "30", "--rate", "100", "--heap", "256m", "--timeout", "60", "--warmup", "5"}));
+        "--sessions", "20", "--tokens", "30", "--rate", "100", "--heap", "256m", "--timeout", "60", "--warmup", "5",
+        "--slow-reader", "500"}));
     System.out.println(result.report());
     assertThat(result.clean()).as(result.report()).isTrue();
     assertThat(result.latency.getTotalCount()).isEqualTo(20 * 30);
+    assertThat(result.slowReaderChunks).as("the reader that stopped caught up exactly").isEqualTo(500);
   }
 
   @Test

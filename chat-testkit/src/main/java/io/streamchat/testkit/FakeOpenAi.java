@@ -25,58 +25,65 @@ public final class FakeOpenAi implements AutoCloseable {
    * {@code status}; silence from token {@code stallAfter}; the connection reset at token
    * {@code dropAfter}; no {@code [DONE]}; CRLF line ends; every event written a few bytes at a
    * time ({@code splitWrites}); a malformed event before every {@code malformedEvery}-th token;
-   * tokens stamped with their emit time in nanoseconds.
+   * tokens stamped with their emit time in nanoseconds; tokens longer by {@code padding} bytes.
    */
   public record Script(int tokens, long intervalMs, int status, int stallAfter, int dropAfter, boolean sendDone,
-                       boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery, String finishReason) {
+                       boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery, String finishReason,
+                       int padding) {
     public static Script tokens(int count, long intervalMs) {
-      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0, "stop");
+      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0, "stop", 0);
     }
 
     /** The answer ends with this {@code finish_reason} (e.g. {@code length}: cut at the model's limit). */
     public Script finishingWith(String reason) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, reason);
+          malformedEvery, reason, padding);
     }
 
     public Script withStatus(int code) {
       return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script stallingAfter(int count) {
       return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script droppingAfter(int count) {
       return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script withoutDone() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script withCrlf() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script stamped() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true, splitWrites,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
     }
 
     public Script splittingWrites() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, true,
-          malformedEvery, finishReason);
+          malformedEvery, finishReason, padding);
+    }
+
+    /** Every token is {@code bytes} longer ({@code x}s before its space), for large answers. */
+    public Script paddedBy(int bytes) {
+      return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
+          malformedEvery, finishReason, bytes);
     }
 
     public Script withMalformedEvery(int every) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          every, finishReason);
+          every, finishReason, padding);
     }
   }
 
@@ -188,6 +195,9 @@ public final class FakeOpenAi implements AutoCloseable {
       }
       if (index < current.tokens()) {
         String text = current.stampTokens() ? token(index).strip() + "@" + System.nanoTime() + " " : token(index);
+        if (current.padding() > 0) {
+          text = text.strip() + "x".repeat(current.padding()) + " ";
+        }
         // Tokens hold only [a-z0-9@ ], so the JSON can be written without escaping.
         String chunk = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
             + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}";
