@@ -6,7 +6,6 @@ import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
@@ -19,7 +18,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -86,18 +87,10 @@ class AuthTest {
   }
 
   private static int upgradeStatus(String query, String origin) {
-    try (TestSocket socket = TestSocket.connect(node.clientVertx, node.port, query, null, origin)) {
-      return 101;
-    } catch (RuntimeException e) {
-      Throwable cause = e;
-      while (cause != null && !(cause instanceof UpgradeRejectedException)) {
-        cause = cause.getCause();
-      }
-      if (cause == null) {
-        throw e;
-      }
-      return ((UpgradeRejectedException) cause).getStatus();
-    }
+    List<TestSocket> opened = new ArrayList<>();
+    int status = TestSocket.upgradeStatus(node.clientVertx, node.port, query, origin, opened);
+    opened.forEach(TestSocket::close);
+    return status;
   }
 
   private HttpResponse<String> get(String path, String bearer) throws Exception {

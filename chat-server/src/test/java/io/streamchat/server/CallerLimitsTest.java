@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
-import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -42,19 +41,7 @@ class CallerLimitsTest {
   }
 
   private static int status(int port, String query, List<TestSocket> open) {
-    try {
-      open.add(TestSocket.connect(first.clientVertx, port, query));
-      return 101;
-    } catch (RuntimeException e) {
-      Throwable cause = e;
-      while (cause != null && !(cause instanceof UpgradeRejectedException)) {
-        cause = cause.getCause();
-      }
-      if (cause == null) {
-        throw e;
-      }
-      return ((UpgradeRejectedException) cause).getStatus();
-    }
+    return TestSocket.upgradeStatus(first.clientVertx, port, query, null, open);
   }
 
   @Test

@@ -71,6 +71,26 @@ public final class TestSocket implements AutoCloseable {
     return test;
   }
 
+  /**
+   * The HTTP status of an upgrade to {@code /ws/chat?<query>}, as a page of {@code origin} (null: the
+   * client's own): 101 when it opened (the socket is then added to {@code open}), else the refusal's.
+   */
+  public static int upgradeStatus(Vertx vertx, int port, String query, String origin, List<TestSocket> open) {
+    try {
+      open.add(connect(vertx, port, query, null, origin));
+      return 101;
+    } catch (RuntimeException e) {
+      Throwable cause = e;
+      while (cause != null && !(cause instanceof io.vertx.core.http.UpgradeRejectedException)) {
+        cause = cause.getCause();
+      }
+      if (cause == null) {
+        throw e;
+      }
+      return ((io.vertx.core.http.UpgradeRejectedException) cause).getStatus();
+    }
+  }
+
   public static TestSocket connect(Vertx vertx, int port, String query) {
     return connect(vertx, port, query, null);
   }
