@@ -2,6 +2,7 @@ package io.streamchat.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamchat.testkit.EventStream;
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Authentication and authorization on one node with an HS256 secret: every transport refuses a
+ * Authentication and authorization on one node with an HS256 secret: every transport (WebSocket,
+ * HTTP, Server-Sent Events, {@code chat.api}) refuses a
  * missing, forged, expired or unsigned token, and another user's session; the right user gets in.
  */
 class AuthTest {
@@ -160,6 +162,32 @@ class AuthTest {
     assertThat(node.get("/health").statusCode()).as("health needs no token").isEqualTo(200);
     assertThat(node.get("/metrics").statusCode()).as("metrics need no token").isEqualTo(200);
     assertThat(node.get("/history/http-owned").statusCode()).as("the compat path too").isEqualTo(401);
+  }
+
+  @Test
+  void eventStreamsNeedAValidTokenOfTheSessionsUser() throws Exception {
+    aliceUses("sse-owned");
+    for (Map.Entry<String, String> bad : badTokens().entrySet()) {
+      assertThat(eventStreamStatus("session_id=sse-owned" + (bad.getValue() == null ? "" : "&access_token="
+          + bad.getValue()))).as(bad.getKey()).isEqualTo(401);
+    }
+    assertThat(eventStreamStatus("session_id=sse-owned&access_token=" + token("bob", 600))).isEqualTo(403);
+    assertThat(eventStreamStatus("session_id=sse-owned&user_id=bob&access_token=" + token("alice", 600)))
+        .isEqualTo(403);
+    try (EventStream stream = EventStream.open(node.port, "session_id=sse-owned&access_token=" + token("alice", 600),
+        null)) {
+      EventStream.Event history = stream.next(Duration.ofSeconds(10));
+      assertThat(history.type()).isEqualTo("history");
+      assertThat(history.data().getJsonArray("messages")).hasSize(2);
+    }
+  }
+
+  private static int eventStreamStatus(String query) throws Exception {
+    try (EventStream ignored = EventStream.open(node.port, query, null)) {
+      return 200;
+    } catch (IllegalStateException refused) {
+      return Integer.parseInt(refused.getMessage().substring(5, 8));
+    }
   }
 
   @Test

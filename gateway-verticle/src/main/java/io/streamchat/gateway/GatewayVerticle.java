@@ -48,7 +48,7 @@ public final class GatewayVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
 
-  private final Map<String, SocketConnection> connections = new HashMap<>();
+  private final Map<String, ClientConnection> connections = new HashMap<>();
   private static final String CALLER = "caller";
 
   private GatewaySettings settings;
@@ -81,7 +81,7 @@ public final class GatewayVerticle extends VerticleBase {
     metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
     MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
-      SocketConnection connection = connections.get(message.body().connectionId());
+      ClientConnection connection = connections.get(message.body().connectionId());
       if (connection != null) {
         connection.deliver(message.body());
       }
@@ -96,7 +96,7 @@ public final class GatewayVerticle extends VerticleBase {
         }));
     vertx.setPeriodic(settings.keepAliveMs(), id -> {
       List<CacheCommand.Place> held = new ArrayList<>();
-      for (SocketConnection connection : connections.values()) {
+      for (ClientConnection connection : connections.values()) {
         connection.probe();
         held.addAll(connection.places());
       }
@@ -110,7 +110,7 @@ public final class GatewayVerticle extends VerticleBase {
         .setHost(settings.host())
         .setPort(settings.port())
         // A frame over the limit is refused by the transport as soon as its header arrives, and the
-        // socket closes with 1009 (SocketConnection); a fragmented message is limited there too.
+        // socket closes with 1009 (ClientConnection); a fragmented message is limited there too.
         .setMaxWebSocketFrameSize(settings.maxFrameBytes())
         .setMaxWebSocketMessageSize(settings.maxFrameBytes())
         .setRegisterWebSocketWriteHandlers(false)
@@ -137,7 +137,7 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     ready = false;
-    for (SocketConnection connection : new ArrayList<>(connections.values())) {
+    for (ClientConnection connection : new ArrayList<>(connections.values())) {
       connection.close(ErrorReplies.SERVICE_RESTART, "server restarting; reconnect with your cursor");
     }
     return server == null ? Future.succeededFuture() : server.close();
@@ -169,6 +169,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/chat/regenerate").handler(body).handler(ctx -> respond(ctx, 202, api::regenerate));
     router.post("/api/chat/continue").handler(body).handler(ctx -> respond(ctx, 202, api::continueAnswer));
     router.get("/api/history/:session_id").handler(this::history);
+    router.get("/api/chat/events").handler(this::events);
     router.get("/api/sessions").handler(ctx -> reply(ctx, 200, call(() -> api.conversations(
         userOf(ctx, null), ctx.queryParams().get("limit"), ctx.queryParams().get("before")))));
     router.patch("/api/sessions/:session_id").handler(body)
@@ -239,39 +240,90 @@ public final class GatewayVerticle extends VerticleBase {
     Long cursorSeq = cursor ? lastSeq : null;
     String cursorEpoch = cursor ? epoch : null;
     String id = UUID.randomUUID().toString();
-    String clientAddress = clientAddressOf(request);
     tokens.verify(AccessTokens.tokenOf(request.headers(), request.params()))
-        .compose(caller -> {
-          String user = tokens.userFor(caller, userId);
-          return api.authorize(user, sessionId).map(v -> new AccessTokens.Caller(user, caller.expiresAtMs()));
-        })
-        .compose(caller -> {
-          if (nodeSockets.get() >= settings.maxConnectionsPerNode()) {
-            return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE,
-                "this node holds " + settings.maxConnectionsPerNode() + " connections; try another node"));
-          }
-          List<CacheCommand.Place> places = limits.placesOf(id, caller.userId(), clientAddress);
-          return limits.hold(places).map(v -> new Admitted(caller, places));
-        })
+        .compose(caller -> admit(id, sessionId, caller, tokens.userFor(caller, userId), clientAddressOf(request)))
         .onFailure(failure -> sendError(ctx, ChatException.of(failure)))
         .onSuccess(admitted -> request.toWebSocket().onSuccess(socket -> {
-          nodeSockets.incrementAndGet();
-          SocketConnection connection = new SocketConnection(id, sessionId, admitted.caller(), socket, settings,
-              sessions, address, tokens, limits, vertx, () -> {
-                connections.remove(id);
-                nodeSockets.decrementAndGet();
-                limits.vacate(admitted.places());
-              });
-          connection.places(admitted.places());
-          connections.put(id, connection);
+          ClientConnection connection = connect(id, sessionId, admitted, new WebSocketTransport(socket));
+          socket.frameHandler(connection::onFrame);
+          socket.exceptionHandler(connection::onSocketError);
           connection.open(cursorSeq, cursorEpoch);
         }).onFailure(e -> {
-          limits.vacate(admitted.places());
+          admitted.release().run();
           LOG.debug("WebSocket upgrade failed: {}", e.toString());
         }));
   }
 
-  private record Admitted(AccessTokens.Caller caller, List<CacheCommand.Place> places) {
+  /**
+   * {@code GET /api/chat/events}: the session's events as Server-Sent Events. {@code Last-Event-ID}
+   * (or the {@code last_event_id} parameter, for a first connection that has a cursor) resumes.
+   */
+  private void events(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String sessionId = request.getParam("session_id");
+    if (!Identifiers.isSessionId(sessionId)) {
+      refuse(ctx, ErrorCode.BAD_REQUEST, "session_id must match [A-Za-z0-9_-]{1,64}");
+      return;
+    }
+    if (!ready) {
+      refuse(ctx, ErrorCode.UNAVAILABLE, "not ready");
+      return;
+    }
+    String lastEventId = request.getHeader("last-event-id");
+    if (lastEventId == null) {
+      lastEventId = request.getParam("last_event_id");
+    }
+    EventCursor cursor = EventCursor.parse(lastEventId);
+    String user;
+    try {
+      user = userOf(ctx, null);
+    } catch (ChatException e) {
+      sendError(ctx, e);
+      return;
+    }
+    String id = UUID.randomUUID().toString();
+    AccessTokens.Caller caller = ctx.get(CALLER);
+    admit(id, sessionId, caller, user, clientAddressOf(request))
+        .onFailure(failure -> sendError(ctx, ChatException.of(failure)))
+        .onSuccess(admitted -> {
+          if (ctx.response().closed()) {
+            admitted.release().run();
+            return;
+          }
+          ClientConnection connection = connect(id, sessionId, admitted, new EventStreamTransport(ctx.response()));
+          connection.open(cursor == null ? null : cursor.seq(), cursor == null ? null : cursor.epoch());
+        });
+  }
+
+  /** A connection that passed every check: who it is, and the places it holds among the caller limits. */
+  private record Admitted(AccessTokens.Caller caller, List<CacheCommand.Place> places, Runnable release) {
+  }
+
+  /** The checks every connection passes before it opens: the session's user, the node's room, the caller limits. */
+  private Future<Admitted> admit(String connectionId, String sessionId, AccessTokens.Caller token, String user,
+                                 String clientAddress) {
+    AccessTokens.Caller caller = new AccessTokens.Caller(user, token.expiresAtMs());
+    return api.authorize(user, sessionId).compose(v -> {
+      if (nodeSockets.get() >= settings.maxConnectionsPerNode()) {
+        return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE,
+            "this node holds " + settings.maxConnectionsPerNode() + " connections; try another node"));
+      }
+      List<CacheCommand.Place> places = limits.placesOf(connectionId, user, clientAddress);
+      return limits.hold(places).map(held -> new Admitted(caller, places, () -> limits.vacate(places)));
+    });
+  }
+
+  private ClientConnection connect(String id, String sessionId, Admitted admitted, ClientTransport transport) {
+    nodeSockets.incrementAndGet();
+    ClientConnection connection = new ClientConnection(id, sessionId, admitted.caller(), transport, settings,
+        sessions, address, tokens, limits, vertx, () -> {
+          connections.remove(id);
+          nodeSockets.decrementAndGet();
+          admitted.release().run();
+        });
+    connection.places(admitted.places());
+    connections.put(id, connection);
+    return connection;
   }
 
   /** The client's address: the connection's peer, or behind a trusted proxy the first of {@code X-Forwarded-For}. */

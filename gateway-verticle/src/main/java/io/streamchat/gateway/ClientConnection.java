@@ -13,10 +13,8 @@ import io.streamchat.protocol.SessionReply;
 import io.streamchat.protocol.CacheCommand;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.Vertx;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
-import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
@@ -25,14 +23,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client WebSocket. Everything here runs on the gateway verticle's context, which is the only
- * writer of the socket. Client frames become commands to the session owner, sent one at a time
- * so that they keep their order; frames from the owner are written as they come, and the owner
- * is told how far the socket has taken them, so that a slow socket pauses its stream.
+ * One client connection: a WebSocket, or a Server-Sent Events stream (which only receives).
+ * Everything here runs on the gateway verticle's context, which is the only writer of the
+ * connection. Client frames become commands to the session owner, sent one at a time so that they
+ * keep their order; frames from the owner are written as they come, and the owner is told how far
+ * the connection has taken them, so that a slow client pauses its stream.
  */
-final class SocketConnection {
+final class ClientConnection {
 
-  private static final Logger LOG = LoggerFactory.getLogger(SocketConnection.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
 
   private record Pending(SessionCommand command, String ref) {
   }
@@ -44,7 +43,7 @@ final class SocketConnection {
   private final String id;
   private final String sessionId;
   private final String userId;
-  private final ServerWebSocket socket;
+  private final ClientTransport transport;
   private final AccessTokens tokens;
   private final CallerLimits limits;
   /** The places this socket holds among its user's and its address's connections. */
@@ -79,14 +78,14 @@ final class SocketConnection {
   /** Counts this socket's attachments; the owner ignores repeats of one and progress of another. */
   private int generation;
 
-  SocketConnection(String id, String sessionId, AccessTokens.Caller caller, ServerWebSocket socket,
+  ClientConnection(String id, String sessionId, AccessTokens.Caller caller, ClientTransport transport,
                    GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens,
                    CallerLimits limits, Vertx vertx, Runnable onClosed) {
     this.id = id;
     this.sessionId = sessionId;
     this.userId = caller.userId();
     this.expiresAtMs = caller.expiresAtMs();
-    this.socket = socket;
+    this.transport = transport;
     this.tokens = tokens;
     this.limits = limits;
     this.vertx = vertx;
@@ -103,23 +102,22 @@ final class SocketConnection {
       lastSeq = cursorSeq;
       epoch = cursorEpoch;
     }
-    socket.frameHandler(this::onFrame);
-    socket.closeHandler(v -> onClose());
-    socket.exceptionHandler(this::onSocketError);
+    transport.onClosed(this::onClose);
     scheduleExpiry();
     submit(new Attach(id, generation, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
   }
 
-  /** Closes the socket, e.g. with 1012 when the server shuts down. */
+  /** Closes the connection, e.g. with 1012 when the server shuts down. */
   void close(short code, String reason) {
-    if (!closed && !socket.isClosed()) {
-      socket.close(code, reason);
+    if (!closed && !transport.isClosed()) {
+      transport.close(code, reason);
     }
   }
 
   // ---- from the client ----
 
-  private void onFrame(WebSocketFrame frame) {
+  /** A frame the client sent over a WebSocket. */
+  void onFrame(WebSocketFrame frame) {
     InboundMessages.FrameKind kind = frame.isText() ? InboundMessages.FrameKind.TEXT
         : frame.isBinary() ? InboundMessages.FrameKind.BINARY
         : frame.isContinuation() ? InboundMessages.FrameKind.CONTINUATION : null;
@@ -141,7 +139,7 @@ final class SocketConnection {
   }
 
   /** Frames the transport itself refused (over its size limit, malformed) close the socket with the transport's code. */
-  private void onSocketError(Throwable failure) {
+  void onSocketError(Throwable failure) {
     if (failure instanceof CorruptedWebSocketFrameException corrupted) {
       close((short) corrupted.closeStatus().code(), corrupted.closeStatus().reasonText());
     } else {
@@ -152,9 +150,9 @@ final class SocketConnection {
   private void onText(String text) {
     ClientFrame frame = ClientFrame.parse(text);
     if (frame instanceof ClientFrame.Heartbeat) {
-      write(ServerFrames.HEARTBEAT_ACK);
+      write("heartbeat_ack", ServerFrames.HEARTBEAT_ACK);
     } else if (frame instanceof ClientFrame.Ping) {
-      write(ServerFrames.PONG);
+      write("pong", ServerFrames.PONG);
     } else if (frame instanceof ClientFrame.Message message) {
       submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId(),
           id + "/" + ++messagesSent), "message");
@@ -237,7 +235,7 @@ final class SocketConnection {
       writeError(error.code(), "the session is unavailable; reconnect with your cursor", null);
       close(ErrorCode.UNAVAILABLE.closeCode(), "session unavailable");
     } else {
-      write(ErrorReplies.frame(error, pending.ref()));
+      write("error", ErrorReplies.frame(error, pending.ref()));
     }
   }
 
@@ -281,7 +279,7 @@ final class SocketConnection {
       }
       expiresAtMs = result.result().expiresAtMs();
       scheduleExpiry();
-      write(ServerFrames.authAck(expiresAtMs));
+      write("auth_ack", ServerFrames.authAck(expiresAtMs));
     });
   }
 
@@ -317,14 +315,16 @@ final class SocketConnection {
         close((short) 1000, "conversation deleted");
         return;
       }
+      long seq = frame.seq();
       if ("history".equals(frame.type())) {
         JsonObject history = new JsonObject(frame.json());
         epoch = history.getString("epoch");
         lastSeq = history.getLong("seq");
+        seq = lastSeq;
       } else if (frame.seq() > lastSeq) {
         lastSeq = frame.seq();
       }
-      write(frame.json());
+      write(frame.type(), seq, frame.json());
     }
     credit();
   }
@@ -348,7 +348,7 @@ final class SocketConnection {
     if (!closed && System.currentTimeMillis() - lastWriteMs > settings.idleTimeoutSeconds() * 1000L / 3) {
       // A quiet socket is pinged, so that the idle timeout closes only connections whose peer is gone.
       lastWriteMs = System.currentTimeMillis();
-      socket.writePing(Buffer.buffer());
+      transport.ping();
     }
     if (closed || probeInFlight || commandInFlight || ownerFence < 0) {
       return;
@@ -382,36 +382,40 @@ final class SocketConnection {
     submit(reattach(), null);
   }
 
-  // ---- the socket ----
+  // ---- the transport ----
 
   private void writeError(ErrorCode code, String message, String ref) {
-    write(ErrorReplies.frame(code, message, ref));
+    write("error", ErrorReplies.frame(code, message, ref));
   }
 
   /**
    * Writes a frame. A socket that does not take its frames stops being read (its client's pings pile
    * up nowhere) and stops reporting progress (its owner stops sending), until it drains.
    */
-  private void write(String json) {
-    if (closed || socket.isClosed()) {
+  private void write(String type, String json) {
+    write(type, 0, json);
+  }
+
+  private void write(String type, long seq, String json) {
+    if (closed || transport.isClosed()) {
       return;
     }
-    socket.writeTextMessage(json);
+    transport.write(type, seq, epoch, json);
     lastWriteMs = System.currentTimeMillis();
-    if (!awaitingDrain && socket.writeQueueFull()) {
+    if (!awaitingDrain && transport.writeQueueFull()) {
       awaitingDrain = true;
-      socket.pause();
+      transport.pauseReading();
       slowTimer = vertx.setTimer(settings.slowClientCloseMs(), id -> {
         slowTimer = -1;
         LOG.info("Session {}: connection {} took no frames for {} ms; closing it", sessionId, id,
             settings.slowClientCloseMs());
         close(ErrorCode.BAD_REQUEST.closeCode(), "not reading");
       });
-      socket.drainHandler(v -> {
+      transport.onDrain(() -> {
         awaitingDrain = false;
         vertx.cancelTimer(slowTimer);
         slowTimer = -1;
-        socket.resume();
+        transport.resumeReading();
         credit();
       });
     }

@@ -1,0 +1,35 @@
+package io.streamchat.gateway;
+
+/**
+ * Where a client connection's frames go: a WebSocket or a Server-Sent Events stream. Used only from
+ * the gateway verticle's context.
+ */
+interface ClientTransport {
+
+  /**
+   * Writes one frame: an event of the session (its {@code seq} in {@code epoch}), a snapshot, or a
+   * reply ({@code seq} 0).
+   */
+  void write(String type, long seq, String epoch, String json);
+
+  boolean writeQueueFull();
+
+  /** Called once when the queue has room again after {@link #writeQueueFull()}. */
+  void onDrain(Runnable drained);
+
+  /** Stops reading what the client sends (nothing for a one-way stream). */
+  void pauseReading();
+
+  void resumeReading();
+
+  /** Keeps a quiet connection alive through proxies and lets the idle timeout find dead peers. */
+  void ping();
+
+  /** Ends the connection; {@code code} is the WebSocket close code (a stream just ends). */
+  void close(short code, String reason);
+
+  boolean isClosed();
+
+  /** Called once when the connection has ended, whoever ended it. */
+  void onClosed(Runnable closed);
+}
