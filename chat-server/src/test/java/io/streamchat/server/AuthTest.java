@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Authentication and authorization on one node with an HS256 secret: every transport (WebSocket,
- * HTTP, Server-Sent Events, {@code chat.api}) refuses a
- * missing, forged, expired or unsigned token, and another user's session; the right user gets in.
+ * HTTP, Server-Sent Events, {@code chat.api}) refuses a missing, forged, expired or unsigned token,
+ * and another user's session; the right user gets in.
  */
 class AuthTest {
 
