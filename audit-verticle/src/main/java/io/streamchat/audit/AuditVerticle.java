@@ -150,6 +150,15 @@ public final class AuditVerticle extends VerticleBase {
           message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
         }
       });
+    } else if (command instanceof AuditCommand.Ping) {
+      // Asks the brokers for the topic's partitions (at most MAX_BLOCK_MS), beside the shipments.
+      vertx.executeBlocking(() -> !kafka.partitionsFor(settings.topic()).isEmpty(), false).onComplete(result -> {
+        if (result.succeeded() && result.result()) {
+          message.reply(true);
+        } else {
+          message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+        }
+      });
     } else if (command instanceof SessionDeleted deleted) {
       AuditRecord record = new AuditRecord(deleted.sessionId(), 0, "session_deleted", deletedValue(deleted), null);
       ship(new Ship(List.of(record), System.currentTimeMillis()))

@@ -112,6 +112,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.vacate(vacate.places()).map("vacated");
     } else if (command instanceof CacheCommand.Count count) {
       result = store.count(count);
+    } else if (command instanceof CacheCommand.Ping) {
+      result = store.ping();
     } else {
       result = store.release((Release) command).map("released");
     }

@@ -59,7 +59,7 @@ final class RedisSessionStore {
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"),
-      "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "count", load("count.lua"));
+      "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "renew", load("renew.lua"), "count", load("count.lua"));
   private final Map<String, String> shas = scripts.entrySet().stream()
       .collect(java.util.stream.Collectors.toUnmodifiableMap(Map.Entry::getKey, script -> sha1(script.getValue())));
 
@@ -205,7 +205,7 @@ final class RedisSessionStore {
 
   /** Takes every place or none: the index of the first refused, or -1. */
   Future<Integer> hold(List<CacheCommand.Place> places) {
-    return batchWithScripts(places.stream().map(place -> holdRequest(place, place.limit())).toList())
+    return batchWithScripts(places.stream().map(this::holdRequest).toList())
         .compose(responses -> {
           for (int i = 0; i < responses.size(); i++) {
             if (responses.get(i).toInteger() == 0) {
@@ -219,9 +219,11 @@ final class RedisSessionStore {
         });
   }
 
+  /** Extends the places still held; a place given up meanwhile stays given up. The number renewed. */
   Future<Integer> renew(List<CacheCommand.Place> places) {
-    return batchWithScripts(places.stream().map(place -> holdRequest(place, Integer.MAX_VALUE)).toList())
-        .map(List::size);
+    return batchWithScripts(places.stream().map(place -> Request.cmd(Command.EVALSHA).arg(shas.get("renew")).arg(1)
+            .arg(place.key()).arg(place.holderId()).arg(place.leaseMs())).toList())
+        .map(responses -> (int) responses.stream().filter(response -> response.toInteger() == 1).count());
   }
 
   Future<Void> vacate(List<CacheCommand.Place> places) {
@@ -239,9 +241,13 @@ final class RedisSessionStore {
         .map(Response::toLong);
   }
 
-  private Request holdRequest(CacheCommand.Place place, int limit) {
+  private Request holdRequest(CacheCommand.Place place) {
     return Request.cmd(Command.EVALSHA).arg(shas.get("hold")).arg(1).arg(place.key())
-        .arg(place.holderId()).arg(limit).arg(place.leaseMs());
+        .arg(place.holderId()).arg(place.limit()).arg(place.leaseMs());
+  }
+
+  Future<Boolean> ping() {
+    return redis.ping(List.of()).timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).map(true);
   }
 
   Future<Boolean> holds(String sessionId) {

@@ -70,6 +70,7 @@ class RedisSessionStoreTest {
     assertThat(api.zcard("chat:limit:test:address:x").await().toInteger()).as("none taken when one is refused")
         .isZero();
     store.vacate(List.of(second)).await();
+    assertThat(store.renew(List.of(first, second)).await()).as("a place given up is not renewed").isEqualTo(1);
     assertThat(store.hold(List.of(elsewhere, third)).await()).isEqualTo(-1);
 
     Place lapsing = new Place("chat:limit:test:user:b", "c1", 1, 300);

@@ -78,4 +78,8 @@ public sealed interface AuditCommand {
   /** Writes the {@code session_deleted} record of a deleted conversation; replied with its {@link Delivery}. */
   record SessionDeleted(String sessionId, String userId, long deletedAtMs) implements AuditCommand {
   }
+
+  /** Whether the producer reaches the topic's brokers: replied {@code true}, or failed {@code unavailable}. */
+  record Ping() implements AuditCommand {
+  }
 }

@@ -122,4 +122,8 @@ public sealed interface CacheCommand {
    */
   record Count(String key, int limit, long windowMs) implements CacheCommand {
   }
+
+  /** Whether Redis answers: replied {@code true}, or failed {@code unavailable}. */
+  record Ping() implements CacheCommand {
+  }
 }

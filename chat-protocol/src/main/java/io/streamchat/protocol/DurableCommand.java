@@ -59,4 +59,8 @@ public sealed interface DurableCommand {
 
   record Deleted(boolean found) {
   }
+
+  /** Whether PostgreSQL answers: replied {@code true}, or failed {@code unavailable}. */
+  record Ping() implements DurableCommand {
+  }
 }

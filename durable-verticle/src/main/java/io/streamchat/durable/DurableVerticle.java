@@ -81,6 +81,8 @@ public final class DurableVerticle extends VerticleBase {
       result = store.load(load.sessionId(), maxMessages);
     } else if (command instanceof ListConversations list) {
       result = store.list(list.userId(), list.limit(), list.beforeMs()).map(Conversations::new);
+    } else if (command instanceof DurableCommand.Ping) {
+      result = pool.query("SELECT 1").execute().map(true);
     } else if (command instanceof Rename rename) {
       result = store.rename(rename.sessionId(), rename.title(), System.currentTimeMillis()).compose(entry -> entry == null
           ? Future.failedFuture(new ChatException(ErrorCode.NOT_FOUND, "no conversation " + rename.sessionId()))

@@ -91,7 +91,8 @@ final class AccessTokens {
             "the access token's subject must be a user id of letters, digits and _.@:- (at most 128)"));
       }
       Object exp = claims.getValue("exp");
-      long expiresAtMs = exp instanceof Number seconds ? seconds.longValue() * 1000 : 0;
+      long expiresAtMs = exp instanceof Number seconds && seconds.longValue() > 0
+          ? Math.min(seconds.longValue(), Long.MAX_VALUE / 1000) * 1000 : 0;
       return Future.succeededFuture(new Caller(user, expiresAtMs));
     });
   }

@@ -405,7 +405,7 @@ final class ClientConnection {
     if (!awaitingDrain && transport.writeQueueFull()) {
       awaitingDrain = true;
       transport.pauseReading();
-      slowTimer = vertx.setTimer(settings.slowClientCloseMs(), id -> {
+      slowTimer = vertx.setTimer(settings.slowClientCloseMs(), timer -> {
         slowTimer = -1;
         LOG.info("Session {}: connection {} took no frames for {} ms; closing it", sessionId, id,
             settings.slowClientCloseMs());

@@ -1,6 +1,7 @@
 package io.streamchat.gateway;
 
 import io.streamchat.protocol.Addresses;
+import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
@@ -55,6 +56,7 @@ public final class GatewayVerticle extends VerticleBase {
   private AccessTokens tokens;
   private Origins origins;
   private CallerLimits limits;
+  private HealthChecks health;
   private java.util.concurrent.atomic.AtomicInteger nodeSockets;
   private SessionClient sessions;
   private ChatApi api;
@@ -76,8 +78,9 @@ public final class GatewayVerticle extends VerticleBase {
         metrics.counter("chat_limit_refusals_total", "Connections and messages refused rate_limited by a caller limit"),
         metrics.counter("chat_limit_unchecked_total", "Caller limits let through because Redis could not be asked"));
     nodeSockets = NodeSockets.of(vertx);
-    api = new ChatApi(vertx, sessions, limits, settings.requestTimeoutMs(),
-        !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip()));
+    boolean durable = !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip());
+    api = new ChatApi(vertx, sessions, limits, settings.requestTimeoutMs(), durable);
+    health = new HealthChecks(vertx, durable, AuditSettings.from(ConfigSource.of(config())).enabled());
     metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
     MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
@@ -148,11 +151,19 @@ public final class GatewayVerticle extends VerticleBase {
     List<String> corsOrigins = origins.configured();
     if (!corsOrigins.isEmpty()) {
       CorsHandler cors = corsOrigins.contains("*") ? CorsHandler.create() : CorsHandler.create().addOrigins(corsOrigins);
-      router.route().handler(cors
-          .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS))
+      cors.allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS))
           .allowedHeaders(Set.of("content-type", "authorization", "last-event-id"))
           .exposedHeaders(Set.of("retry-after"))
-          .maxAgeSeconds(600));
+          .maxAgeSeconds(600);
+      // Pages of the server itself need no CORS; the handler would refuse their origin when it is not listed.
+      router.route().handler(ctx -> {
+        String origin = ctx.request().getHeader("origin");
+        if (origin == null || Origins.sameOrigin(origin, authorityOf(ctx.request()))) {
+          ctx.next();
+        } else {
+          cors.handle(ctx);
+        }
+      });
     }
     router.get("/ws/chat").handler(this::upgrade);
     router.get("/ws/chat/v2").handler(this::upgrade);
@@ -180,15 +191,17 @@ public final class GatewayVerticle extends VerticleBase {
         .onFailure(failure -> sendError(ctx, ChatException.of(failure))));
     router.get("/history/:session_id").handler(this::history);
 
-    router.get("/health/live").handler(ctx -> health(ctx, true));
-    router.get("/health/ready").handler(ctx -> health(ctx, ready));
-    router.get("/health").handler(ctx -> health(ctx, ready));
+    router.get("/health/live").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+        .end(new JsonObject().put("status", HealthChecks.UP).put("node_id", settings.nodeId()).encode()));
+    router.get("/health/ready").handler(this::health);
+    router.get("/health").handler(this::health);
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .end(metrics.scrape()));
     router.route("/*").handler(StaticHandler.create("webroot"));
 
     router.errorHandler(413, ctx -> sendError(ctx, new ChatException(ErrorCode.TOO_LARGE, "request body over the limit")));
+    router.errorHandler(403, ctx -> sendError(ctx, new ChatException(ErrorCode.FORBIDDEN, "this origin may not call this API")));
     router.errorHandler(404, ctx -> sendError(ctx, new ChatException(ErrorCode.NOT_FOUND, "no such resource")));
     router.errorHandler(405, ctx -> sendError(ctx, new ChatException(ErrorCode.NOT_FOUND, "method not allowed here")));
     router.errorHandler(500, ctx -> {
@@ -304,21 +317,25 @@ public final class GatewayVerticle extends VerticleBase {
                                  String clientAddress) {
     AccessTokens.Caller caller = new AccessTokens.Caller(user, token.expiresAtMs());
     return api.authorize(user, sessionId).compose(v -> {
-      if (nodeSockets.get() >= settings.maxConnectionsPerNode()) {
+      if (nodeSockets.incrementAndGet() > settings.maxConnectionsPerNode()) {
+        nodeSockets.decrementAndGet();
         return Future.failedFuture(new ChatException(ErrorCode.UNAVAILABLE,
             "this node holds " + settings.maxConnectionsPerNode() + " connections; try another node"));
       }
       List<CacheCommand.Place> places = limits.placesOf(connectionId, user, clientAddress);
-      return limits.hold(places).map(held -> new Admitted(caller, places, () -> limits.vacate(places)));
+      Runnable release = () -> {
+        nodeSockets.decrementAndGet();
+        limits.vacate(places);
+      };
+      return limits.hold(places).map(held -> new Admitted(caller, places, release))
+          .onFailure(refused -> nodeSockets.decrementAndGet());
     });
   }
 
   private ClientConnection connect(String id, String sessionId, Admitted admitted, ClientTransport transport) {
-    nodeSockets.incrementAndGet();
     ClientConnection connection = new ClientConnection(id, sessionId, admitted.caller(), transport, settings,
         sessions, address, tokens, limits, vertx, () -> {
           connections.remove(id);
-          nodeSockets.decrementAndGet();
           admitted.release().run();
         });
     connection.places(admitted.places());
@@ -326,12 +343,16 @@ public final class GatewayVerticle extends VerticleBase {
     return connection;
   }
 
-  /** The client's address: the connection's peer, or behind a trusted proxy the first of {@code X-Forwarded-For}. */
+  /**
+   * The client's address: the connection's peer, or behind a trusted proxy the last address of
+   * {@code X-Forwarded-For}, the one that proxy appended (the ones before it the client may forge).
+   */
   private String clientAddressOf(HttpServerRequest request) {
     if (settings.trustForwardedFor()) {
       String forwarded = request.getHeader("x-forwarded-for");
       if (forwarded != null && !forwarded.isBlank()) {
-        return forwarded.split(",")[0].strip();
+        String[] hops = forwarded.split(",");
+        return hops[hops.length - 1].strip();
       }
     }
     return request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
@@ -378,6 +399,9 @@ public final class GatewayVerticle extends VerticleBase {
 
   /** A {@code chat.api} request: its token in the {@code authorization} header or an {@code access_token} field. */
   private Future<JsonObject> apiRequest(MultiMap headers, JsonObject body) {
+    if (body == null) {
+      return Future.failedFuture(ChatApi.badRequest("the request must be a JSON object"));
+    }
     String token = AccessTokens.tokenOf(headers, MultiMap.caseInsensitiveMultiMap());
     if (token == null && body.getValue("access_token") instanceof String field) {
       token = field;
@@ -447,14 +471,18 @@ public final class GatewayVerticle extends VerticleBase {
     ErrorReplies.send(ctx.response(), error);
   }
 
-  private void health(RoutingContext ctx, boolean up) {
-    JsonObject checks = new JsonObject().put("gateway", ready ? "UP" : "DOWN")
-        .put("authentication", tokens.enabled() ? "on" : "OFF: anyone may act as any user")
-        .put("connections", connections.size())
-        .put("cluster_members", Membership.size(vertx))
-        .put("sessions_owned", metrics.value("chat_sessions_owned"));
-    JsonObject body = new JsonObject().put("status", up ? "UP" : "DOWN").put("node_id", settings.nodeId())
-        .put("checks", checks);
-    ctx.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.encode());
+  /** {@code /health/ready} and {@code /health}: 200 when every dependency answers, 503 with the details otherwise. */
+  private void health(RoutingContext ctx) {
+    health.run(ready).onComplete(result -> {
+      HealthChecks.Report report = result.result();
+      JsonObject body = new JsonObject().put("status", report.up() ? "UP" : "DOWN").put("node_id", settings.nodeId())
+          .put("checks", report.json())
+          .put("authentication", tokens.enabled() ? "on" : "OFF: anyone may act as any user")
+          .put("cluster_members", Membership.size(vertx))
+          .put("connections", nodeSockets.get())
+          .put("sessions_owned", metrics.value("chat_sessions_owned"));
+      ctx.response().setStatusCode(report.up() ? 200 : 503).putHeader("content-type", "application/json")
+          .end(body.encode());
+    });
   }
 }

@@ -23,9 +23,13 @@ final class Origins {
     if (origin == null || anyOrigin) {
       return true;
     }
-    String normalized = origin.strip().toLowerCase(Locale.ROOT);
     // A page of the server itself is always allowed.
-    return allowed.contains(normalized) || (host != null && host.equalsIgnoreCase(authorityOf(normalized)));
+    return allowed.contains(origin.strip().toLowerCase(Locale.ROOT)) || sameOrigin(origin, host);
+  }
+
+  /** Whether a page of {@code origin} comes from the server reached as {@code host} ({@code Host} header). */
+  static boolean sameOrigin(String origin, String host) {
+    return host != null && host.equalsIgnoreCase(authorityOf(origin.strip().toLowerCase(Locale.ROOT)));
   }
 
   /** The origins configured explicitly, answered with CORS headers; {@code *} for any. */

@@ -701,6 +701,8 @@ public final class SessionVerticle extends VerticleBase {
         return;
       }
       try {
+        // Another user may have taken the session while the place was asked for.
+        session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
         message.reply(execute(session.actor, message.body()));
       } catch (RuntimeException e) {
         if (!session.actor.streaming()) {
