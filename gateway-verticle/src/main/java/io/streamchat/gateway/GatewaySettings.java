@@ -20,8 +20,8 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxConnectionsPerAddress CHAT_LIMIT_CONNECTIONS_PER_IP (0: off): open sockets of one client address across the
  *                          cluster; off by default since many users may share an address behind NAT
  * @param maxMessagesPerMinute CHAT_LIMIT_MESSAGES_PER_MINUTE (120): new answers one user may ask per minute, cluster-wide (0: off)
- * @param trustForwardedFor CHAT_TRUST_FORWARDED_FOR (false): the client address is the first of {@code X-Forwarded-For}
- *                          (only behind a proxy that sets it)
+ * @param trustForwardedFor CHAT_TRUST_FORWARDED_FOR (false): the client address is the last of {@code X-Forwarded-For},
+ *                          the one the proxy in front appended (only behind a proxy that sets it)
  * @param slowClientCloseMs CHAT_WS_SLOW_CLIENT_CLOSE_MS (60000): a socket that takes none of its frames for this long is closed
  * @param idleTimeoutSeconds CHAT_HTTP_IDLE_TIMEOUT_SECONDS (120): a connection with no traffic either way for this long is closed
  * @param tls            HTTPS and WSS: CHAT_TLS_CERT_PATH and CHAT_TLS_KEY_PATH (PEM), or CHAT_TLS_KEYSTORE_PATH and
