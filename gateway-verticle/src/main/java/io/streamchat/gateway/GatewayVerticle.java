@@ -215,9 +215,8 @@ public final class GatewayVerticle extends VerticleBase {
 
   private void upgrade(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
-    String sessionId = request.getParam("session_id");
-    if (!Identifiers.isSessionId(sessionId)) {
-      refuse(ctx, ErrorCode.BAD_REQUEST, "session_id must match [A-Za-z0-9_-]{1,64}");
+    String sessionId = sessionIdOf(ctx);
+    if (sessionId == null) {
       return;
     }
     String userId = request.getParam("user_id");
@@ -273,9 +272,8 @@ public final class GatewayVerticle extends VerticleBase {
    */
   private void events(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
-    String sessionId = request.getParam("session_id");
-    if (!Identifiers.isSessionId(sessionId)) {
-      refuse(ctx, ErrorCode.BAD_REQUEST, "session_id must match [A-Za-z0-9_-]{1,64}");
+    String sessionId = sessionIdOf(ctx);
+    if (sessionId == null) {
       return;
     }
     if (!ready) {
@@ -306,6 +304,16 @@ public final class GatewayVerticle extends VerticleBase {
           ClientConnection connection = connect(id, sessionId, admitted, new EventStreamTransport(ctx.response()));
           connection.open(cursor == null ? null : cursor.seq(), cursor == null ? null : cursor.epoch());
         });
+  }
+
+  /** The {@code session_id} parameter of a connection; null when it is not one (and the request was refused 400). */
+  private static String sessionIdOf(RoutingContext ctx) {
+    String sessionId = ctx.request().getParam("session_id");
+    if (!Identifiers.isSessionId(sessionId)) {
+      refuse(ctx, ErrorCode.BAD_REQUEST, "session_id must match [A-Za-z0-9_-]{1,64}");
+      return null;
+    }
+    return sessionId;
   }
 
   /** A connection that passed every check: who it is, and the places it holds among the caller limits. */

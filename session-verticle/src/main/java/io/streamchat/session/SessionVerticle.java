@@ -667,17 +667,25 @@ public final class SessionVerticle extends VerticleBase {
         }
         return;
       }
-      if (startsAnswerOfUser(actor, command) != null) {
-        admitThenExecute(session, message, startsAnswerOfUser(actor, command));
+      String newAnswerOf = startsAnswerOfUser(actor, command);
+      if (newAnswerOf != null) {
+        admitThenExecute(session, message, newAnswerOf);
         return;
       }
       message.reply(execute(actor, command));
-    } catch (ChatException e) {
-      message.reply(e.toReplyException());
     } catch (RuntimeException e) {
-      LOG.error("Session {} failed on {}", session.id, command.getClass().getSimpleName(), e);
-      message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
+      replyFailure(session, message, e);
     }
+  }
+
+  /** A refusal goes back as the protocol's error; anything else is logged and replied {@code internal}. */
+  private static void replyFailure(ActiveSession session, Message<SessionCommand> message, RuntimeException failure) {
+    if (failure instanceof ChatException refusal) {
+      message.reply(refusal.toReplyException());
+      return;
+    }
+    LOG.error("Session {} failed on {}", session.id, message.body().getClass().getSimpleName(), failure);
+    message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
   }
 
   /** The user whose cluster-wide limit a command must pass first: it would start an answer of a known user. */
@@ -708,11 +716,7 @@ public final class SessionVerticle extends VerticleBase {
         if (!session.actor.streaming()) {
           userAnswers.release(user, session.id);
         }
-        message.reply(e instanceof ChatException chat ? chat.toReplyException()
-            : new ChatException(ErrorCode.INTERNAL).toReplyException());
-        if (!(e instanceof ChatException)) {
-          LOG.error("Session {} failed on {}", session.id, message.body().getClass().getSimpleName(), e);
-        }
+        replyFailure(session, message, e);
       }
     });
   }
