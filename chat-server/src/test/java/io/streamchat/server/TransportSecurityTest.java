@@ -100,10 +100,11 @@ class TransportSecurityTest {
     WebSocketClient client = node.clientVertx.createWebSocketClient(new WebSocketClientOptions()
         .setSsl(true).setTrustAll(true).setVerifyHost(false));
     LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
+    // The handler is set on the socket's own event loop as it opens, so that no frame arrives before it.
     WebSocket socket = client.connect(new WebSocketConnectOptions().setSsl(true).setHost("127.0.0.1").setPort(node.port)
             .setURI("/ws/chat?session_id=tls-1&access_token=" + token))
+        .map(ws -> ws.textMessageHandler(text -> frames.add(new JsonObject(text))))
         .await(10, TimeUnit.SECONDS);
-    socket.textMessageHandler(text -> frames.add(new JsonObject(text)));
     assertThat(frames.poll(10, TimeUnit.SECONDS).getString("type")).isEqualTo("history");
     socket.writeTextMessage(new JsonObject().put("type", "message").put("content", "over TLS").encode());
     JsonObject frame;
