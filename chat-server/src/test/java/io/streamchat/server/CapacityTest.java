@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -56,12 +57,12 @@ class CapacityTest {
           asked.add(post(http, "/api/chat", new JsonObject().put("session_id", "cap-" + run + "-" + i)
               .put("message", "question " + i)));
         }
-        Future.all(asked).await();
-        assertThat(asked).as("every message accepted (202)").allSatisfy(f -> assertThat(f.result()).isEqualTo(202));
+        Future.join(asked).await(3, TimeUnit.MINUTES);
+        assertThat(asked).as("every message accepted (202)").allSatisfy(f -> assertThat(f.succeeded() ? f.result() : f.cause()).isEqualTo(202));
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         List<String> statuses = List.of();
         while (System.nanoTime() < deadline) {
-          statuses = statuses(http, run);
+          statuses = statuses(vertx, node.httpPort, run);
           if (statuses.stream().noneMatch(status -> status.equals("streaming") || status.equals("unanswered"))) {
             break;
           }
@@ -83,27 +84,37 @@ class CapacityTest {
   }
 
   private static Future<Integer> post(HttpClientAgent http, String path, JsonObject body) {
-    return http.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(path).setIdleTimeout(30_000)
+    return http.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(path).setConnectTimeout(60_000).setIdleTimeout(30_000)
             .putHeader("content-type", "application/json"))
         .compose(request -> request.send(body.toBuffer()))
         .compose(response -> response.body().map(b -> response.statusCode()));
   }
 
-  /** The status of the assistant message of every session of this run. */
-  private static List<String> statuses(HttpClientAgent http, String run) {
-    List<Future<String>> all = new ArrayList<>();
-    for (int i = 0; i < ANSWERS; i++) {
-      // A request the client's pool never gets an answer to counts as unanswered and is asked again next round.
-      all.add(http.request(new RequestOptions().setMethod(HttpMethod.GET).setURI("/api/history/cap-" + run + "-" + i)
-              .setIdleTimeout(10_000))
-          .compose(request -> request.send())
-          .compose(response -> response.body())
-          .map(Buffer::toJsonObject)
-          .map(history -> history.getJsonArray("messages").size() < 2 ? "missing"
-              : history.getJsonArray("messages").getJsonObject(1).getString("status"))
-          .otherwise("unanswered"));
+  /**
+   * The status of the assistant message of every session of this run. Each round asks on a client of
+   * its own, and every answer not back in 30 seconds counts as unanswered: a client pool that loses
+   * track of a connection under this load cannot stall the test.
+   */
+  private static List<String> statuses(Vertx vertx, int port, String run) {
+    HttpClientAgent http = vertx.createHttpClient(new HttpClientOptions().setDefaultPort(port)
+        .setDefaultHost("127.0.0.1"), new PoolOptions().setHttp1MaxSize(64));
+    try {
+      List<Future<String>> all = new ArrayList<>();
+      for (int i = 0; i < ANSWERS; i++) {
+        all.add(http.request(new RequestOptions().setMethod(HttpMethod.GET).setURI("/api/history/cap-" + run + "-" + i)
+                .setConnectTimeout(20_000).setIdleTimeout(10_000))
+            .compose(request -> request.send())
+            .compose(response -> response.body())
+            .map(Buffer::toJsonObject)
+            .map(history -> history.getJsonArray("messages").size() < 2 ? "missing"
+                : history.getJsonArray("messages").getJsonObject(1).getString("status"))
+            .timeout(30, TimeUnit.SECONDS)
+            .otherwise("unanswered"));
+      }
+      Future.join(all).await();
+      return all.stream().map(Future::result).toList();
+    } finally {
+      http.close().await();
     }
-    Future.join(all).await();
-    return all.stream().map(Future::result).toList();
   }
 }
