@@ -16,7 +16,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.streamchat.protocol.Metrics;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,10 +31,10 @@ final class OpenAiProvider implements Provider {
   private final Vertx vertx;
   private final AiSettings settings;
   private final HttpClientAgent client;
-  private final LongAdder malformedEvents;
-  private final LongAdder oversizedEvents;
-  private final LongAdder promptTokens;
-  private final LongAdder completionTokens;
+  private final Counter malformedEvents;
+  private final Counter oversizedEvents;
+  private final Counter promptTokens;
+  private final Counter completionTokens;
 
   OpenAiProvider(Vertx vertx, AiSettings settings) {
     this.vertx = vertx;
@@ -150,13 +150,13 @@ final class OpenAiProvider implements Provider {
     response.endHandler(v -> {
       parser.end();
       if (chunks.malformed() > 0) {
-        malformedEvents.add(chunks.malformed());
+        malformedEvents.increment(chunks.malformed());
         LOG.warn("Answer {}: skipped {} malformed stream events", request.messageId(), chunks.malformed());
       }
       CompletionChunks.Usage usage = chunks.usage();
       if (usage != null) {
-        promptTokens.add(usage.promptTokens());
-        completionTokens.add(usage.completionTokens());
+        promptTokens.increment(usage.promptTokens());
+        completionTokens.increment(usage.completionTokens());
       }
       chunks.onEnd();
     });

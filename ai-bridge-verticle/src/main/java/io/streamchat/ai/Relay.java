@@ -8,6 +8,7 @@ import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.GenerationEnded;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply.TokenAck;
+import io.streamchat.protocol.WallClock;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
@@ -76,6 +77,8 @@ final class Relay implements TokenSink {
   /** The newest owner's fencing token: acknowledgements from an older owner do not count. */
   private long ownerFence;
   private long lastSentMs = System.currentTimeMillis();
+  /** When the provider gave the newest token ({@link WallClock#micros()}). */
+  private long lastTokenMicros;
   private long firstFailureMs;
 
   Relay(Vertx vertx, SessionClient sessions, String sessionId, String messageId, int base, long run, long ownerFence,
@@ -121,6 +124,7 @@ final class Relay implements TokenSink {
   public void token(String text) {
     if (!ended && !finished) {
       tokens.add(text);
+      lastTokenMicros = WallClock.micros();
       pump();
     }
   }
@@ -227,7 +231,8 @@ final class Relay implements TokenSink {
   }
 
   private Tokens tokensFrom(int from, List<String> batch) {
-    return new Tokens(messageId, base + from, batch, bridgeAddress, run);
+    boolean newest = from + batch.size() == tokens.size();
+    return new Tokens(messageId, base + from, batch, bridgeAddress, run, newest ? lastTokenMicros : 0);
   }
 
   private GenerationEnded generationEnded() {

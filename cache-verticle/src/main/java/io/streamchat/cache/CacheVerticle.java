@@ -23,7 +23,7 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +37,8 @@ public final class CacheVerticle extends VerticleBase {
 
   private Redis client;
   private RedisSessionStore store;
-  private LongAdder appendFailures;
+  private Counter appends;
+  private Counter appendFailures;
 
   @Override
   public Future<?> start() {
@@ -55,7 +56,8 @@ public final class CacheVerticle extends VerticleBase {
     client = Redis.createClient(vertx, options);
     store = new RedisSessionStore(client, settings);
     Metrics metrics = Metrics.of(vertx);
-    appendFailures = metrics.counter("chat_cache_append_failures_total", "Redis appends that failed (they are retried)");
+    appends = metrics.storeWrites(Metrics.Store.REDIS, true);
+    appendFailures = metrics.storeWrites(Metrics.Store.REDIS, false);
     return Nearest.ready(Nearest.consumers(vertx, Addresses.CACHE, this::handle));
   }
 
@@ -91,7 +93,7 @@ public final class CacheVerticle extends VerticleBase {
     if (command instanceof Claim claim) {
       result = store.claim(claim);
     } else if (command instanceof AppendBatch batch) {
-      result = store.appendAll(batch.appends()).onFailure(e -> appendFailures.increment());
+      result = store.appendAll(batch.appends()).onComplete(appended -> (appended.succeeded() ? appends : appendFailures).increment());
     } else if (command instanceof CheckFence check) {
       result = store.checkFence(check.sessionId(), check.fence()).map("current");
     } else if (command instanceof Seed seed) {

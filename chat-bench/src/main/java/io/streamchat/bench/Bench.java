@@ -245,7 +245,7 @@ public final class Bench {
     result.heapBeforeBytes = heapBefore;
     result.heapAfterBytes = node.metric("jvm_heap_used_bytes");
     result.rssBytes = node.rssBytes();
-    result.openConnections = node.metric("chat_ws_connections");
+    result.openConnections = node.metric("chat_connections");
     for (BenchSession s : sessions) {
       result.errors += s.errors + s.closedByServer;
     }

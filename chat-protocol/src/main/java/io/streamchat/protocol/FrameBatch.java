@@ -4,9 +4,15 @@ import java.util.List;
 
 /**
  * Frames for one connection, in the order they must be written. Events carry their seq; replies
- * (history, recovery_status, cancel_ack, error) carry seq 0.
+ * (history, recovery_status, cancel_ack, error) carry seq 0. {@code liveSinceMicros} is when the
+ * provider gave the token these frames deliver live ({@link WallClock#micros()}), or 0: the gateway
+ * times the delivery from there.
  */
-public record FrameBatch(String connectionId, long fence, List<Frame> frames) {
+public record FrameBatch(String connectionId, long fence, List<Frame> frames, long liveSinceMicros) {
+
+  public FrameBatch(String connectionId, long fence, List<Frame> frames) {
+    this(connectionId, fence, frames, 0);
+  }
 
   public record Frame(long seq, String type, String json) {
   }

@@ -1,56 +1,127 @@
 package io.streamchat.protocol;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
-/** The node's counters and gauges, rendered in the Prometheus text format by the gateway. */
+/**
+ * The node's meters, in one Micrometer registry that Vert.x's own metrics share, every series
+ * labelled with the node's id; the gateway serves them in the Prometheus text format.
+ *
+ * <p>Names are given as Prometheus will show them: a counter's {@code _total} and a timer's
+ * {@code _seconds} are the registry's to add.
+ */
 public final class Metrics implements Shareable {
 
-  private record Entry(String help, String kind, LongSupplier value) {
+  private static final String SHARED_KEY = "node";
+  private static final Duration[] LATENCY_BUCKETS = {
+      Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2),
+      Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+      Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+      Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
+
+  private final PrometheusMeterRegistry registry;
+  /** A gauge's suppliers, one per verticle instance that registered it: the gauge is their sum. */
+  private final Map<Meter.Id, List<LongSupplier>> gaugeParts = new ConcurrentHashMap<>();
+
+  public Metrics(String nodeId) {
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().commonTags("node", nodeId);
   }
 
-  private final Map<String, Entry> entries = new ConcurrentSkipListMap<>();
-  private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
+  /** Makes {@code metrics} the node's registry; call before any verticle is deployed. */
+  public static void install(Vertx vertx, Metrics metrics) {
+    LocalMap<String, Metrics> map = vertx.sharedData().getLocalMap("streamchat.metrics");
+    if (map.putIfAbsent(SHARED_KEY, metrics) != null) {
+      throw new IllegalStateException("this Vert.x instance has its metrics already");
+    }
+  }
 
-  /** The node's registry, shared by all verticles of one Vert.x instance. */
+  /** The node's registry; one is made (labelled {@code local}) where no launcher installed one. */
   public static Metrics of(Vertx vertx) {
     LocalMap<String, Metrics> map = vertx.sharedData().getLocalMap("streamchat.metrics");
-    Metrics fresh = new Metrics();
-    Metrics existing = map.putIfAbsent("node", fresh);
+    Metrics existing = map.get(SHARED_KEY);
+    if (existing != null) {
+      return existing;
+    }
+    Metrics fresh = new Metrics("local");
+    existing = map.putIfAbsent(SHARED_KEY, fresh);
     return existing == null ? fresh : existing;
   }
 
-  public LongAdder counter(String name, String help) {
-    return counters.computeIfAbsent(name, n -> {
-      LongAdder adder = new LongAdder();
-      entries.put(n, new Entry(help, "counter", adder::sum));
-      return adder;
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** A counter; {@code tags} are label name and value pairs. */
+  public Counter counter(String name, String help, String... tags) {
+    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
+    return Counter.builder(base).description(help).tags(tags).register(registry);
+  }
+
+  /** The stores the node writes to, as the {@code store} label names them. */
+  public enum Store {
+    REDIS, POSTGRES, KAFKA;
+
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Write requests (batches) to {@code store} that succeeded or failed (failed ones are retried). */
+  public Counter storeWrites(Store store, boolean succeeded) {
+    return counter("chat_store_writes_total", "Write requests to Redis, PostgreSQL and Kafka, by outcome",
+        "store", store.label(), "outcome", succeeded ? "ok" : "failed");
+  }
+
+  /** A gauge summed over every supplier registered under its name and labels (one per verticle instance). */
+  public void gauge(String name, String help, LongSupplier value, String... tags) {
+    Meter.Id id = new Meter.Id(name, Tags.of(tags), null, help, Meter.Type.GAUGE);
+    List<LongSupplier> parts = gaugeParts.computeIfAbsent(id, key -> {
+      List<LongSupplier> fresh = new CopyOnWriteArrayList<>();
+      Gauge.builder(name, fresh, all -> all.stream().mapToLong(LongSupplier::getAsLong).sum())
+          .description(help).tags(tags).register(registry);
+      return fresh;
     });
+    parts.add(value);
   }
 
-  /** A gauge summed over every supplier registered under its name (one per verticle instance). */
-  public void gauge(String name, String help, LongSupplier value) {
-    entries.merge(name, new Entry(help, "gauge", value),
-        (old, added) -> new Entry(help, "gauge", () -> old.value().getAsLong() + added.value().getAsLong()));
+  /** A latency histogram, in seconds, with buckets from 250 µs to 30 s. */
+  public Timer latency(String name, String help, String... tags) {
+    return Timer.builder(name).description(help).tags(tags).serviceLevelObjectives(LATENCY_BUCKETS)
+        .register(registry);
   }
 
-  /** The current value of a metric, or 0 when it is not registered. */
+  /** The sum of every series of a counter or gauge (named as in Prometheus), or 0 when there is none. */
   public long value(String name) {
-    Entry entry = entries.get(name);
-    return entry == null ? 0 : entry.value().getAsLong();
+    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
+    double sum = 0;
+    for (Meter meter : registry.find(base).meters()) {
+      if (meter instanceof Counter counter) {
+        sum += counter.count();
+      } else if (meter instanceof Gauge gauge) {
+        sum += gauge.value();
+      }
+    }
+    return (long) sum;
   }
 
+  /** Every series, in the Prometheus text format (version 0.0.4). */
   public String scrape() {
-    StringBuilder out = new StringBuilder();
-    entries.forEach((name, entry) -> out.append("# HELP ").append(name).append(' ').append(entry.help()).append('\n')
-        .append("# TYPE ").append(name).append(' ').append(entry.kind()).append('\n')
-        .append(name).append(' ').append(entry.value().getAsLong()).append('\n'));
-    return out.toString();
+    return registry.scrape();
   }
 }

@@ -94,9 +94,16 @@ public sealed interface SessionCommand {
   /**
    * Tokens of an answer from its generator (at {@code generatorAddress}, run {@code run}),
    * starting at chunk index {@code fromIndex}. An empty list is the generator's keep-alive.
+   * {@code receivedAtMicros} ({@link WallClock#micros()}) is when the provider gave the newest token
+   * of the answer, when it is among these; 0 otherwise (a catching-up batch is not timed).
    */
-  record Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress, long run)
+  record Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress, long run,
+                long receivedAtMicros)
       implements SessionCommand {
+
+    public Tokens(String messageId, int fromIndex, List<String> texts, String generatorAddress, long run) {
+      this(messageId, fromIndex, texts, generatorAddress, run, 0);
+    }
   }
 
   /**

@@ -19,6 +19,9 @@ import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import com.hazelcast.cluster.MembershipEvent;
@@ -36,6 +39,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -164,18 +168,31 @@ public final class ChatServer {
     return server;
   }
 
+  /**
+   * Vert.x's own meters: HTTP, event bus, pools and the JVM. No label that grows with the traffic:
+   * no event-bus address (one per session and connection), no remote address, no request path.
+   */
+  private static MicrometerMetricsOptions vertxMetricsOptions() {
+    return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.EB_FAILURE, Label.EB_SIDE,
+            Label.POOL_TYPE, Label.POOL_NAME, Label.NAMESPACE));
+  }
+
   /** @param rejoining the cluster dropped this node before: every step of a failed start is time-bound */
   private Running startNode(Config clusterConfig, boolean rejoining) throws Exception {
     HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
     VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
-        .setPreferNativeTransport(true);
+        .setPreferNativeTransport(true).setMetricsOptions(vertxMetricsOptions());
+    Metrics metrics = new Metrics(config.nodeId());
     Vertx vertx;
     try {
       vertx = hazelcast != null
           ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
               .withClusterManager(new HazelcastClusterManager(hazelcast))
+              .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
               .buildClustered().await()
-          : Vertx.builder().with(vertxOptions).build();
+          : Vertx.builder().with(vertxOptions).withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+      Metrics.install(vertx, metrics);
     } catch (Exception e) {
       if (hazelcast != null) {
         hazelcast.getLifecycleService().terminate();
@@ -186,7 +203,7 @@ public final class ChatServer {
     if (hazelcast != null) {
       watchMembership(node);
     }
-    Metrics.of(vertx).gauge("jvm_heap_used_bytes", "Heap in use",
+    metrics.gauge("jvm_heap_used_bytes", "Heap in use",
         () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
     try {
       for (String role : START_ORDER) {

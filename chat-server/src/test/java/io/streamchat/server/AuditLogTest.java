@@ -4,6 +4,7 @@ import static io.streamchat.server.StreamingProtocolTest.message;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.audit.EmbeddedKafka;
+import io.streamchat.testkit.PrometheusText;
 import io.streamchat.testkit.AuditTopic;
 import io.streamchat.testkit.AuditTopic.AuditEntry;
 import io.streamchat.testkit.ChatFollower;
@@ -153,12 +154,7 @@ class AuditLogTest {
   }
 
   private static long metric(TestNode node, String name) throws Exception {
-    for (String line : node.get("/metrics").body().split("\n")) {
-      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-        return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    throw new AssertionError("no metric " + name);
+    return (long) PrometheusText.parse(node.get("/metrics").body()).sum(name);
   }
 
   @Test

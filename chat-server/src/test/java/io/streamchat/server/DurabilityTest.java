@@ -2,6 +2,7 @@ package io.streamchat.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamchat.testkit.PrometheusText;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.TestSocket;
@@ -131,12 +132,7 @@ class DurabilityTest {
   }
 
   private long metric(String name) throws Exception {
-    for (String line : node.get("/metrics").body().split("\n")) {
-      if (line.startsWith(name + " ")) {
-        return Long.parseLong(line.substring(name.length() + 1).trim());
-      }
-    }
-    throw new AssertionError("no metric " + name);
+    return (long) PrometheusText.parse(node.get("/metrics").body()).sum(name);
   }
 
   private void awaitMetric(String name, long value) throws Exception {

@@ -165,12 +165,7 @@ public final class NodeProcess implements AutoCloseable {
 
   /** A metric's value from /metrics. */
   public long metric(String name) throws IOException, InterruptedException {
-    for (String line : get("/metrics").split("\n")) {
-      if (line.startsWith(name + " ")) {
-        return Long.parseLong(line.substring(name.length() + 1).trim());
-      }
-    }
-    return -1;
+    return (long) PrometheusText.parse(get("/metrics")).sum(name);
   }
 
   /**

@@ -25,7 +25,7 @@ import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,8 +40,10 @@ public final class DurableVerticle extends VerticleBase {
   private Pool pool;
   private PostgresStore store;
   private int maxMessages;
-  private LongAdder writes;
-  private LongAdder failures;
+  private Counter writes;
+  private Counter failures;
+  private Counter saves;
+  private Counter saveFailures;
 
   @Override
   public Future<?> start() {
@@ -55,6 +57,8 @@ public final class DurableVerticle extends VerticleBase {
     Metrics metrics = Metrics.of(vertx);
     writes = metrics.counter("chat_db_writes_total", "Conversation changes written to PostgreSQL");
     failures = metrics.counter("chat_db_failures_total", "PostgreSQL requests that failed");
+    saves = metrics.storeWrites(Metrics.Store.POSTGRES, true);
+    saveFailures = metrics.storeWrites(Metrics.Store.POSTGRES, false);
     return Migrations.apply(pool).compose(v -> Nearest.ready(Nearest.consumers(vertx, Addresses.DURABLE, this::handle)));
   }
 
@@ -76,7 +80,14 @@ public final class DurableVerticle extends VerticleBase {
     DurableCommand command = message.body();
     Future<?> result;
     if (command instanceof Save save) {
-      result = store.save(save.writes()).map(Saved::new).onSuccess(saved -> writes.add(saved.count()));
+      result = store.save(save.writes()).map(Saved::new).onComplete(saved -> {
+        if (saved.succeeded()) {
+          writes.increment(saved.result().count());
+          saves.increment();
+        } else {
+          saveFailures.increment();
+        }
+      });
     } else if (command instanceof Load load) {
       result = store.load(load.sessionId(), maxMessages);
     } else if (command instanceof ListConversations list) {

@@ -11,7 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +28,10 @@ final class CallerLimits {
   private final Vertx vertx;
   private final GatewaySettings settings;
   private final DeliveryOptions options;
-  private final LongAdder refusals;
-  private final LongAdder unchecked;
+  private final Counter refusals;
+  private final Counter unchecked;
 
-  CallerLimits(Vertx vertx, GatewaySettings settings, LongAdder refusals, LongAdder unchecked) {
+  CallerLimits(Vertx vertx, GatewaySettings settings, Counter refusals, Counter unchecked) {
     this.vertx = vertx;
     this.settings = settings;
     this.options = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());

@@ -1,9 +1,11 @@
 package io.streamchat.gateway;
 
+import io.micrometer.core.instrument.Timer;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.FrameBatch;
+import io.streamchat.protocol.WallClock;
 import io.streamchat.client.SessionClient;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
@@ -19,6 +21,7 @@ import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,12 +78,14 @@ final class ClientConnection {
   private long ownerFence = -1;
   private String ownerNode;
   private boolean probeInFlight;
+  private final Timer deliveryLatency;
   /** Counts this socket's attachments; the owner ignores repeats of one and progress of another. */
   private int generation;
 
   ClientConnection(String id, String sessionId, AccessTokens.Caller caller, ClientTransport transport,
                    GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens,
-                   CallerLimits limits, Vertx vertx, Runnable onClosed) {
+                   CallerLimits limits, Vertx vertx, Timer deliveryLatency, Runnable onClosed) {
+    this.deliveryLatency = deliveryLatency;
     this.id = id;
     this.sessionId = sessionId;
     this.userId = caller.userId();
@@ -325,6 +330,9 @@ final class ClientConnection {
         lastSeq = frame.seq();
       }
       write(frame.type(), seq, frame.json());
+    }
+    if (batch.liveSinceMicros() > 0) {
+      deliveryLatency.record(Math.max(0, WallClock.micros() - batch.liveSinceMicros()), TimeUnit.MICROSECONDS);
     }
     credit();
   }

@@ -6,6 +6,17 @@ package io.streamchat.gateway;
  */
 interface ClientTransport {
 
+  enum Kind {
+    WEBSOCKET, SSE;
+
+    /** The value of the {@code transport} label. */
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  Kind kind();
+
   /**
    * Writes one frame: an event of the session (its {@code seq} in {@code epoch}), a snapshot, or a
    * reply ({@code seq} 0).

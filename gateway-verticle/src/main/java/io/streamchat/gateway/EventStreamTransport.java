@@ -28,6 +28,11 @@ final class EventStreamTransport implements ClientTransport {
   }
 
   @Override
+  public Kind kind() {
+    return Kind.SSE;
+  }
+
+  @Override
   public void write(String type, long seq, String epoch, String json) {
     if (ended) {
       return;

@@ -1,5 +1,6 @@
 package io.streamchat.gateway;
 
+import io.micrometer.core.instrument.Timer;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.CacheCommand;
@@ -31,8 +32,10 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.UUID;
 import java.util.List;
 import java.util.Set;
@@ -50,6 +53,9 @@ public final class GatewayVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
 
   private final Map<String, ClientConnection> connections = new HashMap<>();
+  /** Open connections by transport, read by the metrics scrape on another thread. */
+  private final Map<ClientTransport.Kind, AtomicInteger> openConnections = new EnumMap<>(ClientTransport.Kind.class);
+  private Timer deliveryLatency;
   private static final String CALLER = "caller";
 
   private GatewaySettings settings;
@@ -81,7 +87,13 @@ public final class GatewayVerticle extends VerticleBase {
     boolean durable = !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip());
     api = new ChatApi(vertx, sessions, limits, settings.requestTimeoutMs(), durable);
     health = new HealthChecks(vertx, durable, AuditSettings.from(ConfigSource.of(config())).enabled());
-    metrics.gauge("chat_ws_connections", "Open WebSocket connections", connections::size);
+    for (ClientTransport.Kind kind : ClientTransport.Kind.values()) {
+      AtomicInteger open = new AtomicInteger();
+      openConnections.put(kind, open);
+      metrics.gauge("chat_connections", "Open client connections, by transport", open::get, "transport", kind.label());
+    }
+    deliveryLatency = metrics.latency("chat_chunk_delivery",
+        "From a token given by the AI provider to its chunk written to a client connection (live delivery)");
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
     MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
       ClientConnection connection = connections.get(message.body().connectionId());
@@ -341,9 +353,12 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private ClientConnection connect(String id, String sessionId, Admitted admitted, ClientTransport transport) {
+    AtomicInteger open = openConnections.get(transport.kind());
+    open.incrementAndGet();
     ClientConnection connection = new ClientConnection(id, sessionId, admitted.caller(), transport, settings,
-        sessions, address, tokens, limits, vertx, () -> {
+        sessions, address, tokens, limits, vertx, deliveryLatency, () -> {
           connections.remove(id);
+          open.decrementAndGet();
           admitted.release().run();
         });
     connection.places(admitted.places());

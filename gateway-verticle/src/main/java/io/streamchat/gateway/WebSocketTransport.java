@@ -13,6 +13,11 @@ final class WebSocketTransport implements ClientTransport {
   }
 
   @Override
+  public Kind kind() {
+    return Kind.WEBSOCKET;
+  }
+
+  @Override
   public void write(String type, long seq, String epoch, String json) {
     socket.writeTextMessage(json);
   }

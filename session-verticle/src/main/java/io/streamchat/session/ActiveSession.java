@@ -19,6 +19,8 @@ final class ActiveSession implements AppendPipeline.Log, AuditShipper.Source {
   MessageConsumer<SessionCommand> consumer;
   /** Handing off or lost: commands are refused so that senders find the next owner. */
   boolean closing;
+  /** A newer owner fenced this one out. */
+  boolean ownedElsewhere;
 
   ActiveSession(String id, long fence, Consumer<ActiveSession> onFenced, Consumer<ActiveSession> onStored) {
     this.id = id;

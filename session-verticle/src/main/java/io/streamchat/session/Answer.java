@@ -33,6 +33,8 @@ final class Answer {
   long lastProgressMs;
   /** Runs started because the one before was lost. */
   int continuations;
+  /** When the question was taken (for the time to the first token); 0 for an answer restored after an owner change. */
+  long askedMs;
   /** Restored after an owner change, and no generator has made progress with this owner yet. */
   boolean awaitingGenerator;
 

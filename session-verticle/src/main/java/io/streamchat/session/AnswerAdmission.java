@@ -3,7 +3,7 @@ package io.streamchat.session;
 import io.vertx.core.shareddata.Shareable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 
 /**
  * The node's admission limit on answers streaming at once: the answers its sessions own, in all,
@@ -20,9 +20,9 @@ final class AnswerAdmission implements Shareable {
   private final AtomicInteger active = new AtomicInteger();
   private final ConcurrentHashMap<String, Integer> activeByUser = new ConcurrentHashMap<>();
 
-  private final LongAdder refused;
+  private final Counter refused;
 
-  AnswerAdmission(int maxPerNode, int maxPerUser, LongAdder refused) {
+  AnswerAdmission(int maxPerNode, int maxPerUser, Counter refused) {
     this.maxPerNode = maxPerNode;
     this.maxPerUser = maxPerUser;
     this.refused = refused;

@@ -70,6 +70,8 @@ final class SessionActor {
   private final Map<String, LoggedEvent> awaitingStore = new LinkedHashMap<>();
   private final Map<String, String> generators = new HashMap<>();
   private long lastActivityMs;
+  /** While tokens taken as they came are appended: when the provider gave them (see {@link FrameBatch}). */
+  private long liveSinceMicros;
   /** The user whose admission slot the streaming answer holds. */
   private String admittedUser;
   /** The session has left this node: its answer's admission slot is released. */
@@ -175,12 +177,14 @@ final class SessionActor {
     if (!attach.hasCursor()) {
       connection.replies.add(new Connection.Reply(head, historyFrame()));
     } else if (epoch.equals(attach.epoch()) && log.canServeAfter(attach.lastSeq())) {
+      effects.resumed(true);
       connection.nextSeq = attach.lastSeq() + 1;
       if (!attach.quietRecovery()) {
         connection.replies.add(new Connection.Reply(attach.lastSeq(),
             SessionFrames.recovered(head, log.countChunksAfter(attach.lastSeq()))));
       }
     } else {
+      effects.resumed(false);
       connection.replies.add(new Connection.Reply(head, SessionFrames.reset(head)));
       connection.replies.add(new Connection.Reply(head, historyFrame()));
     }
@@ -312,6 +316,7 @@ final class SessionActor {
                                       String createdAt) {
     answer = new Answer(effects.newId(), replyTo, createdAt, continues, clientMessageId, prefix, effects.newRun(),
         effects.nowMs());
+    answer.askedMs = effects.nowMs();
     append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, replyTo, continues,
             clientMessageId),
         answer.messageId, -1, answer.streamingView());
@@ -484,6 +489,15 @@ final class SessionActor {
   }
 
   TokenAck tokens(Tokens tokens) {
+    liveSinceMicros = tokens.receivedAtMicros();
+    try {
+      return take(tokens);
+    } finally {
+      liveSinceMicros = 0;
+    }
+  }
+
+  private TokenAck take(Tokens tokens) {
     if (answer == null || !answer.messageId.equals(tokens.messageId())) {
       return endedAck(tokens.messageId());
     }
@@ -664,6 +678,9 @@ final class SessionActor {
     int index = answer.chunkCount();
     String json = SessionFrames.chunk(seq, answer.messageId, index, text);
     answer.addChunk(text, seq);
+    if (index == 0 && answer.askedMs > 0) {
+      effects.firstToken(effects.nowMs() - answer.askedMs);
+    }
     append(new LoggedEvent(seq, LoggedEvent.CHUNK, json, answer.messageId, index, null));
   }
 
@@ -720,7 +737,7 @@ final class SessionActor {
     if (!left) {
       effects.admission().release(admittedUser);
     }
-    effects.answerEnded(admittedUser);
+    effects.answerEnded(admittedUser, status, errorCode);
     MessageView view = ended.view(status, errorCode, errorMessage,
         status == AnswerStatus.COMPLETED ? finishReason : null);
     conversation.remember(view);
@@ -780,7 +797,7 @@ final class SessionActor {
       connection.framesSent++;
     }
     if (frames != null) {
-      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, fence, frames));
+      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, fence, frames, liveSinceMicros));
     }
   }
 

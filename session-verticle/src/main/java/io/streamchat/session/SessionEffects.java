@@ -1,6 +1,8 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.FrameBatch;
 import java.util.List;
@@ -47,8 +49,17 @@ interface SessionEffects {
   /** The node's admission limit on answers streaming at once. */
   AnswerAdmission admission();
 
-  /** An answer of {@code userId} (null: anonymous) ended: it no longer counts against the user's limit. */
-  void answerEnded(String userId);
+  /**
+   * An answer of {@code userId} (null: anonymous) ended as {@code status} ({@code errorCode} when it
+   * failed or was interrupted): it no longer counts against the user's limit.
+   */
+  void answerEnded(String userId, AnswerStatus status, AnswerError errorCode);
+
+  /** An answer's first token arrived {@code afterMs} after its question was taken. */
+  void firstToken(long afterMs);
+
+  /** A connection came back with a cursor: the events it missed follow ({@code recovered}), or it starts over. */
+  void resumed(boolean recovered);
 
   long nowMs();
 

@@ -2,6 +2,7 @@ package io.streamchat.session;
 
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AnswerError;
+import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AiCommand.StopGeneration;
@@ -69,9 +70,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,10 +114,14 @@ public final class SessionVerticle extends VerticleBase {
   private String clusterNodeId;
   private DeliveryOptions requestOptions;
   private LeaseKeeper leases;
-  private LongAdder eventsTotal;
-  private LongAdder appendRetries;
-  private LongAdder answersTruncated;
-  private LongAdder answersContinued;
+  private Counter eventsTotal;
+  private Counter appendRetries;
+  private Counter answersTruncated;
+  private Counter answersContinued;
+  private SessionMeters meters;
+  /** Sums over this instance's sessions, counted each tick on its own thread and read by the metrics scrape. */
+  private volatile long cachePendingEvents;
+  private volatile long auditPendingEvents;
   private AnswerAdmission admission;
   private UserAnswerLimit userAnswers;
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
@@ -125,7 +131,7 @@ public final class SessionVerticle extends VerticleBase {
   private WriteBehind<DurableCommand.Write> durableWrites;
   /** Stored events to the Kafka audit log; null when it is off. */
   private AuditShipper auditLog;
-  private LongAdder auditLogLost;
+  private Counter auditLogLost;
   private AuditSettings auditSettings;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
@@ -140,6 +146,7 @@ public final class SessionVerticle extends VerticleBase {
     clusterNodeId = Membership.nodeId(vertx);
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
     Metrics metrics = Metrics.of(vertx);
+    meters = new SessionMeters(metrics);
     eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
     answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
     answersContinued = metrics.counter("chat_answers_continued_total",
@@ -162,7 +169,7 @@ public final class SessionVerticle extends VerticleBase {
           sessionId, failure.toString());
     }, MAX_APPEND_BATCH);
     if (settings.durable()) {
-      LongAdder durableFailures = metrics.counter("chat_db_write_failures_total",
+      Counter durableFailures = metrics.counter("chat_db_write_failures_total",
           "Batches of conversation changes that PostgreSQL refused or did not answer (they are retried)");
       durableWrites = new WriteBehind<>(this::storeDurably, new LoopClock(), MAX_DURABLE_BATCH,
           settings.maxPendingDurableWrites(), (inARow, failure) -> {
@@ -180,8 +187,7 @@ public final class SessionVerticle extends VerticleBase {
       vertx.setPeriodic(AUDIT_BEAT_MS, id -> auditLog.beat());
       vertx.setPeriodic(AUDIT_POSITION_MS, id -> auditLog.recordPositions(sessions.values()));
     }
-    metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis",
-        () -> sessions.values().stream().mapToLong(s -> s.actor.unstoredCount()).sum());
+    metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis", () -> cachePendingEvents);
     vertx.setPeriodic(TICK_MS, id -> tick());
     vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> acknowledgeTokens());
     return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
@@ -224,15 +230,28 @@ public final class SessionVerticle extends VerticleBase {
     }
   }
 
+  /** Sums what the sessions hold for Redis and the audit log, here on their thread, for the gauges to read. */
+  private void countPending() {
+    long cache = 0;
+    long audit = 0;
+    for (ActiveSession session : sessions.values()) {
+      cache += session.actor.unstoredCount();
+      audit += AuditShipper.behind(session);
+    }
+    cachePendingEvents = cache;
+    auditPendingEvents = audit;
+  }
+
   private AuditShipper auditShipper(Metrics metrics) {
-    LongAdder written = metrics.counter("chat_audit_records_total", "Records written to the Kafka audit log");
-    LongAdder failures = metrics.counter("chat_audit_failures_total",
+    Counter written = metrics.counter("chat_audit_records_total", "Records written to the Kafka audit log");
+    Counter failures = metrics.counter("chat_audit_failures_total",
         "Audit-log batches, reads and reconciliations that failed (they are retried)");
-    LongAdder lost = metrics.counter("chat_audit_events_lost_total",
+    Counter lost = metrics.counter("chat_audit_events_lost_total",
         "Stored events that will not be in the audit log (they left Redis first, Kafka refuses them, deleted first)");
     auditLogLost = lost;
-    metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log",
-        () -> sessions.values().stream().mapToLong(AuditShipper::behind).sum());
+    Counter batchesWritten = metrics.storeWrites(Metrics.Store.KAFKA, true);
+    Counter batchesFailed = metrics.storeWrites(Metrics.Store.KAFKA, false);
+    metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log", () -> auditPendingEvents);
     AuditLink link = new AuditLink(vertx, auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3,
         requestOptions);
     AuditShipper.Listener listener = new AuditShipper.Listener() {
@@ -240,12 +259,14 @@ public final class SessionVerticle extends VerticleBase {
 
       @Override
       public void written(int records) {
-        written.add(records);
+        written.increment(records);
+        batchesWritten.increment();
       }
 
       @Override
       public void failed(String sessionId, Throwable failure) {
         failures.increment();
+        batchesFailed.increment();
         long now = System.currentTimeMillis();
         if (now - lastWarnMs > 5000) {
           lastWarnMs = now;
@@ -256,7 +277,7 @@ public final class SessionVerticle extends VerticleBase {
 
       @Override
       public void lost(String sessionId, long events, String why) {
-        lost.add(events);
+        lost.increment(events);
         LOG.error("Session {}: {} events will not be in the audit log: {}", sessionId, events, why);
       }
 
@@ -357,10 +378,12 @@ public final class SessionVerticle extends VerticleBase {
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
+          meters.leasesAcquired.increment();
           if (auditLog != null) {
             auditLog.enqueue(session);
           }
           if (claimed.epochChanged() && claimed.lastSeq() > 0) {
+            meters.failovers.increment();
             // The previous owner did not hand off: what it had queued for PostgreSQL may be lost.
             session.actor.rewriteRecentMessages(DURABLE_CATCH_UP_MESSAGES);
           }
@@ -406,6 +429,7 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private void tick() {
+    countPending();
     long now = System.currentTimeMillis();
     long sinceLastTick = now - lastTickMs;
     lastTickMs = now;
@@ -545,7 +569,9 @@ public final class SessionVerticle extends VerticleBase {
     if (auditLog != null) {
       auditLog.forget(session);
     }
-    sessions.remove(session.id, session);
+    if (sessions.remove(session.id, session) && !session.ownedElsewhere) {
+      meters.leasesReleased.increment();
+    }
     leases.release(session.id);
   }
 
@@ -600,7 +626,7 @@ public final class SessionVerticle extends VerticleBase {
     return awaitCondition(() -> auditLog.caughtUp(session), deadline, "the audit log is behind")
         .recover(e -> {
           long left = AuditShipper.behind(session);
-          auditLogLost.add(left);
+          auditLogLost.increment(left);
           LOG.error("Session {} is deleted with {} events not yet in the audit log; they will not be", session.id, left);
           return Future.succeededFuture();
         })
@@ -631,6 +657,8 @@ public final class SessionVerticle extends VerticleBase {
       auditLog.forget(session);
     }
     LOG.warn("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
+    meters.leasesLost.increment();
+    session.ownedElsewhere = true;
     session.closing = true;
     for (Connection connection : session.actor.detachAll()) {
       vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id, session.fence));
@@ -950,8 +978,19 @@ public final class SessionVerticle extends VerticleBase {
     }
 
     @Override
-    public void answerEnded(String userId) {
+    public void answerEnded(String userId, AnswerStatus status, AnswerError errorCode) {
       userAnswers.release(userId, session.id);
+      meters.answerEnded(status, errorCode);
+    }
+
+    @Override
+    public void firstToken(long afterMs) {
+      meters.timeToFirstToken.record(afterMs, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void resumed(boolean recovered) {
+      (recovered ? meters.resumesRecovered : meters.resumesReset).increment();
     }
 
     @Override

@@ -4,7 +4,7 @@ import io.streamchat.protocol.CacheCommand.Place;
 import io.streamchat.protocol.ChatException;
 import io.vertx.core.Future;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.Counter;
 
 /**
  * How many answers of one user stream at once across the cluster. Each session streams at most one
@@ -33,10 +33,10 @@ final class UserAnswerLimit {
   private final Places places;
   private final int maxPerUser;
   private final long leaseMs;
-  private final LongAdder refusals;
-  private final LongAdder unchecked;
+  private final Counter refusals;
+  private final Counter unchecked;
 
-  UserAnswerLimit(Places places, int maxPerUser, long leaseMs, LongAdder refusals, LongAdder unchecked) {
+  UserAnswerLimit(Places places, int maxPerUser, long leaseMs, Counter refusals, Counter unchecked) {
     this.places = places;
     this.maxPerUser = maxPerUser;
     this.leaseMs = leaseMs;

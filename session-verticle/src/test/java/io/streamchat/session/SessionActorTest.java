@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
 import io.streamchat.protocol.CacheCommand.AuditMark;
@@ -106,7 +107,7 @@ class SessionActorTest {
       truncated++;
     }
 
-    final AnswerAdmission admission = new AnswerAdmission(2, 1, new java.util.concurrent.atomic.LongAdder());
+    final AnswerAdmission admission = new AnswerAdmission(2, 1, new io.micrometer.core.instrument.simple.SimpleMeterRegistry().counter("refused"));
 
     @Override
     public AnswerAdmission admission() {
@@ -114,8 +115,16 @@ class SessionActorTest {
     }
 
     @Override
-    public void answerEnded(String userId) {
+    public void answerEnded(String userId, AnswerStatus status, AnswerError errorCode) {
       answersEnded.add(String.valueOf(userId));
+    }
+
+    @Override
+    public void firstToken(long afterMs) {
+    }
+
+    @Override
+    public void resumed(boolean recovered) {
     }
 
     @Override
