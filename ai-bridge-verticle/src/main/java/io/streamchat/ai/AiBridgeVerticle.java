@@ -117,7 +117,8 @@ public final class AiBridgeVerticle extends VerticleBase {
     relays.put(key, relay);
     message.reply(address);
     relay.generation = provider.start(request, relay);
-    LOG.debug("Session {}: generating answer {}", request.sessionId(), request.messageId());
+    LOG.atDebug().addKeyValue("session_id", request.sessionId())
+        .log("Session {}: generating answer {}", request.sessionId(), request.messageId());
   }
 
   private void control(Message<AiCommand> message) {

@@ -315,11 +315,13 @@ final class Relay implements TokenSink {
     long now = System.currentTimeMillis();
     if (failures++ == 0) {
       firstFailureMs = now;
-      LOG.warn("Session {}: answer {} could not be delivered to the session's owner ({}); trying again", sessionId,
-          messageId, reason);
+      LOG.atWarn().addKeyValue("session_id", sessionId)
+          .log("Session {}: answer {} could not be delivered to the session's owner ({}); trying again", sessionId,
+              messageId, reason);
     } else if (now - firstFailureMs > giveUpMs) {
-      LOG.warn("Session {}: answer {} had no reachable owner for {} ms; it is stopped", sessionId, messageId,
-          now - firstFailureMs);
+      LOG.atWarn().addKeyValue("session_id", sessionId)
+          .log("Session {}: answer {} had no reachable owner for {} ms; it is stopped", sessionId, messageId,
+              now - firstFailureMs);
       stop();
       return;
     }

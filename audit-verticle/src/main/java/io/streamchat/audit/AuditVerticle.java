@@ -146,7 +146,8 @@ public final class AuditVerticle extends VerticleBase {
         if (result.succeeded()) {
           message.reply(result.result());
         } else {
-          LOG.warn("Reading the audit log for session {} failed: {}", reconcile.sessionId(), result.cause().toString());
+          LOG.atWarn().addKeyValue("session_id", reconcile.sessionId())
+              .log("Reading the audit log for session {} failed: {}", reconcile.sessionId(), result.cause().toString());
           message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
         }
       });
@@ -235,7 +236,8 @@ public final class AuditVerticle extends VerticleBase {
     long now = System.currentTimeMillis();
     if (never || now - lastFailureLogMs > 5000) {
       lastFailureLogMs = now;
-      LOG.warn("Kafka did not take record {} of session {}: {}", record.seq(), record.sessionId(), failure.toString());
+      LOG.atWarn().addKeyValue("session_id", record.sessionId())
+          .log("Kafka did not take record {} of session {}: {}", record.seq(), record.sessionId(), failure.toString());
     }
     return never ? Delivery.REFUSED : Delivery.UNKNOWN;
   }

@@ -125,8 +125,9 @@ public final class CacheVerticle extends VerticleBase {
       } else {
         if (!(command instanceof AppendBatch)) {
           // A batch's failures are reported by its sender, once per session and run of failures.
-          LOG.warn("Redis {} of session {} failed: {}", command.getClass().getSimpleName(), sessionOf(command),
-              failure.toString());
+          LOG.atWarn().addKeyValue("session_id", sessionOf(command))
+              .log("Redis {} of session {} failed: {}", command.getClass().getSimpleName(), sessionOf(command),
+                  failure.toString());
         }
         message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
       }

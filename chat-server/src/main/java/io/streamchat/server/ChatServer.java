@@ -3,6 +3,7 @@ package io.streamchat.server;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
 import com.hazelcast.config.TcpIpConfig;
+import ch.qos.logback.classic.LoggerContext;
 import io.streamchat.ai.AiBridgeVerticle;
 import io.streamchat.cache.CacheVerticle;
 import io.streamchat.cache.EmbeddedRedis;
@@ -107,6 +108,9 @@ public final class ChatServer {
   /** Starts a node. Blocking (starts processes): call it from main or a test thread, not an event loop. */
   public static ChatServer start(JsonObject settings) throws Exception {
     ServerConfig config = ServerConfig.from(ConfigSource.of(settings));
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logs) {
+      logs.putProperty(LogEncoder.NODE_PROPERTY, config.nodeId());
+    }
     JsonObject verticleConfig = settings.copy().put("CHAT_NODE_ID", config.nodeId())
         .put("CHAT_ROLES", String.join(",", config.roles()));
     Config clusterConfig = config.clustered() ? hazelcast(config) : null;

@@ -24,6 +24,11 @@ public final class Main {
       System.err.println("unknown command " + args[0] + "; with no argument the node starts. " + Replay.USAGE);
       System.exit(2);
     }
+    String logFormat = ConfigSource.of(new JsonObject()).string("CHAT_LOG_FORMAT", "text");
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      System.err.println("CHAT_LOG_FORMAT is " + logFormat + "; it must be text or json");
+      System.exit(2);
+    }
     ChatServer server = ChatServer.start(new JsonObject());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("Shutting down node {}", server.nodeId());

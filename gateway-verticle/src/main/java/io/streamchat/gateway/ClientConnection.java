@@ -148,7 +148,8 @@ final class ClientConnection {
     if (failure instanceof CorruptedWebSocketFrameException corrupted) {
       close((short) corrupted.closeStatus().code(), corrupted.closeStatus().reasonText());
     } else {
-      LOG.debug("Session {}: socket error: {}", sessionId, failure.toString());
+      LOG.atDebug().addKeyValue("session_id", sessionId)
+          .log("Session {}: socket error: {}", sessionId, failure.toString());
     }
   }
 
@@ -216,8 +217,9 @@ final class ClientConnection {
     }
     if (result.succeeded()) {
       if (result.result() instanceof SessionReply.Attached attached) {
-        LOG.debug("Session {}: connection {} attached to {} (fence {})", sessionId, id, attached.ownerNode(),
-            attached.fence());
+        LOG.atDebug().addKeyValue("session_id", sessionId)
+            .log("Session {}: connection {} attached to {} (fence {})", sessionId, id, attached.ownerNode(),
+                attached.fence());
         ownerFence = Math.max(ownerFence, attached.fence());
         ownerNode = attached.ownerNode();
       }
@@ -236,7 +238,8 @@ final class ClientConnection {
         close(ErrorCode.FORBIDDEN.closeCode(), "forbidden");
         return;
       }
-      LOG.warn("Session {}: could not attach a connection: {}", sessionId, failure.toString());
+      LOG.atWarn().addKeyValue("session_id", sessionId)
+          .log("Session {}: could not attach a connection: {}", sessionId, failure.toString());
       writeError(error.code(), "the session is unavailable; reconnect with your cursor", null);
       close(ErrorCode.UNAVAILABLE.closeCode(), "session unavailable");
     } else {
@@ -385,7 +388,8 @@ final class ClientConnection {
   }
 
   private void moveOn() {
-    LOG.debug("Session {}: connection {} follows the session to its next owner (from seq {})", sessionId, id, lastSeq);
+    LOG.atDebug().addKeyValue("session_id", sessionId)
+        .log("Session {}: connection {} follows the session to its next owner (from seq {})", sessionId, id, lastSeq);
     ownerNode = null;
     submit(reattach(), null);
   }
@@ -415,8 +419,9 @@ final class ClientConnection {
       transport.pauseReading();
       slowTimer = vertx.setTimer(settings.slowClientCloseMs(), timer -> {
         slowTimer = -1;
-        LOG.info("Session {}: connection {} took no frames for {} ms; closing it", sessionId, id,
-            settings.slowClientCloseMs());
+        LOG.atInfo().addKeyValue("session_id", sessionId)
+            .log("Session {}: connection {} took no frames for {} ms; closing it", sessionId, id,
+                settings.slowClientCloseMs());
         close(ErrorCode.BAD_REQUEST.closeCode(), "not reading");
       });
       transport.onDrain(() -> {

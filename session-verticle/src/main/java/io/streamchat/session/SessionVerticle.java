@@ -165,8 +165,9 @@ public final class SessionVerticle extends VerticleBase {
         .map(session -> new UserAnswerLimit.Streaming(session.actor.userId(), session.id)).toList()));
     appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
       appendRetries.increment();
-      LOG.warn("Storing session {} failed ({}); live delivery goes on and the append is retried",
-          sessionId, failure.toString());
+      LOG.atWarn().addKeyValue("session_id", sessionId)
+          .log("Storing session {} failed ({}); live delivery goes on and the append is retried",
+              sessionId, failure.toString());
     }, MAX_APPEND_BATCH);
     if (settings.durable()) {
       Counter durableFailures = metrics.counter("chat_db_write_failures_total",
@@ -270,21 +271,24 @@ public final class SessionVerticle extends VerticleBase {
         long now = System.currentTimeMillis();
         if (now - lastWarnMs > 5000) {
           lastWarnMs = now;
-          LOG.warn("Writing session {} to the audit log failed ({}); live delivery goes on and it is retried in order",
-              sessionId, failure.toString());
+          LOG.atWarn().addKeyValue("session_id", sessionId)
+              .log("Writing session {} to the audit log failed ({}); live delivery goes on and it is retried in order",
+                  sessionId, failure.toString());
         }
       }
 
       @Override
       public void lost(String sessionId, long events, String why) {
         lost.increment(events);
-        LOG.error("Session {}: {} events will not be in the audit log: {}", sessionId, events, why);
+        LOG.atError().addKeyValue("session_id", sessionId)
+            .log("Session {}: {} events will not be in the audit log: {}", sessionId, events, why);
       }
 
       @Override
       public void reconciled(String sessionId, long seq, long known) {
-        LOG.info("Session {}: the audit log holds its events up to seq {} ({} known); it goes on from there",
-            sessionId, seq, known);
+        LOG.atInfo().addKeyValue("session_id", sessionId)
+            .log("Session {}: the audit log holds its events up to seq {} ({} known); it goes on from there",
+                sessionId, seq, known);
       }
 
       @Override
@@ -360,7 +364,8 @@ public final class SessionVerticle extends VerticleBase {
           if (result.succeeded()) {
             request.reply(result.result());
           } else {
-            LOG.warn("Could not activate session {}: {}", sessionId, result.cause().toString());
+            LOG.atWarn().addKeyValue("session_id", sessionId)
+                .log("Could not activate session {}: {}", sessionId, result.cause().toString());
             leases.release(sessionId);
             request.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
           }
@@ -395,8 +400,9 @@ public final class SessionVerticle extends VerticleBase {
               }
             });
           }
-          LOG.debug("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
-              claimed.epoch(), claimed.lastSeq());
+          LOG.atDebug().addKeyValue("session_id", sessionId)
+              .log("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
+                  claimed.epoch(), claimed.lastSeq());
           return session.consumer.completion().map("activated");
         });
   }
@@ -422,7 +428,8 @@ public final class SessionVerticle extends VerticleBase {
           List<String> ids = stored.messages().stream()
               .map(json -> new io.vertx.core.json.JsonObject(json).getString("message_id")).toList();
           Seed seed = new Seed(sessionId, claimed.fence(), stored.userId(), ids, stored.messages());
-          LOG.info("Session {} comes back from PostgreSQL with {} messages", sessionId, ids.size());
+          LOG.atInfo().addKeyValue("session_id", sessionId)
+              .log("Session {} comes back from PostgreSQL with {} messages", sessionId, ids.size());
           return Nearest.request(vertx, Addresses.CACHE, seed, requestOptions)
               .map(v -> claimed.withHistory(stored.userId(), stored.messages()));
         });
@@ -495,8 +502,9 @@ public final class SessionVerticle extends VerticleBase {
           return recorded.future();
         })
         .recover(e -> {
-          LOG.warn("Session {} leaves with {} events not yet in the audit log ({}); its next owner writes them",
-              session.id, AuditShipper.behind(session), e.getMessage());
+          LOG.atWarn().addKeyValue("session_id", session.id)
+              .log("Session {} leaves with {} events not yet in the audit log ({}); its next owner writes them",
+                  session.id, AuditShipper.behind(session), e.getMessage());
           return Future.succeededFuture();
         });
   }
@@ -528,7 +536,8 @@ public final class SessionVerticle extends VerticleBase {
         .compose(v -> release(session))
         .onComplete(v -> forget(session))
         .recover(e -> {
-          LOG.warn("Session {} was not handed off cleanly: {}", session.id, e.toString());
+          LOG.atWarn().addKeyValue("session_id", session.id)
+              .log("Session {} was not handed off cleanly: {}", session.id, e.toString());
           return Future.succeededFuture();
         });
   }
@@ -558,7 +567,8 @@ public final class SessionVerticle extends VerticleBase {
     return Nearest.request(vertx, Addresses.CACHE, new Release(session.id, session.fence), requestOptions)
         .<Void>mapEmpty()
         .recover(e -> {
-          LOG.warn("Session {} was not released cleanly: {}", session.id, e.toString());
+          LOG.atWarn().addKeyValue("session_id", session.id)
+              .log("Session {} was not released cleanly: {}", session.id, e.toString());
           return Future.succeededFuture();
         });
   }
@@ -604,11 +614,12 @@ public final class SessionVerticle extends VerticleBase {
           forget(session);
           if (result.succeeded()) {
             if (result.result()) {
-              LOG.info("Session {} deleted", session.id);
+              LOG.atInfo().addKeyValue("session_id", session.id).log("Session {} deleted", session.id);
             }
             request.reply(new SessionReply.Deleted(result.result()));
           } else {
-            LOG.warn("Deleting session {} failed: {}", session.id, result.cause().toString());
+            LOG.atWarn().addKeyValue("session_id", session.id)
+                .log("Deleting session {} failed: {}", session.id, result.cause().toString());
             request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
           }
         });
@@ -627,7 +638,8 @@ public final class SessionVerticle extends VerticleBase {
         .recover(e -> {
           long left = AuditShipper.behind(session);
           auditLogLost.increment(left);
-          LOG.error("Session {} is deleted with {} events not yet in the audit log; they will not be", session.id, left);
+          LOG.atError().addKeyValue("session_id", session.id)
+              .log("Session {} is deleted with {} events not yet in the audit log; they will not be", session.id, left);
           return Future.succeededFuture();
         })
         .compose(v -> {
@@ -656,7 +668,8 @@ public final class SessionVerticle extends VerticleBase {
     if (auditLog != null) {
       auditLog.forget(session);
     }
-    LOG.warn("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
+    LOG.atWarn().addKeyValue("session_id", session.id)
+        .log("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
     meters.leasesLost.increment();
     session.ownedElsewhere = true;
     session.closing = true;
@@ -712,7 +725,8 @@ public final class SessionVerticle extends VerticleBase {
       message.reply(refusal.toReplyException());
       return;
     }
-    LOG.error("Session {} failed on {}", session.id, message.body().getClass().getSimpleName(), failure);
+    LOG.atError().addKeyValue("session_id", session.id).setCause(failure)
+        .log("Session {} failed on {}", session.id, message.body().getClass().getSimpleName());
     message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
   }
 
@@ -932,7 +946,8 @@ public final class SessionVerticle extends VerticleBase {
       Nearest.<String>request(vertx, Addresses.AI_GENERATE, generate, requestOptions)
           .onSuccess(reply -> session.actor.generatorStarted(messageId, run, reply.body()))
           .onFailure(failure -> {
-            LOG.warn("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
+            LOG.atWarn().addKeyValue("session_id", session.id)
+                .log("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
             session.actor.generatorFailed(messageId, run, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge is available");
           });
     }
@@ -947,8 +962,9 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void generationContinued(String messageId, int fromIndex, String why) {
       answersContinued.increment();
-      LOG.info("Session {}: answer {} lost its generator ({}); a new run goes on from chunk {}", session.id,
-          messageId, why, fromIndex);
+      LOG.atInfo().addKeyValue("session_id", session.id)
+          .log("Session {}: answer {} lost its generator ({}); a new run goes on from chunk {}", session.id,
+              messageId, why, fromIndex);
     }
 
     @Override
@@ -968,8 +984,9 @@ public final class SessionVerticle extends VerticleBase {
     @Override
     public void answerTruncated() {
       answersTruncated.increment();
-      LOG.info("Session {}: an answer reached CHAT_MAX_ANSWER_CHARS ({}) and was ended there", session.id,
-          settings.maxAnswerChars());
+      LOG.atInfo().addKeyValue("session_id", session.id)
+          .log("Session {}: an answer reached CHAT_MAX_ANSWER_CHARS ({}) and was ended there", session.id,
+              settings.maxAnswerChars());
     }
 
     @Override
