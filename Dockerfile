@@ -10,4 +10,4 @@ COPY --from=build /src/chat-server/target/chat-server.jar /app/chat-server.jar
 COPY cluster.xml /app/cluster.xml
 EXPOSE 8080 5701
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["java", "-XX:+UseZGC", "-Dhazelcast.logging.type=slf4j", "-jar", "/app/chat-server.jar"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseZGC", "-Dhazelcast.logging.type=slf4j", "-jar", "/app/chat-server.jar"]

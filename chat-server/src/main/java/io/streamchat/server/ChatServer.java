@@ -2,7 +2,7 @@ package io.streamchat.server;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
-import com.hazelcast.config.TcpIpConfig;
+import com.hazelcast.config.JoinConfig;
 import ch.qos.logback.classic.LoggerContext;
 import io.streamchat.ai.AiBridgeVerticle;
 import io.streamchat.cache.CacheVerticle;
@@ -392,8 +392,15 @@ public final class ChatServer {
         ? new FileSystemXmlConfig(file.toFile())
         : new com.hazelcast.config.ClasspathXmlConfig("cluster.xml");
     hazelcast.getNetworkConfig().setPort(config.clusterPort());
-    TcpIpConfig tcpIp = hazelcast.getNetworkConfig().getJoin().getTcpIpConfig();
-    tcpIp.setMembers(List.of(config.clusterMembers().split(",")));
+    JoinConfig join = hazelcast.getNetworkConfig().getJoin();
+    if (config.discoversOnKubernetes()) {
+      // DNS lookup of a headless service: no API access (and no RBAC) needed.
+      join.getTcpIpConfig().setEnabled(false);
+      join.getMulticastConfig().setEnabled(false);
+      join.getKubernetesConfig().setEnabled(true).setProperty("service-dns", config.clusterKubernetesService());
+    } else {
+      join.getTcpIpConfig().setMembers(List.of(config.clusterMembers().split(",")));
+    }
     if (config.clusterHost().matches("[0-9.]+|[0-9a-fA-F:]+")) {
       hazelcast.getNetworkConfig().getInterfaces().setEnabled(true).setInterfaces(List.of(config.clusterHost()));
     } else {

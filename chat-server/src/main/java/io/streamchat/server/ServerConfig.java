@@ -14,6 +14,8 @@ import java.util.UUID;
  * @param roles           CHAT_ROLES (gateway,session,cache,ai-bridge): the verticles this node runs
  * @param redisUrl        CHAT_REDIS_URL (unset: an embedded Redis is started)
  * @param clusterMembers  CHAT_CLUSTER_MEMBERS (unset: not clustered): comma list of host[:port]
+ * @param clusterKubernetesService CHAT_CLUSTER_KUBERNETES_SERVICE (unset): DNS name of a headless Kubernetes
+ *                        service selecting the chat pods; set, the members are found through it (clustered)
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
@@ -26,7 +28,8 @@ import java.util.UUID;
  * @param eventLoops      CHAT_EVENT_LOOPS (1 per core): event-loop threads; each runs one instance of every verticle
  *                        of the node (a lane), so that a session's hot path stays on one thread
  */
-record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers, String clusterHost,
+record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers,
+                    String clusterKubernetesService, String clusterHost,
                     int clusterPort, String clusterConfig, Path dataDir, int embeddedRedisPort, String dbUrl,
                     int embeddedDbPort, String kafkaBootstrap, int embeddedKafkaPort, int eventLoops,
                     ConfigSource source) {
@@ -39,6 +42,7 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         roles,
         config.string("CHAT_REDIS_URL", null),
         config.string("CHAT_CLUSTER_MEMBERS", null),
+        config.string("CHAT_CLUSTER_KUBERNETES_SERVICE", null),
         config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
         config.integer("CHAT_CLUSTER_PORT", 5701),
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
@@ -63,7 +67,11 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
   }
 
   boolean clustered() {
-    return clusterMembers != null && !clusterMembers.isBlank();
+    return clusterMembers != null && !clusterMembers.isBlank() || discoversOnKubernetes();
+  }
+
+  boolean discoversOnKubernetes() {
+    return clusterKubernetesService != null && !clusterKubernetesService.isBlank();
   }
 
   /**

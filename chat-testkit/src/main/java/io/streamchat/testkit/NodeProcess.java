@@ -33,9 +33,12 @@ public final class NodeProcess implements AutoCloseable {
     this.log = log;
   }
 
-  /** Starts a node with these CHAT_* settings, logging to target/nodes; JVM options may be added. */
+  /**
+   * Starts a node with these CHAT_* settings, logging to target/nodes; JVM options may be added. It
+   * listens on CHAT_HTTP_PORT when that is set, else on a free port.
+   */
   public static NodeProcess start(String nodeId, Map<String, String> env, List<String> jvmOptions) throws IOException {
-    int port = freePort();
+    int port = env.containsKey("CHAT_HTTP_PORT") ? Integer.parseInt(env.get("CHAT_HTTP_PORT")) : freePort();
     Path logs = Path.of("target", "nodes");
     Files.createDirectories(logs);
     Path log = logs.resolve(nodeId + "-" + System.currentTimeMillis() + ".log");
