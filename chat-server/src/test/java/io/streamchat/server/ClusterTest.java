@@ -92,22 +92,9 @@ class ClusterTest {
   }
 
   private NodeProcess startNode(String roles, Map<String, String> settings) throws Exception {
-    Map<String, String> env = new HashMap<>();
-    List<String> members = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      members.add("127.0.0.1:" + (clusterPort + i));
-    }
-    env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
-    env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
-    env.put("CHAT_REDIS_URL", redis.url());
-    env.put("CHAT_DB_URL", "none");
-    env.put("CHAT_KAFKA_BOOTSTRAP", "none");
+    Map<String, String> env = new HashMap<>(BackToBackClient.clusterSettings(clusterPort, redis.url(), ai.baseUrl()));
     env.put("CHAT_ROLES", roles);
-    env.put("CHAT_AI_PROVIDER", "openai");
-    env.put("CHAT_AI_BASE_URL", ai.baseUrl());
     env.put("CHAT_GENERATOR_TIMEOUT_MS", "4000");
-    env.put("CHAT_REQUEST_TIMEOUT_MS", "2000");
-    env.put("CHAT_CONNECTION_KEEPALIVE_MS", "1000");
     env.put("CHAT_AI_DRAIN_MS", "20000");
     env.putAll(settings);
     NodeProcess node = NodeProcess.start("node" + ++started, env,
@@ -416,7 +403,7 @@ class ClusterTest {
   private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
                                    int answers, JsonObject question, Duration timeout) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeout.toMillis();
-    while (completedAnswers(follower) < answers) {
+    while (BackToBackClient.completedAnswers(follower) < answers) {
       assertThat(System.currentTimeMillis()).as("tab %d gets answer %d", i, answers).isLessThan(deadline);
       JsonObject frame = tabs.get(i).poll(Duration.ofMillis(200));
       boolean askAgain = false;
@@ -820,7 +807,8 @@ class ClusterTest {
       ChatFollower follower = new ChatFollower();
       followers.add(follower);
       String session = "roll-" + c;
-      asked.add(pool.submit(() -> askBackToBack(live, session, follower, rolling, errors)));
+      asked.add(pool.submit(() -> BackToBackClient.ask(() -> connectToAnyLive(live, session, follower), session,
+          follower, rolling, errors)));
     }
     Thread.sleep(2000);
     for (int round = 0; round < 3; round++) {
@@ -853,48 +841,6 @@ class ClusterTest {
             assertThat(m.content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(20));
           });
     }
-  }
-
-  /** A client asking one question after another, reconnecting with its cursor (to another node) whenever its socket closes. */
-  private int askBackToBack(List<NodeProcess> live, String session, ChatFollower follower,
-                            java.util.concurrent.atomic.AtomicBoolean rolling, List<String> errors) throws Exception {
-    TestSocket socket = connectToAnyLive(live, session, follower);
-    int asked = 0;
-    try {
-      while (rolling.get()) {
-        JsonObject question = message("question " + asked).put("client_message_id", "q-" + asked);
-        asked++;
-        boolean sent = trySend(socket, question);
-        while (completedAnswers(follower) < asked) {
-          JsonObject frame = socket.poll(Duration.ofMillis(200));
-          if (frame != null && "error".equals(frame.getString("type"))) {
-            errors.add(session + ": " + frame.encode());
-          }
-          if (frame == null && (socket.isClosed() || !sent)) {
-            // The same client_message_id again: the server appends it once, whichever socket it came by.
-            socket.close();
-            socket = connectToAnyLive(live, session, follower);
-            sent = trySend(socket, question);
-          }
-        }
-      }
-    } finally {
-      socket.close();
-    }
-    return asked;
-  }
-
-  private static boolean trySend(TestSocket socket, JsonObject frame) {
-    try {
-      socket.send(frame);
-      return true;
-    } catch (RuntimeException closed) {
-      return false;
-    }
-  }
-
-  private static long completedAnswers(ChatFollower follower) {
-    return follower.messages().values().stream().filter(m -> m.role.equals("assistant") && !"streaming".equals(m.status)).count();
   }
 
   private static TestSocket connectToAnyLive(List<NodeProcess> live, String session, ChatFollower follower)

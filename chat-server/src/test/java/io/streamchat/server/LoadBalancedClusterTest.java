@@ -11,7 +11,6 @@ import io.streamchat.testkit.NodeProcess;
 import io.streamchat.testkit.PrometheusText;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,23 +53,11 @@ class LoadBalancedClusterTest {
     Vertx vertx = Vertx.vertx();
     List<NodeProcess> started = new CopyOnWriteArrayList<>();
     Process nginx = null;
-    try (EmbeddedRedis redis = EmbeddedRedis.start()) {
+    EmbeddedRedis redis = EmbeddedRedis.start();
+    try {
       FakeOpenAi ai = FakeOpenAi.start(vertx);
       ai.script(Script.tokens(TOKENS, 10));
-      Map<String, String> env = new HashMap<>();
-      List<String> members = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        members.add("127.0.0.1:" + (clusterPort + i));
-      }
-      env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
-      env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
-      env.put("CHAT_REDIS_URL", redis.url());
-      env.put("CHAT_DB_URL", "none");
-      env.put("CHAT_KAFKA_BOOTSTRAP", "none");
-      env.put("CHAT_AI_PROVIDER", "openai");
-      env.put("CHAT_AI_BASE_URL", ai.baseUrl());
-      env.put("CHAT_REQUEST_TIMEOUT_MS", "2000");
-      env.put("CHAT_CONNECTION_KEEPALIVE_MS", "1000");
+      Map<String, String> env = new HashMap<>(BackToBackClient.clusterSettings(clusterPort, redis.url(), ai.baseUrl()));
       // nginx is the client's address: per-address limits would count every client as one.
       env.put("CHAT_TRUST_FORWARDED_FOR", "true");
       NodeProcess[] slots = new NodeProcess[3];
@@ -91,7 +78,8 @@ class LoadBalancedClusterTest {
         ChatFollower follower = new ChatFollower();
         followers.add(follower);
         String session = "balanced-" + c;
-        asked.add(pool.submit(() -> askBackToBack(vertx, balancerPort, session, follower, rolling, errors)));
+        asked.add(pool.submit(() -> BackToBackClient.ask(() -> connect(vertx, balancerPort, session, follower), session,
+            follower, rolling, errors)));
       }
       List<PrometheusText> scrapes = new CopyOnWriteArrayList<>();
       Thread scraper = new Thread(() -> scrapeWhile(slots, rolling, scrapes), "scraper");
@@ -144,6 +132,7 @@ class LoadBalancedClusterTest {
       for (NodeProcess node : started) {
         node.close();
       }
+      redis.close();
       vertx.close().await();
     }
   }
@@ -162,9 +151,9 @@ class LoadBalancedClusterTest {
   private Process startNginx(int firstHttpPort, int balancerPort) throws Exception {
     String config = Files.readString(Path.of("..", "deploy", "nginx.conf"));
     for (int slot = 0; slot < 3; slot++) {
-      String upstream = "server node" + (slot + 1) + ":8080;";
+      String upstream = "server node" + (slot + 1) + ":8080 ";
       assertThat(config).contains(upstream);
-      config = config.replace(upstream, "server 127.0.0.1:" + (firstHttpPort + slot) + ";");
+      config = config.replace(upstream, "server 127.0.0.1:" + (firstHttpPort + slot) + " ");
     }
     assertThat(config).contains("listen 8080;");
     config = config.replace("listen 8080;", "listen 127.0.0.1:" + balancerPort + ";");
@@ -225,35 +214,6 @@ class LoadBalancedClusterTest {
     return rises;
   }
 
-  /** One client asking a question after another through nginx, resuming with its cursor whenever its socket closes. */
-  private static int askBackToBack(Vertx vertx, int port, String session, ChatFollower follower, AtomicBoolean rolling,
-                                   List<String> errors) throws Exception {
-    TestSocket socket = connect(vertx, port, session, follower);
-    int asked = 0;
-    try {
-      while (rolling.get()) {
-        JsonObject question = new JsonObject().put("type", "message").put("content", "question " + asked)
-            .put("client_message_id", "q-" + asked);
-        asked++;
-        boolean sent = trySend(socket, question);
-        while (completedAnswers(follower) < asked) {
-          JsonObject frame = socket.poll(Duration.ofMillis(200));
-          if (frame != null && "error".equals(frame.getString("type"))) {
-            errors.add(session + ": " + frame.encode());
-          }
-          if (frame == null && (socket.isClosed() || !sent)) {
-            socket.close();
-            socket = connect(vertx, port, session, follower);
-            sent = trySend(socket, question);
-          }
-        }
-      }
-    } finally {
-      socket.close();
-    }
-    return asked;
-  }
-
   private static TestSocket connect(Vertx vertx, int port, String session, ChatFollower follower)
       throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
@@ -264,25 +224,12 @@ class LoadBalancedClusterTest {
       try {
         return TestSocket.connect(vertx, port, query, follower);
       } catch (RuntimeException refused) {
-        if (attempt > 100) {
+        // As a browser would, for a minute: nginx answers 502 while no node is in its rotation.
+        if (attempt > 300) {
           throw refused;
         }
         Thread.sleep(200);
       }
     }
-  }
-
-  private static boolean trySend(TestSocket socket, JsonObject frame) {
-    try {
-      socket.send(frame);
-      return true;
-    } catch (RuntimeException closed) {
-      return false;
-    }
-  }
-
-  private static long completedAnswers(ChatFollower follower) {
-    return follower.messages().values().stream()
-        .filter(m -> m.role.equals("assistant") && !"streaming".equals(m.status)).count();
   }
 }
