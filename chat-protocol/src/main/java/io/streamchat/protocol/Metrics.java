@@ -1,6 +1,7 @@
 package io.streamchat.protocol;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -9,6 +10,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 import java.time.Duration;
@@ -35,12 +38,23 @@ public final class Metrics implements Shareable {
       Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
 
   private final PrometheusMeterRegistry registry;
-  /** A gauge's suppliers, one per verticle instance that registered it: the gauge is their sum. */
+  /** The suppliers of a gauge or function counter, one per verticle instance that registered it: it shows their sum. */
   private final Map<Meter.Id, List<LongSupplier>> gaugeParts = new ConcurrentHashMap<>();
+
+  private final Counter eventBusTimeouts;
 
   public Metrics(String nodeId) {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("node", nodeId);
+    eventBusTimeouts = counter("chat_eventbus_timeouts_total",
+        "Event-bus requests between the node's verticles and the cluster's that got no reply in time");
+  }
+
+  /** Counts a failed event-bus request when it failed for want of a reply in time. */
+  public void requestFailed(Throwable failure) {
+    if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT) {
+      eventBusTimeouts.increment();
+    }
   }
 
   /** Makes {@code metrics} the node's registry; call before any verticle is deployed. */
@@ -100,6 +114,22 @@ public final class Metrics implements Shareable {
     parts.add(value);
   }
 
+  /**
+   * A counter kept by its owners (one per verticle instance, each on its own thread) and read at
+   * scrape time: on a path taken for every event, no atomic operation.
+   */
+  public void functionCounter(String name, String help, LongSupplier value) {
+    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
+    Meter.Id id = new Meter.Id(base, Tags.empty(), null, help, Meter.Type.COUNTER);
+    List<LongSupplier> parts = gaugeParts.computeIfAbsent(id, key -> {
+      List<LongSupplier> fresh = new CopyOnWriteArrayList<>();
+      FunctionCounter.builder(base, fresh, all -> all.stream().mapToLong(LongSupplier::getAsLong).sum())
+          .description(help).register(registry);
+      return fresh;
+    });
+    parts.add(value);
+  }
+
   /** A latency histogram, in seconds, with buckets from 250 µs to 30 s. */
   public Timer latency(String name, String help, String... tags) {
     return Timer.builder(name).description(help).tags(tags).serviceLevelObjectives(LATENCY_BUCKETS)
@@ -112,6 +142,8 @@ public final class Metrics implements Shareable {
     double sum = 0;
     for (Meter meter : registry.find(base).meters()) {
       if (meter instanceof Counter counter) {
+        sum += counter.count();
+      } else if (meter instanceof FunctionCounter counter) {
         sum += counter.count();
       } else if (meter instanceof Gauge gauge) {
         sum += gauge.value();

@@ -47,7 +47,8 @@ public final class Nearest {
     DeliveryOptions local = new DeliveryOptions(options).setLocalOnly(true);
     return vertx.eventBus().<T>request(lane(address), body, local)
         .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, local) : Future.failedFuture(failure))
-        .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, options) : Future.failedFuture(failure));
+        .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, options) : Future.failedFuture(failure))
+        .onFailure(Metrics.of(vertx)::requestFailed);
   }
 
   /** Nobody nearer serves the address, or the nearer one declined (it is stopping): ask further away. */

@@ -80,7 +80,7 @@ class MetricsTest {
     assertThat(after.types).containsEntry("chat_chunk_delivery_seconds", "histogram")
         .containsEntry("chat_time_to_first_token_seconds", "histogram")
         .containsEntry("chat_answers_total", "counter")
-        .containsKeys("vertx_http_server_requests_total", "vertx_eventbus_sent_total", "jvm_gc_memory_allocated_bytes_total",
+        .containsKeys("vertx_http_server_requests_total", "chat_eventbus_timeouts_total", "jvm_gc_memory_allocated_bytes_total",
             "jvm_memory_used_bytes", "process_cpu_usage");
     assertThat(after.samples).allSatisfy(sample -> assertThat(sample.labels()).containsEntry("node", "test-node"));
     assertThat(after.samples).as("no label that grows with the traffic").allSatisfy(sample ->

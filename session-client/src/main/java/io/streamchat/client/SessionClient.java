@@ -4,6 +4,7 @@ import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.InternalFailure;
+import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.SessionCommand;
 
@@ -33,11 +34,13 @@ public final class SessionClient {
   private static final long REPEATABLE_ATTEMPT_MS = 500;
 
   private final Vertx vertx;
+  private final Metrics metrics;
   private final DeliveryOptions options;
   private final DeliveryOptions repeatableOptions;
 
   public SessionClient(Vertx vertx, long requestTimeoutMs) {
     this.vertx = vertx;
+    this.metrics = Metrics.of(vertx);
     this.options = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
     this.repeatableOptions = new DeliveryOptions().setSendTimeout(Math.min(requestTimeoutMs, REPEATABLE_ATTEMPT_MS));
   }
@@ -48,7 +51,8 @@ public final class SessionClient {
 
   /** One request to the current owner, without activation or retry: does the owner still know it? */
   public Future<Object> probe(String sessionId, SessionCommand command) {
-    return vertx.eventBus().request(Addresses.session(sessionId), command, options).map(message -> message.body());
+    return vertx.eventBus().request(Addresses.session(sessionId), command, options).map(message -> message.body())
+        .onFailure(metrics::requestFailed);
   }
 
   /** Fire and forget, for messages whose loss the protocol tolerates (credit). */
@@ -61,6 +65,7 @@ public final class SessionClient {
     return vertx.eventBus().<T>request(Addresses.session(sessionId), command, attemptOptions)
         .map(message -> message.body())
         .recover(failure -> {
+          metrics.requestFailed(failure);
           if (!needsActivation(failure) && !(isTimeout(failure) && safeToRepeat(command))) {
             return Future.failedFuture(failure);
           }

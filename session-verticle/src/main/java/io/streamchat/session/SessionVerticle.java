@@ -114,7 +114,8 @@ public final class SessionVerticle extends VerticleBase {
   private String clusterNodeId;
   private DeliveryOptions requestOptions;
   private LeaseKeeper leases;
-  private Counter eventsTotal;
+  /** Events this instance appended; read by the metrics scrape on another thread. */
+  private long eventsAppended;
   private Counter appendRetries;
   private Counter answersTruncated;
   private Counter answersContinued;
@@ -147,7 +148,7 @@ public final class SessionVerticle extends VerticleBase {
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
     Metrics metrics = Metrics.of(vertx);
     meters = new SessionMeters(metrics);
-    eventsTotal = metrics.counter("chat_events_total", "Events appended to session logs");
+    metrics.functionCounter("chat_events_total", "Events appended to session logs", () -> eventsAppended);
     answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
     answersContinued = metrics.counter("chat_answers_continued_total",
         "Generator runs started because an answer's generator was lost (CHAT_AUTO_CONTINUE)");
@@ -919,7 +920,7 @@ public final class SessionVerticle extends VerticleBase {
 
     @Override
     public void publish(LoggedEvent event) {
-      eventsTotal.increment();
+      eventsAppended++;
       String user = session.actor == null ? null : session.actor.userId();
       if (eventPrefix == null || !Objects.equals(user, prefixUser)) {
         // Built once per session (and again if its user becomes known), not once per event.
