@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -83,8 +84,7 @@ public final class Metrics implements Shareable {
 
   /** A counter; {@code tags} are label name and value pairs. */
   public Counter counter(String name, String help, String... tags) {
-    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
-    return Counter.builder(base).description(help).tags(tags).register(registry);
+    return Counter.builder(withoutTotal(name)).description(help).tags(tags).register(registry);
   }
 
   /** The stores the node writes to, as the {@code store} label names them. */
@@ -104,14 +104,8 @@ public final class Metrics implements Shareable {
 
   /** A gauge summed over every supplier registered under its name and labels (one per verticle instance). */
   public void gauge(String name, String help, LongSupplier value, String... tags) {
-    Meter.Id id = new Meter.Id(name, Tags.of(tags), null, help, Meter.Type.GAUGE);
-    List<LongSupplier> parts = gaugeParts.computeIfAbsent(id, key -> {
-      List<LongSupplier> fresh = new CopyOnWriteArrayList<>();
-      Gauge.builder(name, fresh, all -> all.stream().mapToLong(LongSupplier::getAsLong).sum())
-          .description(help).tags(tags).register(registry);
-      return fresh;
-    });
-    parts.add(value);
+    summed(new Meter.Id(name, Tags.of(tags), null, help, Meter.Type.GAUGE), value, parts ->
+        Gauge.builder(name, parts, Metrics::sum).description(help).tags(tags).register(registry));
   }
 
   /**
@@ -119,15 +113,27 @@ public final class Metrics implements Shareable {
    * scrape time: on a path taken for every event, no atomic operation.
    */
   public void functionCounter(String name, String help, LongSupplier value) {
-    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
-    Meter.Id id = new Meter.Id(base, Tags.empty(), null, help, Meter.Type.COUNTER);
-    List<LongSupplier> parts = gaugeParts.computeIfAbsent(id, key -> {
-      List<LongSupplier> fresh = new CopyOnWriteArrayList<>();
-      FunctionCounter.builder(base, fresh, all -> all.stream().mapToLong(LongSupplier::getAsLong).sum())
-          .description(help).register(registry);
-      return fresh;
-    });
-    parts.add(value);
+    String base = withoutTotal(name);
+    summed(new Meter.Id(base, Tags.empty(), null, help, Meter.Type.COUNTER), value, parts ->
+        FunctionCounter.builder(base, parts, Metrics::sum).description(help).register(registry));
+  }
+
+  /** Adds {@code value} to the suppliers of meter {@code id}, registering it with {@code register} the first time. */
+  private void summed(Meter.Id id, LongSupplier value, Consumer<List<LongSupplier>> register) {
+    gaugeParts.computeIfAbsent(id, key -> {
+      List<LongSupplier> parts = new CopyOnWriteArrayList<>();
+      register.accept(parts);
+      return parts;
+    }).add(value);
+  }
+
+  private static double sum(List<LongSupplier> parts) {
+    return parts.stream().mapToLong(LongSupplier::getAsLong).sum();
+  }
+
+  /** Micrometer names a counter without {@code _total}; the Prometheus registry adds it. */
+  private static String withoutTotal(String name) {
+    return name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
   }
 
   /** A latency histogram, in seconds, with buckets from 250 µs to 30 s. */
@@ -138,9 +144,8 @@ public final class Metrics implements Shareable {
 
   /** The sum of every series of a counter or gauge (named as in Prometheus), or 0 when there is none. */
   public long value(String name) {
-    String base = name.endsWith("_total") ? name.substring(0, name.length() - "_total".length()) : name;
     double sum = 0;
-    for (Meter meter : registry.find(base).meters()) {
+    for (Meter meter : registry.find(withoutTotal(name)).meters()) {
       if (meter instanceof Counter counter) {
         sum += counter.count();
       } else if (meter instanceof FunctionCounter counter) {

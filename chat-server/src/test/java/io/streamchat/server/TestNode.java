@@ -22,7 +22,8 @@ final class TestNode implements AutoCloseable {
   final int port;
   ChatServer server;
   private final JsonObject settings;
-  private final HttpClient http = HttpClient.newHttpClient();
+  /** HTTP/1.1, as browsers and Prometheus speak to the node (they never upgrade to h2c). */
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   TestNode(JsonObject overrides) throws Exception {
     redis = EmbeddedRedis.start();

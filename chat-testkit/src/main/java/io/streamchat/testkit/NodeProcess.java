@@ -19,7 +19,9 @@ public final class NodeProcess implements AutoCloseable {
   /** The launcher's main class: a node is started from the caller's classpath. */
   private static final String MAIN = "io.streamchat.server.Main";
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  /** HTTP/1.1, as browsers and Prometheus speak to the node (they never upgrade to h2c). */
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
 
   public final String nodeId;
   public final int httpPort;

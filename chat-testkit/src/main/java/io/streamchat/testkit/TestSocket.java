@@ -2,6 +2,7 @@ package io.streamchat.testkit;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -51,16 +52,16 @@ public final class TestSocket implements AutoCloseable {
       options.addHeader("Origin", origin);
     }
     try {
-      client.connect(options).map(ws -> {
-        test.socket = ws;
-        ws.textMessageHandler(test::onText);
-        ws.binaryMessageHandler(b -> test.malformed.add("binary frame"));
-        ws.closeHandler(v -> {
-          test.closeCode = ws.closeStatusCode();
-          test.closed = true;
-        });
-        return ws;
-      }).await(10, TimeUnit.SECONDS);
+      // The handlers are set before the connection exists: frames that come with the handshake's
+      // response cannot arrive before them.
+      ClientWebSocket ws = client.webSocket();
+      ws.textMessageHandler(test::onText);
+      ws.binaryMessageHandler(b -> test.malformed.add("binary frame"));
+      ws.closeHandler(v -> {
+        test.closeCode = ws.closeStatusCode();
+        test.closed = true;
+      });
+      test.socket = ws.connect(options).await(10, TimeUnit.SECONDS);
     } catch (RuntimeException e) {
       client.close();
       throw e;
