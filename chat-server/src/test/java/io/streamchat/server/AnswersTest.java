@@ -11,9 +11,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Regenerate and continue (protocol 1.1) on one real node, against a real OpenAI-compatible HTTP
@@ -21,17 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class AnswersTest {
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject().put("CHAT_AI_CONTINUATION", "vllm"));
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject().put("CHAT_AI_CONTINUATION", "vllm"));
 
   private static JsonObject regenerate(String clientMessageId) {
     JsonObject frame = new JsonObject().put("type", "regenerate");

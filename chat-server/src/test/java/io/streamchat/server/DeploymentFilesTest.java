@@ -17,9 +17,8 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 
@@ -36,17 +35,8 @@ class DeploymentFilesTest {
   private static final Set<String> SERIES_ONLY_AFTER_EVENTS = Set.of("jvm_gc_pause_seconds_sum", "up");
   private static final Pattern SERIES = Pattern.compile("\\b((?:chat|vertx|jvm|process)_[a-z0-9_]+|up)\\b");
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject());
 
   private static String read(String path) throws Exception {
     return Files.readString(ROOT.resolve(path));

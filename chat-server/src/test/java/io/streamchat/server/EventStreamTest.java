@@ -11,25 +11,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The Server-Sent Events transport: the same events, ids that are cursors, exact resume with Last-Event-ID. */
 class EventStreamTest {
 
   private static final Duration WAIT = Duration.ofSeconds(15);
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject());
 
   /** The protocol's client rule over SSE: apply an event only when its seq is higher; the answer's text. */
   private static final class Reader {

@@ -22,9 +22,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Thousands of generated hostile frames on many sockets at once. Afterwards the server is healthy,
@@ -46,17 +45,8 @@ class FuzzTest {
       "messageId", "lastChunkIndex", "access_token"};
   private static final String REDIS = "*3\r\n$3\r\nDEL\r\n$11\r\nchat:{a}:log\r\n";
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject());
 
   @Test
   void hostileFramesLeaveTheServerHealthyAndStoredHistoriesUntouched() throws Exception {

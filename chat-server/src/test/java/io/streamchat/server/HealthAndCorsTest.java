@@ -7,9 +7,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Readiness asks every dependency: a hung Redis makes the node unready, with the reason, until it
@@ -17,17 +16,8 @@ import org.junit.jupiter.api.Test;
  */
 class HealthAndCorsTest {
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject().put("CHAT_ALLOWED_ORIGINS", "https://chat.example"));
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject().put("CHAT_ALLOWED_ORIGINS", "https://chat.example"));
 
   @Test
   void readinessFollowsTheDependenciesAndLivenessDoesNot() throws Exception {

@@ -9,9 +9,8 @@ import io.streamchat.testkit.TestSocket;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * /metrics is valid Prometheus text, every series names its node, and what an answer does shows up
@@ -21,17 +20,9 @@ import org.junit.jupiter.api.Test;
 class MetricsTest {
 
   private static final int MESSAGES_PER_MINUTE = 3;
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject().put("CHAT_LIMIT_MESSAGES_PER_MINUTE", MESSAGES_PER_MINUTE));
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(
+      new JsonObject().put("CHAT_LIMIT_MESSAGES_PER_MINUTE", MESSAGES_PER_MINUTE));
 
   private static PrometheusText scrape() throws Exception {
     var response = node.get("/metrics");

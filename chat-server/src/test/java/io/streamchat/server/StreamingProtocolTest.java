@@ -15,24 +15,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The WebSocket protocol on one real node with real Redis and a real OpenAI-compatible HTTP server. */
 class StreamingProtocolTest {
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void start() throws Exception {
-    node = new TestNode(new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
+  @RegisterExtension
+  static final TestNode node = TestNode.perClass(new JsonObject());
 
   static String expectedAnswer(int tokens) {
     return IntStream.range(0, tokens).mapToObj(FakeOpenAi::token).collect(Collectors.joining());

@@ -12,20 +12,49 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** One real node for tests: its own Redis process, a scripted OpenAI-compatible server, and HTTP helpers. */
-final class TestNode implements AutoCloseable {
+final class TestNode implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
-  final EmbeddedRedis redis;
-  final Vertx clientVertx;
-  final FakeOpenAi ai;
-  final int port;
+  EmbeddedRedis redis;
+  Vertx clientVertx;
+  FakeOpenAi ai;
+  int port;
   ChatServer server;
-  private final JsonObject settings;
+  private final JsonObject overrides;
+  private JsonObject settings;
   /** HTTP/1.1, as browsers and Prometheus speak to the node (they never upgrade to h2c). */
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
+  /** A node started now. */
   TestNode(JsonObject overrides) throws Exception {
+    this.overrides = overrides;
+    start();
+  }
+
+  private TestNode(JsonObject overrides, boolean unstarted) {
+    this.overrides = overrides;
+  }
+
+  /** A node for {@code @RegisterExtension}: started before the test class's tests, closed after them. */
+  static TestNode perClass(JsonObject overrides) {
+    return new TestNode(overrides, true);
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  private void start() throws Exception {
     redis = EmbeddedRedis.start();
     clientVertx = Vertx.vertx();
     ai = FakeOpenAi.start(clientVertx);
