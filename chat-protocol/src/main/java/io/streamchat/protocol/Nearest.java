@@ -48,7 +48,7 @@ public final class Nearest {
     return vertx.eventBus().<T>request(lane(address), body, local)
         .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, local) : Future.failedFuture(failure))
         .recover(failure -> askWider(failure) ? vertx.eventBus().request(address, body, options) : Future.failedFuture(failure))
-        .onFailure(Metrics.of(vertx)::requestFailed);
+        .onFailure(failure -> Metrics.of(vertx).requestFailed(failure));
   }
 
   /** Nobody nearer serves the address, or the nearer one declined (it is stopping): ask further away. */

@@ -60,7 +60,7 @@ public final class PrometheusText {
 
   /** The sum of every series of a family's samples named {@code name}; 0 when there is none. */
   public double sum(String name) {
-    return samples.stream().filter(s -> s.name.equals(name)).mapToDouble(Sample::value).sum();
+    return sum(name, Map.of());
   }
 
   /** The sum of the series named {@code name} whose labels include all of {@code labels}. */
