@@ -25,65 +25,71 @@ public final class FakeOpenAi implements AutoCloseable {
    * {@code status}; silence from token {@code stallAfter}; the connection reset at token
    * {@code dropAfter}; no {@code [DONE]}; CRLF line ends; every event written a few bytes at a
    * time ({@code splitWrites}); a malformed event before every {@code malformedEvery}-th token;
-   * tokens stamped with their emit time in nanoseconds; tokens longer by {@code padding} bytes.
+   * tokens stamped with their emit time in nanoseconds; tokens longer by {@code padding} bytes;
+   * tokens of the given {@code texts} instead of {@code "t<i> "}.
    */
   public record Script(int tokens, long intervalMs, int status, int stallAfter, int dropAfter, boolean sendDone,
                        boolean crlf, boolean stampTokens, boolean splitWrites, int malformedEvery, String finishReason,
-                       int padding) {
+                       int padding, List<String> texts) {
     public static Script tokens(int count, long intervalMs) {
-      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0, "stop", 0);
+      return new Script(count, intervalMs, 200, -1, -1, true, false, false, false, 0, "stop", 0, null);
+    }
+
+    /** An answer of exactly these tokens, in this order (any text: it is JSON-escaped). */
+    public static Script saying(List<String> texts, long intervalMs) {
+      return new Script(texts.size(), intervalMs, 200, -1, -1, true, false, false, false, 0, "stop", 0, List.copyOf(texts));
     }
 
     /** The answer ends with this {@code finish_reason} (e.g. {@code length}: cut at the model's limit). */
     public Script finishingWith(String reason) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, reason, padding);
+          malformedEvery, reason, padding, texts);
     }
 
     public Script withStatus(int code) {
       return new Script(tokens, intervalMs, code, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script stallingAfter(int count) {
       return new Script(tokens, intervalMs, status, count, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script droppingAfter(int count) {
       return new Script(tokens, intervalMs, status, stallAfter, count, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script withoutDone() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, false, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script withCrlf() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, true, stampTokens, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script stamped() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, true, splitWrites,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     public Script splittingWrites() {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, true,
-          malformedEvery, finishReason, padding);
+          malformedEvery, finishReason, padding, texts);
     }
 
     /** Every token is {@code bytes} longer ({@code x}s before its space), for large answers. */
     public Script paddedBy(int bytes) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          malformedEvery, finishReason, bytes);
+          malformedEvery, finishReason, bytes, texts);
     }
 
     public Script withMalformedEvery(int every) {
       return new Script(tokens, intervalMs, status, stallAfter, dropAfter, sendDone, crlf, stampTokens, splitWrites,
-          every, finishReason, padding);
+          every, finishReason, padding, texts);
     }
   }
 
@@ -151,12 +157,12 @@ public final class FakeOpenAi implements AutoCloseable {
         return;
       }
       response.setChunked(true).putHeader("content-type", "text/event-stream");
-      stream(response, current, tokensAlreadyWritten(body.toJsonObject()));
+      stream(response, current, tokensAlreadyWritten(body.toJsonObject(), current));
     });
   }
 
   /** Tokens of a prefilled answer (the request's final assistant message): the continuation starts after them. */
-  private static int tokensAlreadyWritten(JsonObject request) {
+  private static int tokensAlreadyWritten(JsonObject request, Script script) {
     io.vertx.core.json.JsonArray messages = request.getJsonArray("messages");
     if (messages == null || messages.isEmpty()) {
       return 0;
@@ -166,6 +172,14 @@ public final class FakeOpenAi implements AutoCloseable {
       return 0;
     }
     String text = last.getString("content", "");
+    if (script.texts() != null) {
+      int count = 0;
+      int at = 0;
+      while (count < script.texts().size() && text.startsWith(script.texts().get(count), at)) {
+        at += script.texts().get(count++).length();
+      }
+      return count;
+    }
     return (int) text.chars().filter(c -> c == ' ').count();
   }
 
@@ -191,6 +205,14 @@ public final class FakeOpenAi implements AutoCloseable {
         return;
       }
       if (index == current.stallAfter()) {
+        return;
+      }
+      if (index < current.tokens() && current.texts() != null) {
+        write(response, "data: " + new JsonObject().put("id", "c").put("object", "chat.completion.chunk")
+            .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
+                .put("delta", new JsonObject().put("content", current.texts().get(index))).putNull("finish_reason")))
+            .encode() + eol + eol, current);
+        vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
         return;
       }
       if (index < current.tokens()) {

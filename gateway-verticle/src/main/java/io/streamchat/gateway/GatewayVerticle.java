@@ -30,7 +30,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
-import io.vertx.ext.web.handler.StaticHandler;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -210,7 +209,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .end(metrics.scrape()));
-    router.route("/*").handler(StaticHandler.create("webroot"));
+    WebApp.mount(router);
 
     router.errorHandler(413, ctx -> sendError(ctx, new ChatException(ErrorCode.TOO_LARGE, "request body over the limit")));
     router.errorHandler(403, ctx -> sendError(ctx, new ChatException(ErrorCode.FORBIDDEN, "this origin may not call this API")));
