@@ -35,6 +35,9 @@ final class Browser implements AutoCloseable {
   static final String MISSING = "no Chromium here: install Debian's chromium and chromium-driver"
       + " (or set CHROME_BIN and CHROMEDRIVER) to run the browser tests";
 
+  private static final java.util.regex.Pattern NETWORK =
+      java.util.regex.Pattern.compile("net::ERR_|WebSocket connection to|status of (401|5\\d\\d)");
+
   final ChromeDriver driver;
 
   private Browser(ChromeDriver driver) {
@@ -104,14 +107,14 @@ final class Browser implements AutoCloseable {
 
   /**
    * Errors the page logged since the last call: uncaught exceptions, failed loads of its own files.
-   * A refused connection while the server is down is the network's doing, not the page's.
+   * A refused connection while the server is down, or a request refused for want of a token, is
+   * logged by the browser itself and is not one.
    */
   List<String> consoleErrors() {
     List<String> consoleErrors = new ArrayList<>();
     for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
       String message = entry.getMessage();
-      if (entry.getLevel().intValue() >= Level.SEVERE.intValue() && !message.contains("net::ERR_")
-          && !message.contains("WebSocket connection to") && !message.contains("status of 50")) {
+      if (entry.getLevel().intValue() >= Level.SEVERE.intValue() && !NETWORK.matcher(message).find()) {
         consoleErrors.add(message);
       }
     }

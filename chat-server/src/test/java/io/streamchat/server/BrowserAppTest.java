@@ -141,6 +141,43 @@ class BrowserAppTest {
   }
 
   @Test
+  void aFailedProviderIsSaidPlainlyAndTheAnswerCanBeRetried() throws Exception {
+    node.ai.script(Script.tokens(20, 10).withStatus(500));
+    String session = openNewConversation();
+    send("Will this work?");
+    awaitLatestAnswer("failed");
+    assertThat(browser.find("#messages .message.assistant .answer-status").getText())
+        .startsWith("The AI provider failed.");
+    assertThat(browser.findAll("button[aria-label='Continue the answer']")).hasSize(1);
+    node.ai.script(Script.tokens(5, 10));
+    clickAction("Regenerate the answer");
+    browser.await("a second answer", d -> browser.findAll("#messages .message.assistant").size() == 2);
+    awaitLatestAnswer("completed");
+    assertPageShowsHistory(session);
+  }
+
+  @Test
+  void autoScrollFollowsTheAnswerUntilTheReaderScrollsUp() throws Exception {
+    node.ai.script(Script.saying(java.util.Collections.nCopies(400, "line of a long answer\n\n"), 15));
+    openNewConversation();
+    send("Write a lot");
+    browser.await("the answer taller than the thread", d -> (Boolean) browser.js(
+        "const t = document.getElementById('thread'); return t.scrollHeight > t.clientHeight * 2;"));
+    browser.await("the thread following the answer", d -> (Boolean) browser.js(
+        "const t = document.getElementById('thread'); return t.scrollHeight - t.scrollTop - t.clientHeight < 48;"));
+    browser.js("const t = document.getElementById('thread'); t.scrollTop = 100; t.dispatchEvent(new Event('scroll'));");
+    Thread.sleep(500);
+    assertThat(browser.js("return document.getElementById('thread').scrollTop")).as("where the reader left it")
+        .isEqualTo(100L);
+    assertThat(browser.find("#jump").isDisplayed()).isTrue();
+    browser.find("#jump").click();
+    browser.await("following again", d -> (Boolean) browser.js(
+        "const t = document.getElementById('thread'); return t.scrollHeight - t.scrollTop - t.clientHeight < 48;"));
+    browser.find("#stop").click();
+    awaitLatestAnswer("cancelled");
+  }
+
+  @Test
   void theConversationListCreatesRenamesSwitchesMidAnswerAndDeletes() throws Exception {
     String first = openNewConversation();
     send("First topic\nwith a second line");
