@@ -12,7 +12,7 @@ export class ChatSocket {
   /**
    * @param {object} options
    *   url(): the URL to open now (it carries the cursor and the credentials of the moment);
-   *   onFrame(frame), onState(state, detail), onAuthRefused(), onClosedForGood(reason)
+   *   onFrame(frame), onState(state, detail), onClose(code), onAuthRefused(), closedForGood()
    */
   constructor(options) {
     this.options = options;
@@ -22,7 +22,11 @@ export class ChatSocket {
     this.heartbeatTimer = null;
     this.heartbeatDeadline = null;
     this.stopped = false;
-    this.onOnline = () => this.reconnectNow();
+    this.onOnline = () => {
+      if (!this.open) {
+        this.reconnectNow();
+      }
+    };
     window.addEventListener('online', this.onOnline);
   }
 
@@ -49,7 +53,6 @@ export class ChatSocket {
       if (socket !== this.socket) {
         return;
       }
-      this.attempt = 0;
       this.options.onState('connected');
       this.startHeartbeat();
     };
@@ -57,6 +60,9 @@ export class ChatSocket {
       if (socket !== this.socket) {
         return;
       }
+      // Backoff starts over only once the server has spoken: a socket closed right after it opens
+      // (a frame refused as too large, say) must not be retried in a tight loop.
+      this.attempt = 0;
       this.heartbeatSeen();
       let frame;
       try {
@@ -74,6 +80,9 @@ export class ChatSocket {
       this.stopHeartbeat();
       if (this.stopped) {
         return;
+      }
+      if (this.options.onClose) {
+        this.options.onClose(event.code);
       }
       if (event.code === POLICY_VIOLATION && this.options.onAuthRefused()) {
         this.options.onState('signed-out');

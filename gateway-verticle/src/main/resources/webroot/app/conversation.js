@@ -19,6 +19,17 @@ export class Conversation {
     return this.epoch !== null;
   }
 
+  /** Forgets the cursor, keeping the messages on screen until a fresh history replaces them. */
+  dropCursor() {
+    this.epoch = null;
+    this.seq = 0;
+  }
+
+  /** Whether a user message sent with this client_message_id is in the conversation. */
+  hasClientMessage(clientMessageId) {
+    return this.messages.some(m => m.role === 'user' && m.client_message_id === clientMessageId);
+  }
+
   /** A conversation saved by `snapshot()`; null when the saved form is not one. */
   static restore(sessionId, saved) {
     if (!saved || typeof saved.epoch !== 'string' || !Number.isInteger(saved.seq) || !Array.isArray(saved.messages)) {
@@ -57,6 +68,9 @@ export class Conversation {
   applyEvent(event) {
     if (!Number.isInteger(event.seq) || event.seq <= this.seq) {
       return false;
+    }
+    if (event.seq !== this.seq + 1) {
+      throw new Error(`event ${event.seq} follows ${this.seq}: a gap`);
     }
     switch (event.type) {
       case 'user_message':

@@ -3,7 +3,7 @@
 // the page to it.
 import {Conversation} from './conversation.js';
 import {ChatSocket} from './connection.js';
-import {renderMarkdown, copyButton} from './markdown.js';
+import {renderMarkdown, copyButton, announceWith} from './markdown.js';
 import {Identity, randomId} from './identity.js';
 import {Api} from './api.js';
 
@@ -16,6 +16,11 @@ const STICK_DISTANCE_PX = 48;
 const LAST_SESSION_KEY = 'chat.v1.last';
 const THEME_KEY = 'chat.v1.theme';
 const THEMES = ['system', 'light', 'dark'];
+// The server refuses a frame over 64 KiB by closing the socket (1009); the page refuses it first.
+const MAX_FRAME_BYTES = 60 * 1024;
+const MESSAGE_TOO_BIG = 1009;
+const phoneLayout = window.matchMedia('(max-width: 760px)');
+const touchKeyboard = window.matchMedia('(pointer: coarse)');
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -139,6 +144,10 @@ class ChatApp {
     this.listTimer = null;
     this.renewTimer = null;
     this.deleted = false;
+    this.deletedHere = new Set();
+    this.drafts = new Map();
+    this.diagnosed = false;
+    this.countdown = null;
     this.channel = 'BroadcastChannel' in window ? new BroadcastChannel('chat.v1') : null;
   }
 
@@ -150,6 +159,7 @@ class ChatApp {
     $('thread').addEventListener('scroll', () => this.onScroll(), {passive: true});
     $('jump').addEventListener('click', () => this.scrollToLatest());
     $('notice-close').addEventListener('click', () => this.hideNotice());
+    announceWith(text => this.announce(text));
     window.addEventListener('pagehide', () => this.saveNow());
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) {
@@ -202,7 +212,15 @@ class ChatApp {
     if (this.socket) {
       this.socket.close();
     }
+    const input = $('input');
+    if (this.conversation) {
+      // What was typed (or is still on its way) belongs to the conversation it was typed in.
+      this.drafts.set(this.conversation.sessionId, this.pending ? '' : input.value);
+    }
+    input.value = this.drafts.get(sessionId) || '';
+    this.fitInput();
     this.deleted = false;
+    this.diagnosed = false;
     this.pending = null;
     this.hideNotice();
     this.conversation = Conversation.restore(sessionId, snapshots.load(sessionId)) || new Conversation(sessionId);
@@ -219,6 +237,13 @@ class ChatApp {
       url: () => this.socketUrl(),
       onFrame: frame => this.onFrame(frame),
       onState: (state, detail) => this.onConnectionState(state, detail),
+      onClose: code => {
+        if (code === MESSAGE_TOO_BIG && this.pending) {
+          this.pending = null;
+          this.showNotice('That message is too large to send. Shorten it and send again.');
+          this.render();
+        }
+      },
       onAuthRefused: () => {
         this.showSignIn('Your sign-in has ended. Sign in again to go on.');
         return true;
@@ -238,17 +263,25 @@ class ChatApp {
   }
 
   onConnectionState(state, detail) {
-    const element = $('connection');
-    element.dataset.state = state;
-    let text = STATE_TEXT[state] || state;
+    $('connection').dataset.state = state;
+    clearInterval(this.countdown);
+    this.countdown = null;
+    $('connection-text').textContent = STATE_TEXT[state] || state;
     if (state === 'reconnecting' && detail && detail.at) {
-      const seconds = Math.round((detail.at - Date.now()) / 1000);
-      text = seconds >= 1 ? `Reconnecting in ${seconds} s…` : 'Reconnecting…';
-      if (this.socket && this.socket.attempt >= 3) {
+      const show = () => {
+        const seconds = Math.round((detail.at - Date.now()) / 1000);
+        $('connection-text').textContent = seconds >= 1 ? `Reconnecting in ${seconds} s…` : 'Reconnecting…';
+      };
+      show();
+      this.countdown = setInterval(show, 1000);
+      if (this.socket && this.socket.attempt >= 3 && !this.diagnosed) {
+        this.diagnosed = true;
         this.diagnose();
       }
     }
-    $('connection-text').textContent = text;
+    if (state === 'connected') {
+      this.diagnosed = false;
+    }
     if (state === 'connected' && this.pending) {
       // Sent again with the same client_message_id: the server appends it at most once.
       this.socket.send(this.pending.frame);
@@ -278,6 +311,10 @@ class ChatApp {
     switch (frame.type) {
       case 'history':
         conversation.applyHistory(frame);
+        if (this.pending && conversation.hasClientMessage(this.pending.frame.client_message_id)) {
+          // Taken before the connection dropped; the history that followed a reset holds it.
+          this.messageTaken();
+        }
         this.rebuild();
         this.saveSoon();
         break;
@@ -312,12 +349,7 @@ class ChatApp {
       return;
     }
     if (event.type === 'user_message' && this.pending && event.client_message_id === this.pending.frame.client_message_id) {
-      if ($('input').value === this.pending.content) {
-        $('input').value = '';
-        this.fitInput();
-      }
-      this.pending = null;
-      this.hideNotice();
+      this.messageTaken();
     }
     if (event.type === 'complete') {
       this.announce(event.status === 'completed' ? 'Answer complete.' : STATUS_TEXT[event.status] || '');
@@ -330,30 +362,40 @@ class ChatApp {
     this.saveSoon();
   }
 
+  messageTaken() {
+    if ($('input').value === this.pending.content) {
+      $('input').value = '';
+      this.fitInput();
+    }
+    this.pending = null;
+    this.hideNotice();
+  }
+
   resync() {
     snapshots.drop(this.conversation.sessionId);
-    this.conversation = new Conversation(this.conversation.sessionId);
+    this.conversation.dropCursor();
     this.socket.reconnectNow();
   }
 
   onServerError(frame) {
-    const keepInput = () => {
+    // Only a refused message gives the input back; a refused regenerate or continue leaves a
+    // message still on its way alone.
+    const refusedMessage = frame.ref === 'message';
+    const kept = refusedMessage ? '; your message is kept.' : '.';
+    if (refusedMessage) {
       this.pending = null;
       this.render();
-    };
+    }
     switch (frame.code) {
       case 'busy':
-        keepInput();
-        this.showNotice('An answer is still being written. Wait for it or press Stop; your message is kept.');
+        this.showNotice('An answer is still being written. Wait for it or press Stop' + kept);
         break;
       case 'rate_limited': {
-        keepInput();
         const seconds = Math.max(1, Math.ceil((frame.retry_after_ms || 1000) / 1000));
-        this.showNotice(`You are sending messages too fast. Try again in ${seconds} s; your message is kept.`);
+        this.showNotice(`You are sending too fast. Try again in ${seconds} s` + kept);
         break;
       }
       case 'too_large':
-        keepInput();
         this.showNotice('That message is too long for this server. Shorten it and send again.');
         break;
       case 'not_found':
@@ -364,16 +406,12 @@ class ChatApp {
         }
         break;
       case 'unavailable':
-        keepInput();
-        this.showNotice('The service is briefly unavailable. Try again in a moment; your message is kept.');
+        this.showNotice('The service is briefly unavailable. Try again in a moment' + kept);
         break;
       case 'unauthorized':
         this.showSignIn('Your sign-in was refused. Sign in again to go on.');
         break;
       default:
-        if (frame.ref === 'message') {
-          keepInput();
-        }
         this.showNotice(frame.message || 'Something went wrong.');
     }
   }
@@ -384,7 +422,9 @@ class ChatApp {
     snapshots.drop(sessionId);
     this.conversations = this.conversations.filter(c => c.session_id !== sessionId);
     this.open(randomId('c-'));
-    this.showNotice('That conversation was deleted.');
+    if (!this.deletedHere.has(sessionId)) {
+      this.showNotice('That conversation was deleted.');
+    }
     this.refreshList();
   }
 
@@ -397,7 +437,8 @@ class ChatApp {
       this.send();
     });
     input.addEventListener('keydown', event => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      // On a touch keyboard Enter starts a new line, as people expect there; the Send button sends.
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touchKeyboard.matches) {
         event.preventDefault();
         this.send();
       }
@@ -421,7 +462,12 @@ class ChatApp {
       this.showNotice('An answer is still being written. Wait for it or press Stop; your message is kept.');
       return;
     }
-    this.pending = {content, frame: {type: 'message', content, client_message_id: randomId('m-')}};
+    const frame = {type: 'message', content, client_message_id: randomId('m-')};
+    if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
+      this.showNotice('That message is too long to send. Shorten it and send again.');
+      return;
+    }
+    this.pending = {content, frame};
     this.stickToBottom = true;
     if (!this.socket.send(this.pending.frame)) {
       this.showNotice('Not connected yet: your message goes out as soon as the connection is back.');
@@ -514,8 +560,14 @@ class ChatApp {
       }
     }
     $('empty').hidden = items.length > 0;
+    // Tokens are not read out one by one: the thread is quiet while an answer streams, and its end is announced.
     $('thread').setAttribute('aria-busy', streaming ? 'true' : 'false');
+    $('thread').setAttribute('aria-live', streaming ? 'off' : 'polite');
+    if (!streaming && document.activeElement === $('stop')) {
+      $('input').focus();
+    }
     $('stop').hidden = !streaming;
+    $('send').hidden = Boolean(streaming);
     $('send').disabled = this.pending !== null;
     $('input').setAttribute('aria-busy', this.pending ? 'true' : 'false');
     this.showTitle();
@@ -576,11 +628,13 @@ class ChatApp {
 
   fillActions(element, item, isLatest, streaming) {
     const actions = element.querySelector('.actions');
+    const focused = actions.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
     const buttons = [];
+    const say = text => this.announce(text);
     if (item.kind === 'user') {
-      buttons.push(copyButton(() => item.message.content, 'Copy your message'));
+      buttons.push(copyButton(() => item.message.content, 'Copy your message', say));
     } else if (item.last.status !== 'streaming') {
-      buttons.push(copyButton(() => this.answerText(element), 'Copy the answer'));
+      buttons.push(copyButton(() => this.answerText(element), 'Copy the answer', say));
       if (isLatest && !streaming) {
         if (this.conversation.canContinue(item.last)) {
           buttons.push(button('Continue', 'button small', () => this.continueAnswer(item.last.message_id),
@@ -590,6 +644,11 @@ class ChatApp {
       }
     }
     actions.replaceChildren(...buttons);
+    if (focused) {
+      // The focused button was redrawn: focus its successor, or the input when it is gone.
+      const again = buttons.find(b => b.getAttribute('aria-label') === focused);
+      (again || $('input')).focus();
+    }
   }
 
   answerText(element) {
@@ -621,7 +680,10 @@ class ChatApp {
   }
 
   announce(text) {
-    $('announcer').textContent = text;
+    // Emptied first, so the same words said twice are read twice.
+    const announcer = $('announcer');
+    announcer.textContent = '';
+    setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
   showNotice(text, action) {
@@ -665,6 +727,8 @@ class ChatApp {
     $('open-sidebar').addEventListener('click', () => this.openSidebar());
     $('close-sidebar').addEventListener('click', () => this.closeSidebar());
     $('scrim').addEventListener('click', () => this.closeSidebar());
+    phoneLayout.addEventListener('change', () => this.syncSidebarInertness());
+    this.syncSidebarInertness();
     document.addEventListener('keydown', event => {
       if (event.key === 'Escape' && $('app').classList.contains('sidebar-open')) {
         this.closeSidebar();
@@ -676,7 +740,15 @@ class ChatApp {
     $('app').classList.add('sidebar-open');
     $('scrim').hidden = false;
     $('open-sidebar').setAttribute('aria-expanded', 'true');
+    this.syncSidebarInertness();
     $('new-chat').focus();
+  }
+
+  /** On a phone the list slides over the page: whichever of the two is not shown takes no focus. */
+  syncSidebarInertness() {
+    const open = $('app').classList.contains('sidebar-open');
+    $('sidebar').inert = phoneLayout.matches && !open;
+    $('main').inert = phoneLayout.matches && open;
   }
 
   closeSidebar() {
@@ -686,6 +758,10 @@ class ChatApp {
     $('app').classList.remove('sidebar-open');
     $('scrim').hidden = true;
     $('open-sidebar').setAttribute('aria-expanded', 'false');
+    this.syncSidebarInertness();
+    if (phoneLayout.matches) {
+      $('open-sidebar').focus();
+    }
   }
 
   refreshListSoon() {
@@ -845,6 +921,7 @@ class ChatApp {
     if ($('delete-dialog').returnValue !== 'delete' || !entry) {
       return;
     }
+    this.deletedHere.add(entry.session_id);
     try {
       await this.api.remove(entry.session_id);
     } catch (error) {
@@ -858,6 +935,7 @@ class ChatApp {
     if (this.conversation.sessionId === entry.session_id) {
       this.deleted = true;
       this.open(randomId('c-'));
+      $('input').focus();
     }
     this.broadcast({type: 'changed'});
     this.refreshList();

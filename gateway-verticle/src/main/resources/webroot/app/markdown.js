@@ -36,6 +36,10 @@ function purify(html) {
       if (!kept) {
         node.removeAttribute('class');
       }
+      // A link carrying a token would sign the reader in as someone else in the tab it opens.
+      if (node.hasAttribute('href') && /access_token/i.test(node.getAttribute('href'))) {
+        node.removeAttribute('href');
+      }
       if (node.tagName === 'A') {
         node.setAttribute('target', '_blank');
         node.setAttribute('rel', 'noopener noreferrer nofollow');
@@ -44,6 +48,13 @@ function purify(html) {
     hooked = true;
   }
   return purifier.sanitize(html, PURIFY);
+}
+
+let announce = () => {};
+
+/** Where "Copied." is said to screen readers. */
+export function announceWith(say) {
+  announce = say;
 }
 
 /** Renders `text` as markdown into `target`, replacing what it held. */
@@ -73,7 +84,7 @@ function decorateCodeBlock(pre) {
   head.className = 'code-head';
   const label = document.createElement('span');
   label.textContent = language || 'code';
-  head.append(label, copyButton(() => code.textContent, 'Copy code'));
+  head.append(label, copyButton(() => code.textContent, 'Copy code', announce));
   pre.replaceWith(block);
   block.append(head, pre);
   const hljs = window.hljs;
@@ -90,7 +101,7 @@ function decorateCodeBlock(pre) {
 }
 
 /** A button that copies `text()` to the clipboard and says so. */
-export function copyButton(text, label = 'Copy') {
+export function copyButton(text, label = 'Copy', said = () => {}) {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'copy';
@@ -103,6 +114,7 @@ export function copyButton(text, label = 'Copy') {
     } catch (e) {
       button.textContent = 'Copy failed';
     }
+    said(button.textContent + '.');
     setTimeout(() => { button.textContent = 'Copy'; }, 1500);
   });
   return button;

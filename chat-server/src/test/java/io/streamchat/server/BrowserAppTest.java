@@ -104,6 +104,25 @@ class BrowserAppTest {
   }
 
   @Test
+  void aCursorTheServerCannotServeRedrawsTheThreadFromHistory() throws Exception {
+    String session = openNewConversation();
+    send("Remember this");
+    awaitLatestAnswer("completed");
+    String epoch = node.history(session).getString("epoch");
+    // Redis forgets everything; the conversation comes back from PostgreSQL under a new epoch.
+    node.server.stop();
+    node.flushRedis();
+    node.server = ChatServer.start(node.settings());
+    awaitConnected();
+    browser.await("the page on the new epoch", d -> !epoch.equals(browser.js(
+        "return JSON.parse(sessionStorage.getItem('chat.v1.c." + session + "') || '{}').epoch")));
+    assertPageShowsHistory(session);
+    send("And go on");
+    browser.await("the second answer", d -> browser.findAll("#messages .message.assistant[data-status='completed']").size() == 2);
+    assertPageShowsHistory(session);
+  }
+
+  @Test
   void stopContinueAndRegenerate() throws Exception {
     node.ai.script(Script.tokens(400, 15));
     String session = openNewConversation();

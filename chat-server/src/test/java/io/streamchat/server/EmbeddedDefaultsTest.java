@@ -37,10 +37,12 @@ class EmbeddedDefaultsTest {
       assertThat(complete.getString("status")).isEqualTo("completed");
       assertThat(complete.getString("content")).contains("What is Vert.x?").contains("demo provider");
       assertThat(follower.violations()).isEmpty();
-      String page = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      assertThat(page).contains("/ws/chat");
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.Function<String, String> get = path -> http.sendAsync(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).join().body();
+      assertThat(get.apply("/")).contains("/app/main.js");
+      assertThat(get.apply("/app/main.js")).contains("/ws/chat");
     } finally {
       server.stop();
     }
