@@ -88,6 +88,32 @@ const snapshots = {
   },
 };
 
+/** The message on its way in each conversation, per tab: a reload sends it again (once, by its id). */
+const outbox = {
+  key: id => 'chat.v1.out.' + id,
+
+  load(id) {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(this.key(id)));
+      return saved && saved.frame && typeof saved.content === 'string' ? saved : null;
+    } catch (e) {
+      return null;
+    }
+  },
+
+  save(id, pending) {
+    try {
+      if (pending) {
+        sessionStorage.setItem(this.key(id), JSON.stringify(pending));
+      } else {
+        sessionStorage.removeItem(this.key(id));
+      }
+    } catch (e) {
+      // Storage off or full: the message lives as long as the page.
+    }
+  },
+};
+
 function remember(key, value) {
   try {
     localStorage.setItem(key, value);
@@ -214,14 +240,14 @@ class ChatApp {
     }
     const input = $('input');
     if (this.conversation) {
-      // What was typed (or is still on its way) belongs to the conversation it was typed in.
-      this.drafts.set(this.conversation.sessionId, this.pending ? '' : input.value);
+      // What was typed belongs to the conversation it was typed in; so does a message on its way.
+      this.drafts.set(this.conversation.sessionId, input.value);
     }
     input.value = this.drafts.get(sessionId) || '';
     this.fitInput();
     this.deleted = false;
     this.diagnosed = false;
-    this.pending = null;
+    this.pending = outbox.load(sessionId);
     this.hideNotice();
     this.conversation = Conversation.restore(sessionId, snapshots.load(sessionId)) || new Conversation(sessionId);
     remember(LAST_SESSION_KEY, sessionId);
@@ -239,9 +265,8 @@ class ChatApp {
       onState: (state, detail) => this.onConnectionState(state, detail),
       onClose: code => {
         if (code === MESSAGE_TOO_BIG && this.pending) {
-          this.pending = null;
+          this.giveBack();
           this.showNotice('That message is too large to send. Shorten it and send again.');
-          this.render();
         }
       },
       onAuthRefused: () => {
@@ -282,6 +307,7 @@ class ChatApp {
     if (state === 'connected') {
       this.diagnosed = false;
     }
+    this.scheduleRender();
     if (state === 'connected' && this.pending) {
       // Sent again with the same client_message_id: the server appends it at most once.
       this.socket.send(this.pending.frame);
@@ -363,12 +389,22 @@ class ChatApp {
   }
 
   messageTaken() {
-    if ($('input').value === this.pending.content) {
-      $('input').value = '';
-      this.fitInput();
-    }
-    this.pending = null;
+    this.setPending(null);
     this.hideNotice();
+  }
+
+  setPending(pending) {
+    this.pending = pending;
+    outbox.save(this.conversation.sessionId, pending);
+  }
+
+  /** A refused message goes back into the input, before anything typed since. */
+  giveBack() {
+    const input = $('input');
+    input.value = this.pending.content + (input.value ? '\n' + input.value : '');
+    this.fitInput();
+    this.setPending(null);
+    this.render();
   }
 
   resync() {
@@ -380,11 +416,10 @@ class ChatApp {
   onServerError(frame) {
     // Only a refused message gives the input back; a refused regenerate or continue leaves a
     // message still on its way alone.
-    const refusedMessage = frame.ref === 'message';
-    const kept = refusedMessage ? '; your message is kept.' : '.';
+    const refusedMessage = frame.ref === 'message' && this.pending !== null;
+    const kept = refusedMessage ? '; your message is back in the box.' : '.';
     if (refusedMessage) {
-      this.pending = null;
-      this.render();
+      this.giveBack();
     }
     switch (frame.code) {
       case 'busy':
@@ -467,7 +502,9 @@ class ChatApp {
       this.showNotice('That message is too long to send. Shorten it and send again.');
       return;
     }
-    this.pending = {content, frame};
+    this.setPending({content, frame});
+    $('input').value = '';
+    this.fitInput();
     this.stickToBottom = true;
     if (!this.socket.send(this.pending.frame)) {
       this.showNotice('Not connected yet: your message goes out as soon as the connection is back.');
@@ -559,6 +596,7 @@ class ChatApp {
         this.items.delete(key);
       }
     }
+    this.showPending(list);
     $('empty').hidden = items.length > 0;
     // Tokens are not read out one by one: the thread is quiet while an answer streams, and its end is announced.
     $('thread').setAttribute('aria-busy', streaming ? 'true' : 'false');
@@ -569,7 +607,6 @@ class ChatApp {
     $('stop').hidden = !streaming;
     $('send').hidden = Boolean(streaming);
     $('send').disabled = this.pending !== null;
-    $('input').setAttribute('aria-busy', this.pending ? 'true' : 'false');
     this.showTitle();
     this.markStreamingInList(streaming !== null);
     if (this.stickToBottom) {
@@ -577,6 +614,27 @@ class ChatApp {
     } else {
       $('jump').hidden = false;
     }
+  }
+
+  /** The message on its way, drawn after the thread until the server's echo takes its place. */
+  showPending(list) {
+    let element = $('pending-message');
+    if (!this.pending) {
+      if (element) {
+        element.remove();
+      }
+      return;
+    }
+    if (!element) {
+      element = this.createItem({kind: 'user'});
+      element.id = 'pending-message';
+      element.classList.add('pending');
+    }
+    element.querySelector('.body').textContent = this.pending.content;
+    const status = element.querySelector('.answer-status');
+    status.textContent = this.socket && this.socket.open ? 'Sending…' : 'Waiting for the connection to send…';
+    status.hidden = false;
+    list.appendChild(element);
   }
 
   createItem(item) {

@@ -123,6 +123,43 @@ class BrowserAppTest {
   }
 
   @Test
+  void aMessageSentWithoutAConnectionGoesOutOnceWhenItIsBackEvenAfterAReload() throws Exception {
+    String session = openNewConversation();
+    send("First, while all is well");
+    awaitLatestAnswer("completed");
+    // The page stays reachable, its socket does not (as behind a proxy that drops WebSockets):
+    // while the tab says so, every socket the page opens goes to a path that refuses it.
+    browser.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
+        "const RealWebSocket = window.WebSocket;"
+            + "window.WebSocket = class extends RealWebSocket {"
+            + "  constructor(url) { super(sessionStorage.getItem('test.noSockets') ? url.replace('/ws/chat', '/ws/none') : url); }"
+            + "};"));
+    browser.driver.navigate().refresh();
+    awaitConnected();
+    browser.js("sessionStorage.setItem('test.noSockets', '1')");
+    try {
+      node.restart();
+      browser.await("the page sees the socket gone",
+          d -> !"connected".equals(browser.find("#connection").getAttribute("data-state")));
+      send("Sent without a connection");
+      browser.await("the message shown as waiting", d -> browser.find("#pending-message .answer-status").getText()
+          .startsWith("Waiting for the connection"));
+      assertThat(browser.find("#input").getAttribute("value")).isEmpty();
+      browser.driver.navigate().refresh();
+      assertThat(browser.find("#pending-message .body").getText()).as("kept through a reload")
+          .isEqualTo("Sent without a connection");
+    } finally {
+      browser.js("sessionStorage.removeItem('test.noSockets')");
+    }
+    browser.await("the second answer", Duration.ofSeconds(30),
+        d -> browser.findAll("#messages .message.assistant[data-status='completed']").size() == 2);
+    assertThat(browser.findAll("#pending-message")).isEmpty();
+    assertPageShowsHistory(session);
+    assertThat(node.history(session).getJsonArray("messages").stream()
+        .filter(m -> "Sent without a connection".equals(((JsonObject) m).getString("content")))).hasSize(1);
+  }
+
+  @Test
   void stopContinueAndRegenerate() throws Exception {
     node.ai.script(Script.tokens(400, 15));
     String session = openNewConversation();
