@@ -247,9 +247,12 @@ class ChatApp {
     this.fitInput();
     this.deleted = false;
     this.diagnosed = false;
-    this.pending = outbox.load(sessionId);
     this.hideNotice();
     this.conversation = Conversation.restore(sessionId, snapshots.load(sessionId)) || new Conversation(sessionId);
+    this.pending = outbox.load(sessionId);
+    if (this.pending && this.conversation.hasClientMessage(this.pending.frame.client_message_id)) {
+      this.setPending(null);
+    }
     remember(LAST_SESSION_KEY, sessionId);
     const url = new URL(location.href);
     url.searchParams.set('session_id', sessionId);
@@ -455,6 +458,7 @@ class ChatApp {
     const sessionId = this.conversation.sessionId;
     this.deleted = true;
     snapshots.drop(sessionId);
+    outbox.save(sessionId, null);
     this.conversations = this.conversations.filter(c => c.session_id !== sessionId);
     this.open(randomId('c-'));
     if (!this.deletedHere.has(sessionId)) {
@@ -989,6 +993,7 @@ class ChatApp {
       }
     }
     snapshots.drop(entry.session_id);
+    outbox.save(entry.session_id, null);
     this.conversations = this.conversations.filter(c => c.session_id !== entry.session_id);
     if (this.conversation.sessionId === entry.session_id) {
       this.deleted = true;
@@ -1074,11 +1079,7 @@ class ChatApp {
       const current = recall(THEME_KEY) || 'system';
       const next = THEMES[(THEMES.indexOf(current) + 1) % THEMES.length];
       remember(THEME_KEY, next);
-      if (next === 'system') {
-        document.documentElement.removeAttribute('data-theme');
-      } else {
-        document.documentElement.setAttribute('data-theme', next);
-      }
+      window.chatTheme.choose(next);
       show();
     });
     show();

@@ -92,6 +92,11 @@ final class Browser implements AutoCloseable {
     return await(what, Duration.ofSeconds(20), condition);
   }
 
+  /** Waits until the chat page says its socket is connected. */
+  void awaitConnected() {
+    await("connected", d -> "connected".equals(find("#connection").getAttribute("data-state")));
+  }
+
   /** Media features and screen size as a phone or a desktop in light or dark mode would report them. */
   void emulate(int width, int height, boolean mobile, String colorScheme) {
     driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", height,

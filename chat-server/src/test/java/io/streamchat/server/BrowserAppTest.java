@@ -94,7 +94,7 @@ class BrowserAppTest {
       browser.driver.navigate().refresh();
       // The snapshot kept in the tab redraws the answer at once, before the socket catches up.
       assertThat(answerText().length()).as("redrawn after reload " + reload).isGreaterThanOrEqualTo(before / 2);
-      awaitConnected();
+      browser.awaitConnected();
     }
     awaitAnswerText(60);
     node.restart();
@@ -113,7 +113,7 @@ class BrowserAppTest {
     node.server.stop();
     node.flushRedis();
     node.server = ChatServer.start(node.settings());
-    awaitConnected();
+    browser.awaitConnected();
     browser.await("the page on the new epoch", d -> !epoch.equals(browser.js(
         "return JSON.parse(sessionStorage.getItem('chat.v1.c." + session + "') || '{}').epoch")));
     assertPageShowsHistory(session);
@@ -135,7 +135,7 @@ class BrowserAppTest {
             + "  constructor(url) { super(sessionStorage.getItem('test.noSockets') ? url.replace('/ws/chat', '/ws/none') : url); }"
             + "};"));
     browser.driver.navigate().refresh();
-    awaitConnected();
+    browser.awaitConnected();
     browser.js("sessionStorage.setItem('test.noSockets', '1')");
     try {
       node.restart();
@@ -255,7 +255,7 @@ class BrowserAppTest {
       String id = sessionOfPage();
       return id.equals(first) ? null : id;
     });
-    awaitConnected();
+    browser.awaitConnected();
     send("Second topic");
     awaitAnswerText(5);
     browser.await("the streaming conversation marked in the list",
@@ -289,7 +289,7 @@ class BrowserAppTest {
     awaitLatestAnswer("completed");
     assertNothingRan();
     browser.driver.navigate().refresh();
-    awaitConnected();
+    browser.awaitConnected();
     browser.await("the answer after the reload", d -> answerText().contains("done"));
     assertNothingRan();
     assertPageShowsHistory(session);
@@ -321,7 +321,7 @@ class BrowserAppTest {
     String secondTab = browser.driver.getWindowHandle();
     try {
       browser.open(baseUrl() + "?session_id=" + session);
-      awaitConnected();
+      browser.awaitConnected();
       send("From the second tab");
       awaitLatestAnswer("completed");
       List<Map<String, Object>> second = thread();
@@ -366,13 +366,10 @@ class BrowserAppTest {
   private String openNewConversation() {
     String session = "b-" + UUID.randomUUID().toString().substring(0, 12);
     browser.open(baseUrl() + "?session_id=" + session);
-    awaitConnected();
+    browser.awaitConnected();
     return session;
   }
 
-  private void awaitConnected() {
-    browser.await("connected", d -> "connected".equals(browser.find("#connection").getAttribute("data-state")));
-  }
 
   private void send(String text) {
     WebElement input = browser.find("#input");

@@ -61,7 +61,7 @@ class BrowserSignInTest {
   void aTokenInTheUrlFragmentSignsInAndLeavesTheAddressBar() {
     inFreshTab(() -> {
       browser.open(url() + "#access_token=" + token("alice", 600));
-      awaitConnected();
+      browser.awaitConnected();
       assertThat(browser.js("return location.hash")).isEqualTo("");
       assertThat(browser.find("#who").getText()).isEqualTo("Signed in as alice");
       askAndAwaitAnswer("Hello as alice");
@@ -75,7 +75,7 @@ class BrowserSignInTest {
       browser.await("the sign-in box", d -> browser.find("#sign-in-dialog").isDisplayed());
       browser.find("#token-input").sendKeys(token("bob", 600));
       browser.find("#sign-in-dialog button[type='submit']").click();
-      awaitConnected();
+      browser.awaitConnected();
       assertThat(browser.find("#who").getText()).isEqualTo("Signed in as bob");
       askAndAwaitAnswer("Hello as bob");
     });
@@ -86,7 +86,7 @@ class BrowserSignInTest {
     inFreshTab(() -> {
       long expiresIn = 12;
       browser.open(url() + "#access_token=" + token("carol", expiresIn));
-      awaitConnected();
+      browser.awaitConnected();
       // Less than a minute left: the page says so at once and offers to sign in again.
       browser.await("the renewal notice", d -> browser.find("#notice-text").getText().contains("sign-in ends"));
       browser.find("#notice .notice-action").click();
@@ -122,9 +122,6 @@ class BrowserSignInTest {
     }
   }
 
-  private static void awaitConnected() {
-    browser.await("connected", d -> "connected".equals(browser.find("#connection").getAttribute("data-state")));
-  }
 
   private static void askAndAwaitAnswer(String question) {
     WebElement input = browser.find("#input");
