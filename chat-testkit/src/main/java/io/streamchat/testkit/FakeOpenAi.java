@@ -207,22 +207,22 @@ public final class FakeOpenAi implements AutoCloseable {
       if (index == current.stallAfter()) {
         return;
       }
-      if (index < current.tokens() && current.texts() != null) {
-        write(response, "data: " + new JsonObject().put("id", "c").put("object", "chat.completion.chunk")
-            .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
-                .put("delta", new JsonObject().put("content", current.texts().get(index))).putNull("finish_reason")))
-            .encode() + eol + eol, current);
-        vertx.setTimer(Math.max(1, current.intervalMs()), tick[0]::accept);
-        return;
-      }
       if (index < current.tokens()) {
-        String text = current.stampTokens() ? token(index).strip() + "@" + System.nanoTime() + " " : token(index);
-        if (current.padding() > 0) {
-          text = text.strip() + "x".repeat(current.padding()) + " ";
+        String chunk;
+        if (current.texts() != null) {
+          chunk = new JsonObject().put("id", "c").put("object", "chat.completion.chunk")
+              .put("choices", new io.vertx.core.json.JsonArray().add(new JsonObject().put("index", 0)
+                  .put("delta", new JsonObject().put("content", current.texts().get(index))).putNull("finish_reason")))
+              .encode();
+        } else {
+          String text = current.stampTokens() ? token(index).strip() + "@" + System.nanoTime() + " " : token(index);
+          if (current.padding() > 0) {
+            text = text.strip() + "x".repeat(current.padding()) + " ";
+          }
+          // Tokens hold only [a-z0-9@ ], so the JSON can be written without escaping.
+          chunk = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+              + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}";
         }
-        // Tokens hold only [a-z0-9@ ], so the JSON can be written without escaping.
-        String chunk = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-            + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}";
         if (current.malformedEvery() > 0 && index % current.malformedEvery() == 0) {
           write(response, "data: {\"choices\": [" + eol + eol, current);
         }
