@@ -1,5 +1,8 @@
 package io.streamchat.server;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.logging.Level;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -28,7 +35,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code chromium} and {@code chromium-driver}, or {@code CHROME_BIN} and {@code CHROMEDRIVER}),
  * never a download.
  */
-final class Browser implements AutoCloseable {
+final class Browser implements AutoCloseable, BeforeAllCallback, AfterEachCallback, AfterAllCallback {
 
   static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
   static final Path CHROMEDRIVER = Path.of(System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver"));
@@ -38,17 +45,45 @@ final class Browser implements AutoCloseable {
   private static final java.util.regex.Pattern NETWORK =
       java.util.regex.Pattern.compile("net::ERR_|WebSocket connection to|status of (401|5\\d\\d)");
 
-  final ChromeDriver driver;
+  ChromeDriver driver;
 
-  private Browser(ChromeDriver driver) {
-    this.driver = driver;
+  private Browser() {
+  }
+
+  /**
+   * A browser for {@code @RegisterExtension}: the test class is skipped, saying why, where there is
+   * no Chromium; else one browser serves the class's tests, each of which must leave no error in
+   * the page's console.
+   */
+  static Browser perClass() {
+    return new Browser();
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    if (!available()) {
+      // Surefire counts a class skipped in its set-up as 0 tests run, without the reason: say it here.
+      System.err.println(context.getDisplayName() + " SKIPPED: " + MISSING);
+    }
+    assumeTrue(available(), MISSING);
+    driver = start();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    assertThat(consoleErrors()).as("errors in the page's console").isEmpty();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 
   static boolean available() {
     return Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
   }
 
-  static Browser start() {
+  private static ChromeDriver start() {
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
     options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -64,7 +99,7 @@ final class Browser implements AutoCloseable {
         .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
         .usingAnyFreePort()
         .build();
-    return new Browser(new ChromeDriver(service, options));
+    return new ChromeDriver(service, options);
   }
 
   void open(String url) {
@@ -128,6 +163,8 @@ final class Browser implements AutoCloseable {
 
   @Override
   public void close() {
-    driver.quit();
+    if (driver != null) {
+      driver.quit();
+    }
   }
 }

@@ -1,7 +1,6 @@
 package io.streamchat.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamchat.durable.EmbeddedPostgresServer;
 import io.streamchat.testkit.FakeOpenAi.Script;
@@ -19,10 +18,10 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.WindowType;
@@ -37,21 +36,17 @@ class BrowserAppTest {
 
   private static EmbeddedPostgresServer postgres;
   private static TestNode node;
-  private static Browser browser;
+  @RegisterExtension
+  static final Browser browser = Browser.perClass();
 
   @BeforeAll
   static void start() throws Exception {
-    assumeTrue(Browser.available(), Browser.MISSING);
     postgres = EmbeddedPostgresServer.start();
     node = new TestNode(new JsonObject().put("CHAT_DB_URL", postgres.url()));
-    browser = Browser.start();
   }
 
   @AfterAll
   static void stop() {
-    if (browser != null) {
-      browser.close();
-    }
     if (node != null) {
       node.close();
     }
@@ -64,11 +59,6 @@ class BrowserAppTest {
   void plainAnswers() {
     node.ai.script(Script.tokens(20, 10));
     browser.emulate(1280, 860, false, "light");
-  }
-
-  @AfterEach
-  void noPageErrors() {
-    assertThat(browser.consoleErrors()).as("errors in the page's console").isEmpty();
   }
 
   @Test

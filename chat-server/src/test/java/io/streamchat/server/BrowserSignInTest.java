@@ -1,7 +1,6 @@
 package io.streamchat.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.vertx.core.json.JsonObject;
@@ -13,9 +12,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.WindowType;
@@ -30,31 +29,22 @@ class BrowserSignInTest {
 
   private static TestNode node;
   private static JWTAuth issuer;
-  private static Browser browser;
+  @RegisterExtension
+  static final Browser browser = Browser.perClass();
 
   @BeforeAll
   static void start() throws Exception {
-    assumeTrue(Browser.available(), Browser.MISSING);
     node = new TestNode(new JsonObject().put("CHAT_AUTH_JWT_SECRET", SECRET).put("CHAT_AUTH_LEEWAY_SECONDS", 0));
     issuer = JWTAuth.create(node.clientVertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(SECRET)));
     node.ai.script(Script.tokens(12, 10));
-    browser = Browser.start();
   }
 
   @AfterAll
   static void stop() {
-    if (browser != null) {
-      browser.close();
-    }
     if (node != null) {
       node.close();
     }
-  }
-
-  @AfterEach
-  void noPageErrors() {
-    assertThat(browser.consoleErrors()).as("errors in the page's console").isEmpty();
   }
 
   @Test
