@@ -36,8 +36,9 @@ class CapacityTest {
     Vertx vertx = Vertx.vertx();
     try (EmbeddedRedis redis = EmbeddedRedis.start()) {
       FakeOpenAi ai = FakeOpenAi.start(vertx);
-      // Each answer lasts about ten seconds: every one of them is streaming while the last ones are asked.
-      ai.script(Script.tokens(10, 1000));
+      // Each answer lasts about twenty seconds, far longer than asking all of them takes even on a
+      // slow machine: every one of them is still streaming while the last ones are asked.
+      ai.script(Script.tokens(20, 1000));
       NodeProcess node = NodeProcess.start("capacity", Map.of(
           "CHAT_REDIS_URL", redis.url(),
           "CHAT_DB_URL", "none",

@@ -27,6 +27,12 @@ public final class ChatFollower {
       this.role = role;
       this.status = status;
     }
+
+    @Override
+    public String toString() {
+      String text = content.length() <= 80 ? content.toString() : content.substring(0, 40) + "…" + content.substring(content.length() - 40);
+      return role + " " + id + " " + status + " (" + content.length() + " chars) \"" + text + "\"";
+    }
   }
 
   private final Map<String, Message> messages = new LinkedHashMap<>();

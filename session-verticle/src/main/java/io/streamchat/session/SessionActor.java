@@ -443,10 +443,21 @@ final class SessionActor {
     }
   }
 
-  void generatorFailed(String messageId, long run, AnswerError errorCode, String errorMessage) {
-    if (isCurrentRun(messageId, run) && answer.generatorAddress == null) {
-      finish(AnswerStatus.FAILED, errorCode, errorMessage, null);
+  /**
+   * No bridge took the run: none was reachable, or none answered in time (a node leaving or joining).
+   * That is no failure of the provider: like a lost generator, the answer goes on with a new run after
+   * the grace (a bridge that did take it may still speak first), up to CHAT_AUTO_CONTINUE_MAX times.
+   * Without that, it fails {@code provider_unavailable}.
+   */
+  void generatorUnreachable(String messageId, long run, String why) {
+    if (!isCurrentRun(messageId, run) || answer.generatorAddress != null) {
+      return;
     }
+    if (mayContinue()) {
+      answer.awaitingGenerator = true;
+      return;
+    }
+    finish(AnswerStatus.FAILED, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge took the answer: " + why, null);
   }
 
   /** The node of the answer's generator left the cluster: the answer goes on with a new run at once. */

@@ -949,7 +949,7 @@ public final class SessionVerticle extends VerticleBase {
           .onFailure(failure -> {
             LOG.atWarn().addKeyValue("session_id", session.id)
                 .log("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
-            session.actor.generatorFailed(messageId, run, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge is available");
+            session.actor.generatorUnreachable(messageId, run, failure.getMessage());
           });
     }
 

@@ -317,6 +317,37 @@ class SessionActorTest {
   }
 
   @Test
+  void anAnswerNoBridgeTookGoesOnWithANewRunAfterTheGraceAndFailsOnlyWithoutAutoContinue() {
+    SessionActor actor = actor(100);
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    long firstRun = runOf(answer);
+    actor.generatorUnreachable(answer, firstRun, "Timed out after waiting 2000(ms) for a reply");
+    assertThat(actor.streaming()).as("a bridge that could not be reached is no failed provider").isTrue();
+    actor.tick();
+    assertThat(effects.generations).as("not before the grace: the bridge may have taken it after all").hasSize(1);
+    effects.now += SessionActor.RESTORED_GENERATOR_GRACE_MS + 1;
+    actor.tick();
+    assertThat(effects.generations).hasSize(2);
+    assertThat(effects.generations.get(1).fromIndex()).isZero();
+    actor.tokens(new Tokens(answer, 0, List.of("late"), "bridge", firstRun));
+    long secondRun = effects.generations.get(1).run();
+    actor.tokens(new Tokens(answer, 0, List.of("fresh"), "bridge", secondRun));
+    actor.generationEnded(new GenerationEnded(answer, 1, AnswerStatus.COMPLETED, null, null, "stop", secondRun));
+    JsonObject completed = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    assertThat(completed.getString("status")).isEqualTo("completed");
+    assertThat(completed.getString("content")).isEqualTo("fresh");
+
+    SessionSettings noContinue = new SessionSettings(60_000, 100, 100, 50, 100, 10, 5_000, 30_000, 1000, 10, 1000, false, 2, false, 1000, 5_000);
+    SessionActor strict = new SessionActor("t", noContinue, effects,
+        new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of(), "1:e1", AuditMark.NONE, 0));
+    String refused = strict.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    strict.generatorUnreachable(refused, runOf(refused), "no handlers");
+    JsonObject failed = strict.history(false).getJsonArray("messages").getJsonObject(1);
+    assertThat(failed.getString("status")).isEqualTo("failed");
+    assertThat(failed.getJsonObject("error").getString("code")).isEqualTo("provider_unavailable");
+  }
+
+  @Test
   void whenTheGeneratorsNodeLeavesTheAnswerGoesOnAtOnceInTheSameMessage() {
     SessionActor actor = actor(100);
     actor.attach(attach("c1", null, null));
