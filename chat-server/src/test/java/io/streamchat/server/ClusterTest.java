@@ -501,7 +501,9 @@ class ClusterTest {
   void aPausedOwnerThatWakesUpAfterLosingItsLeaseWritesNothing() throws Exception {
     List<NodeProcess> cluster = youngestFirst(startCluster(ALL, ALL, NO_BRIDGE));
     NodeProcess owner = cluster.get(0);
-    ai.script(Script.tokens(400, 20));
+    // 24 s: still streaming when the cluster has dropped the hung owner and another took the session,
+    // so that the client sees chunks from the new owner, not only a history with the whole answer.
+    ai.script(Script.tokens(1200, 20));
     try (TestSocket activator = follow(owner, "paused", new ChatFollower())) {
       activator.next();
     }
@@ -519,7 +521,9 @@ class ClusterTest {
       String firstEpoch = follower.epoch();
       owner.pause();
       long pausedAt = System.currentTimeMillis();
-      long deadline = pausedAt + 60_000;
+      // Should the healthy members split while the owner hangs (README, "Known weakness"), the
+      // chunks may wait until Hazelcast merges them and the merged member has joined again.
+      long deadline = pausedAt + 90_000;
       int chunksFromNewOwner = 0;
       while (chunksFromNewOwner < 20) {
         assertThat(System.currentTimeMillis()).as("20 chunks from the new owner").isLessThan(deadline);
@@ -559,7 +563,7 @@ class ClusterTest {
     }
     Map<Long, JsonObject> afterReset = seenByEpoch.getOrDefault(follower.epoch(), Map.of());
     assertThat(follower.violations()).isEmpty();
-    assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(400));
+    assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(1200));
     Thread.sleep(1500);
     List<JsonObject> log = StoredLog.read(vertx, redis.url(), "paused");
     for (int i = 0; i < log.size(); i++) {
