@@ -10,7 +10,6 @@ import io.streamchat.protocol.AiCommand.AnswerStored;
 import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
-import io.streamchat.protocol.AuditCommand;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.EpochHistory;
@@ -52,7 +51,6 @@ import io.streamchat.protocol.SessionCommand.SendMessage;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
@@ -62,6 +60,7 @@ import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.shareddata.LocalMap;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -72,7 +71,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import java.util.function.BooleanSupplier;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,11 +96,6 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
-  private static final long AUDIT_BEAT_MS = 250;
-  /** How often each session's audit position is recorded in Redis, for a next owner. */
-  private static final long AUDIT_POSITION_MS = 1000;
-  /** Added to the producer's delivery timeout before a taken-over session's topic is read. */
-  private static final long AUDIT_SETTLE_MARGIN_MS = 5000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
@@ -130,10 +123,8 @@ public final class SessionVerticle extends VerticleBase {
   private AppendPipeline appends;
   /** Conversation changes for the durable tier, written behind live delivery; null when it is off. */
   private WriteBehind<DurableCommand.Write> durableWrites;
-  /** Stored events to the Kafka audit log; null when it is off. */
-  private AuditShipper auditLog;
-  private Counter auditLogLost;
-  private AuditSettings auditSettings;
+  /** Stored events to the Kafka audit log. */
+  private SessionAuditLog auditLog;
   private long lastTickMs;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
@@ -183,11 +174,26 @@ public final class SessionVerticle extends VerticleBase {
       });
       metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", durableWrites::pending);
     }
-    auditSettings = AuditSettings.from(config);
+    AuditSettings auditSettings = AuditSettings.from(config);
+    auditLog = SessionAuditLog.start(vertx, auditSettings, metrics, new LoopClock(), node.nodeId(),
+        settings.requestTimeoutMs(), new SessionAuditLog.Owner() {
+          @Override
+          public Collection<ActiveSession> sessions() {
+            return sessions.values();
+          }
+
+          @Override
+          public void lostOwnership(ActiveSession session) {
+            SessionVerticle.this.lostOwnership(session);
+          }
+
+          @Override
+          public Future<Void> checkFence(ActiveSession session) {
+            return SessionVerticle.this.checkFence(session);
+          }
+        });
     if (auditSettings.enabled()) {
-      auditLog = auditShipper(metrics);
-      vertx.setPeriodic(AUDIT_BEAT_MS, id -> auditLog.beat());
-      vertx.setPeriodic(AUDIT_POSITION_MS, id -> auditLog.recordPositions(sessions.values()));
+      metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log", () -> auditPendingEvents);
     }
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis", () -> cachePendingEvents);
     vertx.setPeriodic(TICK_MS, id -> tick());
@@ -238,78 +244,10 @@ public final class SessionVerticle extends VerticleBase {
     long audit = 0;
     for (ActiveSession session : sessions.values()) {
       cache += session.actor.unstoredCount();
-      audit += AuditShipper.behind(session);
+      audit += SessionAuditLog.behind(session);
     }
     cachePendingEvents = cache;
     auditPendingEvents = audit;
-  }
-
-  private AuditShipper auditShipper(Metrics metrics) {
-    Counter written = metrics.counter("chat_audit_records_total", "Records written to the Kafka audit log");
-    Counter failures = metrics.counter("chat_audit_failures_total",
-        "Audit-log batches, reads and reconciliations that failed (they are retried)");
-    Counter lost = metrics.counter("chat_audit_events_lost_total",
-        "Stored events that will not be in the audit log (they left Redis first, Kafka refuses them, deleted first)");
-    auditLogLost = lost;
-    Counter batchesWritten = metrics.storeWrites(Metrics.Store.KAFKA, true);
-    Counter batchesFailed = metrics.storeWrites(Metrics.Store.KAFKA, false);
-    metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log", () -> auditPendingEvents);
-    AuditLink link = new AuditLink(vertx, auditSettings.deliveryTimeoutMs() + settings.requestTimeoutMs() * 3,
-        requestOptions);
-    AuditShipper.Listener listener = new AuditShipper.Listener() {
-      private long lastWarnMs;
-
-      @Override
-      public void written(int records) {
-        written.increment(records);
-        batchesWritten.increment();
-      }
-
-      @Override
-      public void failed(String sessionId, Throwable failure) {
-        failures.increment();
-        batchesFailed.increment();
-        long now = System.currentTimeMillis();
-        if (now - lastWarnMs > 5000) {
-          lastWarnMs = now;
-          LOG.atWarn().addKeyValue("session_id", sessionId)
-              .log("Writing session {} to the audit log failed ({}); live delivery goes on and it is retried in order",
-                  sessionId, failure.toString());
-        }
-      }
-
-      @Override
-      public void lost(String sessionId, long events, String why) {
-        lost.increment(events);
-        LOG.atError().addKeyValue("session_id", sessionId)
-            .log("Session {}: {} events will not be in the audit log: {}", sessionId, events, why);
-      }
-
-      @Override
-      public void reconciled(String sessionId, long seq, long known) {
-        LOG.atInfo().addKeyValue("session_id", sessionId)
-            .log("Session {}: the audit log holds its events up to seq {} ({} known); it goes on from there",
-                sessionId, seq, known);
-      }
-
-      @Override
-      public void fenced(AuditShipper.Source source) {
-        lostOwnership((ActiveSession) source);
-      }
-
-      @Override
-      public void paused() {
-        LOG.warn("This node was paused; the audit log waits until it knows which sessions are still its own");
-        List<Future<Void>> checks = new ArrayList<>();
-        for (ActiveSession session : new ArrayList<>(sessions.values())) {
-          checks.add(checkFence(session));
-        }
-        // A session whose check could not be made is confirmed again before anything of it is written.
-        Future.join(checks).onComplete(v -> auditLog.resume());
-      }
-    };
-    return new AuditShipper(link, link, new LoopClock(), listener, node.nodeId(), auditSettings.chunks(),
-        auditSettings.maxInFlightRecords(), auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
   }
 
   /** One admission limit for the node, shared by its session verticle instances. */
@@ -379,15 +317,12 @@ public final class SessionVerticle extends VerticleBase {
         .compose(reply -> fromDurableTier(sessionId, reply.body()))
         .compose(claimed -> {
           ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership, this::storedForAudit);
-          session.audit = AuditCursor.claimed(claimed, System.currentTimeMillis(),
-              auditSettings.deliveryTimeoutMs() + AUDIT_SETTLE_MARGIN_MS);
+          session.audit = auditLog.cursor(claimed);
           session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
           meters.leasesAcquired.increment();
-          if (auditLog != null) {
-            auditLog.enqueue(session);
-          }
+          auditLog.enqueue(session);
           if (claimed.epochChanged() && claimed.lastSeq() > 0) {
             meters.failovers.increment();
             // The previous owner did not hand off: what it had queued for PostgreSQL may be lost.
@@ -457,7 +392,7 @@ public final class SessionVerticle extends VerticleBase {
       }
       session.actor.tick();
       // Not while the audit log is behind: the rest would wait for the session's next activation.
-      if (session.actor.canPassivate() && (auditLog == null || auditLog.caughtUp(session))) {
+      if (session.actor.canPassivate() && auditLog.caughtUp(session)) {
         passivate(session);
       }
     }
@@ -475,39 +410,7 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private void storedForAudit(ActiveSession session) {
-    if (auditLog != null) {
-      auditLog.stored(session);
-    }
-  }
-
-  /**
-   * Waits (time-bound) until every stored event of the session is in the audit log, then records
-   * that position for the next owner as exact: it then goes on without reading the topic. Otherwise
-   * the next owner reads the topic first, and writes what is left when it activates the session.
-   */
-  private Future<Void> audited(ActiveSession session, long deadline) {
-    if (auditLog == null) {
-      return Future.succeededFuture();
-    }
-    return awaitCondition(() -> auditLog.caughtUp(session), deadline, "the audit log is behind")
-        .compose(v -> {
-          auditLog.forget(session);
-          Promise<Void> recorded = Promise.promise();
-          auditLog.recordPosition(session, true, outcome -> {
-            if (outcome == AuditShipper.Recorded.RECORDED) {
-              recorded.complete();
-            } else {
-              recorded.fail("recording the position " + outcome);
-            }
-          });
-          return recorded.future();
-        })
-        .recover(e -> {
-          LOG.atWarn().addKeyValue("session_id", session.id)
-              .log("Session {} leaves with {} events not yet in the audit log ({}); its next owner writes them",
-                  session.id, AuditShipper.behind(session), e.getMessage());
-          return Future.succeededFuture();
-        });
+    auditLog.stored(session);
   }
 
   /**
@@ -519,7 +422,7 @@ public final class SessionVerticle extends VerticleBase {
     session.closing = true;
     session.consumer.unregister()
         .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> audited(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> auditLog.handedOff(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session));
   }
@@ -533,7 +436,7 @@ public final class SessionVerticle extends VerticleBase {
     return session.consumer.unregister()
         .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> audited(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
+        .compose(v -> auditLog.handedOff(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
         .compose(v -> release(session))
         .onComplete(v -> forget(session))
         .recover(e -> {
@@ -544,21 +447,8 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private Future<Void> flushed(ActiveSession session, long deadline) {
-    return awaitCondition(() -> session.actor.unstoredCount() == 0, deadline,
+    return Conditions.await(vertx, () -> session.actor.unstoredCount() == 0, deadline,
         "session " + session.id + " still has unstored events");
-  }
-
-  /** Checks every 20 ms until {@code done} holds; fails with {@code notDone} after the deadline. */
-  private Future<Void> awaitCondition(BooleanSupplier done, long deadline, String notDone) {
-    if (done.getAsBoolean()) {
-      return Future.succeededFuture();
-    }
-    if (System.currentTimeMillis() > deadline) {
-      return Future.failedFuture(notDone);
-    }
-    Promise<Void> waited = Promise.promise();
-    vertx.setTimer(20, t -> waited.complete());
-    return waited.future().compose(v -> awaitCondition(done, deadline, notDone));
   }
 
   private Future<Void> release(ActiveSession session) {
@@ -577,9 +467,7 @@ public final class SessionVerticle extends VerticleBase {
   private void forget(ActiveSession session) {
     session.actor.leave();
     appends.forget(session);
-    if (auditLog != null) {
-      auditLog.forget(session);
-    }
+    auditLog.forget(session);
     if (sessions.remove(session.id, session) && !session.ownedElsewhere) {
       meters.leasesReleased.increment();
     }
@@ -607,7 +495,7 @@ public final class SessionVerticle extends VerticleBase {
             ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
                 requestOptions).map(reply -> reply.body().found() || held)
             : Future.succeededFuture(held))
-        .compose(existed -> (existed ? recordDeletion(session, userId, deadline) : Future.<Void>succeededFuture())
+        .compose(existed -> (existed ? auditLog.recordDeletion(session, userId, deadline) : Future.<Void>succeededFuture())
             .map(existed))
         .compose(existed -> Nearest.request(vertx, Addresses.CACHE, new Forget(session.id, session.fence), requestOptions)
             .map(v -> existed))
@@ -626,37 +514,9 @@ public final class SessionVerticle extends VerticleBase {
         });
   }
 
-  /**
-   * The audit log's last records of a deleted conversation: what is left of its events (time-bound;
-   * what does not make it is counted lost), then {@code session_deleted}, acknowledged before the
-   * conversation leaves Redis, so that no record of a new conversation of that id can come before it.
-   */
-  private Future<Void> recordDeletion(ActiveSession session, String userId, long deadline) {
-    if (auditLog == null) {
-      return Future.succeededFuture();
-    }
-    return awaitCondition(() -> auditLog.caughtUp(session), deadline, "the audit log is behind")
-        .recover(e -> {
-          long left = AuditShipper.behind(session);
-          auditLogLost.increment(left);
-          LOG.atError().addKeyValue("session_id", session.id)
-              .log("Session {} is deleted with {} events not yet in the audit log; they will not be", session.id, left);
-          return Future.succeededFuture();
-        })
-        .compose(v -> {
-          auditLog.forget(session);
-          DeliveryOptions options = new DeliveryOptions().setLocalOnly(true)
-              .setSendTimeout(Math.max(1, deadline - System.currentTimeMillis()) + settings.requestTimeoutMs());
-          return vertx.eventBus().<AuditCommand.Delivery>request(Addresses.AUDIT,
-              new AuditCommand.SessionDeleted(session.id, userId, System.currentTimeMillis()), options);
-        })
-        .compose(reply -> reply.body().written() ? Future.<Void>succeededFuture()
-            : Future.failedFuture("the audit log did not take the deletion of session " + session.id));
-  }
-
   /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */
   private Future<Void> durablyWritten(String sessionId, long deadline) {
-    return awaitCondition(() -> durableWrites == null
+    return Conditions.await(vertx, () -> durableWrites == null
             || !durableWrites.anyPending(write -> sessionId == null || write.sessionId().equals(sessionId)),
         deadline, "the durable tier has not taken the conversation's last changes yet");
   }
@@ -666,9 +526,7 @@ public final class SessionVerticle extends VerticleBase {
     if (session.closing && !sessions.containsKey(session.id)) {
       return;
     }
-    if (auditLog != null) {
-      auditLog.forget(session);
-    }
+    auditLog.forget(session);
     LOG.atWarn().addKeyValue("session_id", session.id)
         .log("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
     meters.leasesLost.increment();
