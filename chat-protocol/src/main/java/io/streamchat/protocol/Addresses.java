@@ -13,6 +13,11 @@ public final class Addresses {
   public static final String AI_GENERATE = "chat.ai.generate";
   /** This node's view of the cluster lost a member; the body is its cluster node id. Published locally. */
   public static final String MEMBER_LEFT = "chat.cluster.member-left";
+  /**
+   * The cluster-wide map of session leases (session id to the holding verticle). With
+   * CHAT_CLUSTER_QUORUM it is written only where that many members see each other.
+   */
+  public static final String SESSION_LEASES = "chat.session.owners";
   /** Any durable-tier verticle (the nearest, see {@link Nearest}): conversations in PostgreSQL. */
   public static final String DURABLE = "chat.durable";
   /** This node's audit verticle (local only): writes events to the Kafka audit log. */

@@ -3,6 +3,7 @@ package io.streamchat.server;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.SplitBrainProtectionConfig;
 import ch.qos.logback.classic.LoggerContext;
 import io.streamchat.ai.AiBridgeVerticle;
 import io.streamchat.cache.CacheVerticle;
@@ -64,6 +65,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChatServer {
 
+  /** The split-brain protection of the session leases (CHAT_CLUSTER_QUORUM). */
+  private static final String LEASE_QUORUM = "chat-session-leases-quorum";
   private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
   private static final String VERTX_NODE_ID = "__vertx.nodeId";
   private static final String REJOIN_THREAD = "cluster-rejoin";
@@ -418,6 +421,13 @@ public final class ChatServer {
       // A host name (as in docker-compose): bind all interfaces, advertise the name.
       hazelcast.getNetworkConfig().getInterfaces().setEnabled(false);
       hazelcast.getNetworkConfig().setPublicAddress(config.clusterHost());
+    }
+    if (config.clusterQuorum() > 1) {
+      // A side of a split smaller than the quorum (or a member alone after a long pause) takes no
+      // lease, so it claims no session: the claims stay with the side that has the majority.
+      hazelcast.addSplitBrainProtectionConfig(
+          new SplitBrainProtectionConfig(LEASE_QUORUM, true, config.clusterQuorum()));
+      hazelcast.getMapConfig(Addresses.SESSION_LEASES).setSplitBrainProtectionName(LEASE_QUORUM);
     }
     hazelcast.setInstanceName(config.nodeId());
     // Vert.x takes its cluster node id from this attribute when it is handed a Hazelcast instance.

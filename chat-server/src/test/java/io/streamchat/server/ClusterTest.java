@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.cache.EmbeddedRedis;
 import io.streamchat.testkit.ChatEventsTail;
+import io.streamchat.protocol.ErrorCode;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
@@ -802,6 +803,48 @@ class ClusterTest {
     } finally {
       client.close();
     }
+  }
+
+  @Test
+  void withAQuorumAMemberLeftAloneClaimsNoSessionUntilAMajoritySeesItAgain() throws Exception {
+    Map<String, String> quorum = Map.of("CHAT_CLUSTER_QUORUM", "2");
+    NodeProcess survivor = startNode(ALL, quorum).awaitReady(1, Duration.ofSeconds(60));
+    List<NodeProcess> others = List.of(startNode(ALL, quorum), startNode(ALL, quorum));
+    for (NodeProcess node : others) {
+      node.awaitReady(3, Duration.ofSeconds(60));
+    }
+    ai.script(Script.tokens(5, 10));
+    try (TestSocket socket = follow(survivor, "quorum-whole", new ChatFollower())) {
+      socket.next();
+      socket.send(message("while the cluster is whole"));
+      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+    }
+    for (NodeProcess node : others) {
+      node.kill();
+    }
+    survivor.awaitReady(1, Duration.ofSeconds(60));
+    try (TestSocket socket = follow(survivor, "quorum-alone", new ChatFollower())) {
+      assertThat(socket.awaitClose(Duration.ofSeconds(60))).as("no lease below the quorum: nobody owns the session")
+          .isEqualTo(ErrorCode.UNAVAILABLE.closeCode());
+    }
+    Redis client = Redis.createClient(vertx, redis.url());
+    try {
+      assertThat(RedisAPI.api(client).exists(List.of("chat:{quorum-alone}:meta")).await().toInteger())
+          .as("the session was never claimed").isZero();
+    } finally {
+      client.close();
+    }
+
+    NodeProcess joined = startNode(ALL, quorum).awaitReady(2, Duration.ofSeconds(60));
+    survivor.awaitReady(2, Duration.ofSeconds(60));
+    ChatFollower follower = new ChatFollower();
+    try (TestSocket socket = follow(survivor, "quorum-alone", follower)) {
+      socket.next();
+      socket.send(message("with a majority again"));
+      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+    }
+    assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(5));
+    assertThat(joined.isAlive()).isTrue();
   }
 
   @Test

@@ -96,6 +96,7 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
+  private static final long ACTIVATION_WARNING_EVERY_MS = 5000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
@@ -126,6 +127,8 @@ public final class SessionVerticle extends VerticleBase {
   /** Stored events to the Kafka audit log. */
   private SessionAuditLog auditLog;
   private long lastTickMs;
+  private long lastActivationWarningMs;
+  private long activationFailuresUnreported;
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
 
@@ -198,7 +201,7 @@ public final class SessionVerticle extends VerticleBase {
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis", () -> cachePendingEvents);
     vertx.setPeriodic(TICK_MS, id -> tick());
     vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> acknowledgeTokens());
-    return vertx.sharedData().<String, String>getAsyncMap("chat.session.owners")
+    return vertx.sharedData().<String, String>getAsyncMap(Addresses.SESSION_LEASES)
         .compose(map -> {
           leases = new LeaseKeeper(LeaseKeeper.timeBound(map, settings.requestTimeoutMs()),
               other -> Membership.isMember(vertx, other), clusterNodeId, UUID.randomUUID().toString());
@@ -303,12 +306,29 @@ public final class SessionVerticle extends VerticleBase {
           if (result.succeeded()) {
             request.reply(result.result());
           } else {
-            LOG.atWarn().addKeyValue("session_id", sessionId)
-                .log("Could not activate session {}: {}", sessionId, result.cause().toString());
+            activationFailed(sessionId, result.cause());
             leases.release(sessionId);
             request.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
           }
         });
+  }
+
+  /**
+   * Clients retry an activation many times a second while it cannot succeed (Redis away, no
+   * quorum): one warning every few seconds says so, with how many more failed meanwhile.
+   */
+  private void activationFailed(String sessionId, Throwable failure) {
+    long now = System.currentTimeMillis();
+    if (now - lastActivationWarningMs < ACTIVATION_WARNING_EVERY_MS) {
+      activationFailuresUnreported++;
+      return;
+    }
+    String more = activationFailuresUnreported == 0 ? ""
+        : " (" + activationFailuresUnreported + " more activations failed since the last warning)";
+    LOG.atWarn().addKeyValue("session_id", sessionId)
+        .log("Could not activate session {}: {}{}", sessionId, failure.toString(), more);
+    lastActivationWarningMs = now;
+    activationFailuresUnreported = 0;
   }
 
   private Future<String> claim(String sessionId) {
