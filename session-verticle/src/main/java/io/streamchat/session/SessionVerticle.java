@@ -36,18 +36,8 @@ import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.NodeSettings;
 import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.SessionCommand;
-import io.streamchat.protocol.SessionCommand.Attach;
-import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.DeleteConversation;
-import io.streamchat.protocol.SessionCommand.Detach;
-import io.streamchat.protocol.SessionCommand.GenerationEnded;
-import io.streamchat.protocol.SessionCommand.GetHistory;
-import io.streamchat.protocol.SessionCommand.Reconnect;
-import io.streamchat.protocol.SessionCommand.Regenerate;
-import io.streamchat.protocol.SessionCommand.Continue;
-import io.streamchat.protocol.SessionCommand.Recover;
-import io.streamchat.protocol.SessionCommand.SendMessage;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
@@ -56,7 +46,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.shareddata.LocalMap;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -582,17 +571,17 @@ public final class SessionVerticle extends VerticleBase {
       if (command instanceof Credit credit) {
         actor.credit(credit);
         if (credit.probe()) {
-          requireAttached(actor, credit.connectionId());
+          SessionCommands.requireAttached(actor, credit.connectionId());
           message.reply(new SessionReply.Accepted());
         }
         return;
       }
-      String newAnswerOf = startsAnswerOfUser(actor, command);
+      String newAnswerOf = SessionCommands.startsAnswerOfUser(actor, command);
       if (newAnswerOf != null) {
         admitThenExecute(session, message, newAnswerOf);
         return;
       }
-      message.reply(execute(actor, command));
+      message.reply(SessionCommands.execute(actor, command, clusterNodeId));
     } catch (RuntimeException e) {
       replyFailure(session, message, e);
     }
@@ -607,14 +596,6 @@ public final class SessionVerticle extends VerticleBase {
     LOG.atError().addKeyValue("session_id", session.id).setCause(failure)
         .log("Session {} failed on {}", session.id, message.body().getClass().getSimpleName());
     message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
-  }
-
-  /** The user whose cluster-wide limit a command must pass first: it would start an answer of a known user. */
-  private static String startsAnswerOfUser(SessionActor actor, SessionCommand command) {
-    if (!(command instanceof SessionCommand.ForUser forUser) || !actor.wouldStartAnswer(command)) {
-      return null;
-    }
-    return actor.userId() != null ? actor.userId() : forUser.userId();
   }
 
   /** Takes the user's place for the new answer, then runs the command; a command that starts nothing gives it back. */
@@ -632,7 +613,7 @@ public final class SessionVerticle extends VerticleBase {
       try {
         // Another user may have taken the session while the place was asked for.
         session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
-        message.reply(execute(session.actor, message.body()));
+        message.reply(SessionCommands.execute(session.actor, message.body(), clusterNodeId));
       } catch (RuntimeException e) {
         if (!session.actor.streaming()) {
           userAnswers.release(user, session.id);
@@ -659,40 +640,6 @@ public final class SessionVerticle extends VerticleBase {
     public void vacate(List<CacheCommand.Place> places) {
       Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Vacate(places), requestOptions);
     }
-  }
-
-  private Object execute(SessionActor actor, SessionCommand command) {
-    if (command instanceof Tokens tokens) {
-      return actor.tokens(tokens);
-    } else if (command instanceof Attach attach) {
-      actor.attach(attach);
-      return new SessionReply.Attached(actor.fence(), clusterNodeId);
-    } else if (command instanceof SendMessage send) {
-      return actor.send(send);
-    } else if (command instanceof Regenerate regenerate) {
-      return actor.regenerate(regenerate);
-    } else if (command instanceof Continue request) {
-      return actor.continueAnswer(request);
-    } else if (command instanceof Cancel cancel) {
-      requireAttached(actor, cancel.connectionId());
-      return actor.cancel(cancel);
-    } else if (command instanceof Reconnect reconnect) {
-      requireAttached(actor, reconnect.connectionId());
-      actor.reconnect(reconnect);
-      return new SessionReply.Accepted();
-    } else if (command instanceof Detach detach) {
-      actor.detach(detach.connectionId());
-      return new SessionReply.Accepted();
-    } else if (command instanceof GenerationEnded ended) {
-      return actor.generationEnded(ended);
-    } else if (command instanceof Recover recover) {
-      return actor.recover(recover);
-    } else if (command instanceof GetHistory) {
-      return new SessionReply.History(actor.history(false).encode());
-    } else if (command instanceof SessionCommand.Authorize) {
-      return new SessionReply.Accepted();
-    }
-    throw new ChatException(ErrorCode.BAD_REQUEST, "unknown command " + command.getClass().getSimpleName());
   }
 
   /**
@@ -724,25 +671,6 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private record DueAck(ActiveSession session, String messageId, String generatorAddress, long run) {
-  }
-
-  /** A connection's command that needs its stream: if the connection is not attached here, its gateway must attach first. */
-  private static void requireAttached(SessionActor actor, String connectionId) {
-    if (connectionId != null && !actor.hasConnection(connectionId)) {
-      throw new NotAttached();
-    }
-  }
-
-  /** Replied as {@link InternalFailure#NOT_ATTACHED}. */
-  private static final class NotAttached extends ChatException {
-    NotAttached() {
-      super(ErrorCode.UNAVAILABLE, "connection not attached");
-    }
-
-    @Override
-    public ReplyException toReplyException() {
-      return InternalFailure.NOT_ATTACHED.reply();
-    }
   }
 
   // ---- storage ----

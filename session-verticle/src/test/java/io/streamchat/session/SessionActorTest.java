@@ -317,6 +317,21 @@ class SessionActorTest {
   }
 
   @Test
+  void commandsOfAConnectionNotAttachedHereAreRepliedNotAttachedSoThatItsGatewayAttachesFirst() {
+    SessionActor actor = actor(100);
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    assertThatThrownBy(() -> SessionCommands.execute(actor, new Cancel("elsewhere", answer, null), "node-a"))
+        .isInstanceOfSatisfying(ChatException.class, refusal -> assertThat(
+            io.streamchat.protocol.InternalFailure.NOT_ATTACHED.is(refusal.toReplyException())).isTrue());
+    assertThat(actor.streaming()).as("nothing was cancelled").isTrue();
+    assertThat(SessionCommands.execute(actor, attach("c1", null, null), "node-a"))
+        .isEqualTo(new io.streamchat.protocol.SessionReply.Attached(actor.fence(), "node-a"));
+    assertThat(SessionCommands.execute(actor, new Cancel("c1", answer, null), "node-a"))
+        .extracting(result -> ((io.streamchat.protocol.SessionReply.CancelResult) result).status())
+        .isEqualTo(CancelStatus.CANCELLING);
+  }
+
+  @Test
   void anAnswerNoBridgeTookGoesOnWithANewRunAfterTheGraceAndFailsOnlyWithoutAutoContinue() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
