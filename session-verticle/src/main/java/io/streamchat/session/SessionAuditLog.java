@@ -75,7 +75,7 @@ final class SessionAuditLog {
         new DeliveryOptions().setSendTimeout(requestTimeoutMs));
     AuditShipper[] shipper = new AuditShipper[1];
     AuditShipper.Listener listener = new AuditShipper.Listener() {
-      private long lastWarnMs;
+      private final WarningThrottle warnings = new WarningThrottle(5000);
 
       @Override
       public void written(int records) {
@@ -87,9 +87,7 @@ final class SessionAuditLog {
       public void failed(String sessionId, Throwable failure) {
         failures.increment();
         batchesFailed.increment();
-        long now = System.currentTimeMillis();
-        if (now - lastWarnMs > 5000) {
-          lastWarnMs = now;
+        if (warnings.warnNow(System.currentTimeMillis()) >= 0) {
           LOG.atWarn().addKeyValue("session_id", sessionId)
               .log("Writing session {} to the audit log failed ({}); live delivery goes on and it is retried in order",
                   sessionId, failure.toString());
@@ -159,11 +157,6 @@ final class SessionAuditLog {
     if (shipper != null) {
       shipper.forget(session);
     }
-  }
-
-  /** Stored events of the session not yet in the audit log. */
-  static long behind(ActiveSession session) {
-    return AuditShipper.behind(session);
   }
 
   /**

@@ -85,7 +85,6 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
-  private static final long ACTIVATION_WARNING_EVERY_MS = 5000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
@@ -116,8 +115,8 @@ public final class SessionVerticle extends VerticleBase {
   /** Stored events to the Kafka audit log. */
   private SessionAuditLog auditLog;
   private long lastTickMs;
-  private long lastActivationWarningMs;
-  private long activationFailuresUnreported;
+  /** Clients retry an activation many times a second while it cannot succeed (Redis away, no quorum). */
+  private final WarningThrottle activationWarnings = new WarningThrottle(5000);
   /** Handing off: new sessions are for other nodes. */
   private boolean stopping;
 
@@ -236,7 +235,7 @@ public final class SessionVerticle extends VerticleBase {
     long audit = 0;
     for (ActiveSession session : sessions.values()) {
       cache += session.actor.unstoredCount();
-      audit += SessionAuditLog.behind(session);
+      audit += AuditShipper.behind(session);
     }
     cachePendingEvents = cache;
     auditPendingEvents = audit;
@@ -302,22 +301,15 @@ public final class SessionVerticle extends VerticleBase {
         });
   }
 
-  /**
-   * Clients retry an activation many times a second while it cannot succeed (Redis away, no
-   * quorum): one warning every few seconds says so, with how many more failed meanwhile.
-   */
+  /** One warning every few seconds, with how many more activations failed meanwhile. */
   private void activationFailed(String sessionId, Throwable failure) {
-    long now = System.currentTimeMillis();
-    if (now - lastActivationWarningMs < ACTIVATION_WARNING_EVERY_MS) {
-      activationFailuresUnreported++;
+    long unreported = activationWarnings.warnNow(System.currentTimeMillis());
+    if (unreported < 0) {
       return;
     }
-    String more = activationFailuresUnreported == 0 ? ""
-        : " (" + activationFailuresUnreported + " more activations failed since the last warning)";
+    String more = unreported == 0 ? "" : " (" + unreported + " more activations failed since the last warning)";
     LOG.atWarn().addKeyValue("session_id", sessionId)
         .log("Could not activate session {}: {}{}", sessionId, failure.toString(), more);
-    lastActivationWarningMs = now;
-    activationFailuresUnreported = 0;
   }
 
   private Future<String> claim(String sessionId) {
