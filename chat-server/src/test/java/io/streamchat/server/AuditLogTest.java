@@ -67,6 +67,7 @@ class AuditLogTest {
   @Test
   void aConversationWithACancelAProviderFailureAndAnHttpMessageIsInTheTopicOnceInOrder() throws Exception {
     String session = "audited";
+    long lastComplete;
     try (TestSocket socket = node.connect("session_id=" + session + "&user_id=alice", new ChatFollower())) {
       socket.next();
       node.ai.script(Script.tokens(12, 2));
@@ -87,10 +88,11 @@ class AuditLogTest {
       node.ai.script(Script.tokens(7, 2));
       assertThat(node.post("/api/chat", new JsonObject().put("session_id", session).put("user_id", "alice")
           .put("message", "over HTTP").encode()).statusCode()).isEqualTo(202);
-      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+      JsonObject complete = socket.until("complete");
+      assertThat(complete.getString("status")).isEqualTo("completed");
+      lastComplete = complete.getLong("seq");
     }
-    Thread.sleep(300);
-    List<JsonObject> stored = StoredLog.read(node.clientVertx, node.redis.url(), session);
+    List<JsonObject> stored = StoredLog.readThrough(node.clientVertx, node.redis.url(), session, lastComplete);
     long lastSeq = stored.get(stored.size() - 1).getLong("seq");
     List<AuditEntry> records = awaitAudited(kafka.bootstrap(), session, lastSeq);
     assertExactlyTheStoredLog(stored, records, session, "alice");
@@ -161,12 +163,15 @@ class AuditLogTest {
   void aDeletedConversationEndsWithItsDeletionRecord() throws Exception {
     String session = "audited-then-deleted";
     node.ai.script(Script.tokens(6, 2));
+    long completeSeq;
     try (TestSocket socket = node.connect("session_id=" + session + "&user_id=bob", new ChatFollower())) {
       socket.next();
       socket.send(message("soon gone", "c-1"));
-      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+      JsonObject complete = socket.until("complete");
+      assertThat(complete.getString("status")).isEqualTo("completed");
+      completeSeq = complete.getLong("seq");
     }
-    List<JsonObject> stored = StoredLog.read(node.clientVertx, node.redis.url(), session);
+    List<JsonObject> stored = StoredLog.readThrough(node.clientVertx, node.redis.url(), session, completeSeq);
     assertThat(node.delete("/api/sessions/" + session + "?user_id=bob").statusCode()).isEqualTo(204);
     List<AuditEntry> records = AuditTopic.await(kafka.bootstrap(), TOPIC, session,
         entries -> entries.stream().anyMatch(e -> "session_deleted".equals(e.type())), Duration.ofSeconds(30));

@@ -14,6 +14,22 @@ final class StoredLog {
   private StoredLog() {
   }
 
+  /**
+   * The stored log once it holds event {@code seq}: a client sees an event before its owner has
+   * stored it (live delivery does not wait for Redis).
+   */
+  static List<JsonObject> readThrough(Vertx vertx, String redisUrl, String sessionId, long seq) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (true) {
+      List<JsonObject> events = read(vertx, redisUrl, sessionId);
+      if (!events.isEmpty() && events.get(events.size() - 1).getLong("seq") >= seq
+          || System.currentTimeMillis() > deadline) {
+        return events;
+      }
+      Thread.sleep(20);
+    }
+  }
+
   static List<JsonObject> read(Vertx vertx, String redisUrl, String sessionId) {
     Redis client = Redis.createClient(vertx, redisUrl);
     try {
