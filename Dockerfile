@@ -8,6 +8,7 @@ FROM eclipse-temurin:17-jre
 WORKDIR /app
 COPY --from=build /src/chat-server/target/chat-server.jar /app/chat-server.jar
 COPY cluster.xml /app/cluster.xml
+COPY jvm.options /app/jvm.options
 EXPOSE 8080 5701
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+UseZGC", "-Dhazelcast.logging.type=slf4j", "-jar", "/app/chat-server.jar"]
+ENTRYPOINT ["java", "@/app/jvm.options", "-XX:MaxRAMPercentage=75", "-Dhazelcast.logging.type=slf4j", "-jar", "/app/chat-server.jar"]

@@ -3,16 +3,21 @@
 -- KEYS: meta, log, messages, order
 -- ARGV: fence, ttl seconds, log max length, max messages, user id, then per event:
 --       seq, type, event json, message id, message json ('' when the event changes no message)
+-- A chunk is the common case: it costs four calls (HMGET, XADD, HSET, TTL).
 local meta, log, messages, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if tonumber(ARGV[1]) ~= tonumber(redis.call('HGET', meta, 'fence') or '0') then
+local state = redis.call('HMGET', meta, 'fence', 'last_seq', 'stream_seq')
+if tonumber(ARGV[1]) ~= tonumber(state[1] or '0') then
   -- Not an error reply: one error would fail a whole pipelined batch of many sessions.
   return -1
 end
 if ARGV[5] ~= '' then
   redis.call('HSETNX', meta, 'user_id', ARGV[5])
 end
-local last = tonumber(redis.call('HGET', meta, 'last_seq') or '0')
-local streamStart = tonumber(redis.call('HGET', meta, 'stream_seq') or '0')
+local last = tonumber(state[2] or '0')
+local streamStart = tonumber(state[3] or '0')
+local ttl = tonumber(ARGV[2])
+local newMessages = 0
+local changedMessage = false
 for i = 6, #ARGV, 5 do
   local seq = tonumber(ARGV[i])
   if seq > last then
@@ -24,8 +29,10 @@ for i = 6, #ARGV, 5 do
     end
     redis.call('XADD', log, 'MAXLEN', '~', keep, seq .. '-0', 'type', kind, 'event', ARGV[i + 2])
     if message ~= '' then
+      changedMessage = true
       if redis.call('HSETNX', messages, id, message) == 1 then
         redis.call('RPUSH', order, id)
+        newMessages = newMessages + 1
       else
         redis.call('HSET', messages, id, message)
       end
@@ -41,12 +48,19 @@ for i = 6, #ARGV, 5 do
   end
 end
 redis.call('HSET', meta, 'last_seq', last)
-local excess = redis.call('LLEN', order) - tonumber(ARGV[4])
-while excess > 0 do
-  redis.call('HDEL', messages, redis.call('LPOP', order))
-  excess = excess - 1
+if newMessages > 0 then
+  local excess = redis.call('LLEN', order) - tonumber(ARGV[4])
+  while excess > 0 do
+    redis.call('HDEL', messages, redis.call('LPOP', order))
+    excess = excess - 1
+  end
 end
-for _, key in ipairs(KEYS) do
-  redis.call('EXPIRE', key, ARGV[2])
+-- The keys live ttl seconds after the last write. A write that changes a message (and creates the
+-- keys) sets it; between those, an answer's chunks renew it once a minute (or half the ttl), not on
+-- every append.
+if changedMessage or redis.call('TTL', meta) < ttl - math.min(60, math.floor(ttl / 2)) then
+  for _, key in ipairs(KEYS) do
+    redis.call('EXPIRE', key, ttl)
+  end
 end
 return last

@@ -173,4 +173,28 @@ class RedisSessionStoreTest {
     assertThat(loaded.streamingEvents()).extracting(StoredEvent::seq).containsExactly(2L, 3L, 4L);
     assertThat(loaded.recentEvents()).extracting(StoredEvent::seq).containsExactly(4L);
   }
+
+  @Test
+  void everyKeyLivesTheTtlAfterAMessageAndChunksRenewItOnceItHasRunDown() {
+    Claimed claimed = store.claim(new Claim("ttl", "e1", 10, 10)).await();
+    store.append(new Append("ttl", claimed.fence(), "u", List.of(user(1, "q"),
+        new StoredEvent(2, "stream_start", "{\"seq\":2}", "a", "{\"message_id\":\"a\",\"status\":\"streaming\"}"))))
+        .await();
+    for (String key : RedisSessionStore.keys("ttl")) {
+      assertThat(api.ttl(key).await().toLong()).as(key).isBetween(3590L, 3600L);
+    }
+    for (String key : RedisSessionStore.keys("ttl")) {
+      api.expire(List.of(key, "3580")).await();
+    }
+    store.append(new Append("ttl", claimed.fence(), "u", List.of(chunk(3)))).await();
+    assertThat(api.ttl("chat:{ttl}:log").await().toLong()).as("a chunk within a minute of the last renewal")
+        .isLessThanOrEqualTo(3580L);
+    for (String key : RedisSessionStore.keys("ttl")) {
+      api.expire(List.of(key, "3500")).await();
+    }
+    store.append(new Append("ttl", claimed.fence(), "u", List.of(chunk(4)))).await();
+    for (String key : RedisSessionStore.keys("ttl")) {
+      assertThat(api.ttl(key).await().toLong()).as("renewed: " + key).isBetween(3590L, 3600L);
+    }
+  }
 }

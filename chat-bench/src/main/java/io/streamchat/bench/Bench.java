@@ -5,6 +5,7 @@ import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.KafkaProcess;
 import io.streamchat.testkit.NodeProcess;
+import io.streamchat.testkit.ProcessCpu;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -73,14 +74,14 @@ public final class Bench {
     if (options.warmup() > 0 && !"idle".equals(options.mode())) {
       ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
       stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false), client, nodes, ai,
+          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false), client, nodes, redis, ai,
           new BenchResult(options));
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
     }
     switch (options.mode()) {
       case "idle" -> idle(options, client, nodes, result);
       case "storm" -> storm(options, client, nodes, result);
-      default -> stream(options, client, nodes, ai, result);
+      default -> stream(options, client, nodes, redis, ai, result);
     }
     ai.close();
     return result;
@@ -108,11 +109,14 @@ public final class Bench {
         env.put("CHAT_CLUSTER_MEMBERS", String.join(",", members));
         env.put("CHAT_CLUSTER_PORT", Integer.toString(clusterPort));
       }
-      List<String> jvm = new ArrayList<>(List.of("-Xmx" + options.heap(), "-Xms" + options.heap(), "-XX:+UseG1GC",
+      List<String> jvm = new ArrayList<>(List.of("-Xmx" + options.heap(), "-Xms" + options.heap(),
           "-XX:+AlwaysPreTouch"));
       String extra = System.getenv("BENCH_SERVER_JVM_OPTIONS");
       if (extra != null && !extra.isBlank()) {
         jvm.addAll(List.of(extra.trim().split("\\s+")));
+      }
+      if (jvm.stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
+        jvm.add("-XX:+UseG1GC");
       }
       if (options.jfr() != null) {
         jvm.add("-XX:StartFlightRecording=filename=" + options.jfr().replace(".jfr", "-" + (i + 1) + ".jfr")
@@ -147,8 +151,8 @@ public final class Bench {
     }
   }
 
-  private static void stream(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes, FakeOpenAi ai,
-                             BenchResult result) throws Exception {
+  private static void stream(BenchOptions options, WebSocketClient client, List<NodeProcess> nodes,
+                             EmbeddedRedis redis, FakeOpenAi ai, BenchResult result) throws Exception {
     Recorder latency = new Recorder(3);
     Recorder firstToken = new Recorder(3);
     BenchSession large = options.largeAnswerTokens() > 0 ? startLargeAnswer(options, client, nodes, ai) : null;
@@ -160,12 +164,14 @@ public final class Bench {
       s.ask("benchmark question " + s.id);
     });
     long cpuBefore = cpu(nodes);
+    long redisCpuBefore = ProcessCpu.millis(redis.pid());
     long start = System.nanoTime();
     connectAll(options, client, nodes, sessions, result);
     result.rampSeconds = (System.nanoTime() - start) / 1e9;
     sampleMemoryWhile(done, options, nodes, result);
     result.wallSeconds = (System.nanoTime() - start) / 1e9;
     result.serverCpuPercent = 100.0 * (cpu(nodes) - cpuBefore) / (result.wallSeconds * 1000);
+    result.redisCpuPercent = 100.0 * (ProcessCpu.millis(redis.pid()) - redisCpuBefore) / (result.wallSeconds * 1000);
     result.latency = latency.getIntervalHistogram();
     result.firstToken = firstToken.getIntervalHistogram();
     for (BenchSession s : sessions) {

@@ -20,6 +20,7 @@ final class BenchResult {
   double wallSeconds;
   double stormSeconds;
   double serverCpuPercent;
+  double redisCpuPercent;
   long rssBytes;
   long heapBeforeBytes;
   long heapAfterBytes;
@@ -68,6 +69,8 @@ final class BenchResult {
         out.append(String.format(Locale.ROOT,
             "server: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus, peak rss=%.1fMB, peak heap used=%.1fMB%n",
             serverCpuPercent, cpuMicrosPerChunk(), rssBytes / 1e6, heapAfterBytes / 1e6));
+        out.append(String.format(Locale.ROOT, "redis: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus%n",
+            redisCpuPercent, perChunk(redisCpuPercent)));
         if (options.largeAnswerTokens() > 0) {
           out.append(String.format(Locale.ROOT, "large answer: %.1f MB %s while the others streamed, then %.1fs to its "
                   + "end: %d/%d chunks (%s) -> %s%n", options.largeAnswerTokens() * 4.0 / 1000,
@@ -83,7 +86,11 @@ final class BenchResult {
 
   /** Server CPU time (user + system, every node) per chunk delivered to a client. */
   double cpuMicrosPerChunk() {
-    return chunks == 0 ? 0 : serverCpuPercent / 100.0 * wallSeconds * 1e6 / chunks;
+    return perChunk(serverCpuPercent);
+  }
+
+  private double perChunk(double cpuPercent) {
+    return chunks == 0 ? 0 : cpuPercent / 100.0 * wallSeconds * 1e6 / chunks;
   }
 
   private long perConnection() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.PrometheusText;
+import io.streamchat.testkit.ShippedJvmOptions;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -138,6 +139,19 @@ class DeploymentFilesTest {
         }
       }
     }
+  }
+
+  @Test
+  void everyWayOfStartingANodeUsesTheShippedJvmOptionsAndTheLauncherAcceptsThem() throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process version = new ProcessBuilder(java.toString(), "@" + ROOT.resolve("jvm.options"), "-version")
+        .redirectErrorStream(true).start();
+    String output = new String(version.getInputStream().readAllBytes());
+    assertThat(version.waitFor()).as(output).isZero();
+    assertThat(ShippedJvmOptions.load()).as("the options tests and the benchmark give their nodes")
+        .contains("-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError");
+    assertThat(read("README.md")).contains("java @jvm.options -jar chat-server/target/chat-server.jar");
+    assertThat(read("Dockerfile")).contains("COPY jvm.options").contains("\"@/app/jvm.options\"");
   }
 
   private static String mainSources() throws Exception {

@@ -36,8 +36,9 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   /**
-   * Starts a node with these CHAT_* settings, logging to target/nodes; JVM options may be added. It
-   * listens on CHAT_HTTP_PORT when that is set, else on a free port.
+   * Starts a node with these CHAT_* settings and the shipped JVM options, logging to target/nodes; JVM
+   * options may be added (after the shipped ones, so they win). It listens on CHAT_HTTP_PORT when that
+   * is set, else on a free port.
    */
   public static NodeProcess start(String nodeId, Map<String, String> env, List<String> jvmOptions) throws IOException {
     int port = env.containsKey("CHAT_HTTP_PORT") ? Integer.parseInt(env.get("CHAT_HTTP_PORT")) : freePort();
@@ -55,6 +56,7 @@ public final class NodeProcess implements AutoCloseable {
         "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path")));
     command.addAll(1, jvmOptions);
+    command.addAll(1, ShippedJvmOptions.load());
     command.add(MAIN);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
@@ -150,9 +152,7 @@ public final class NodeProcess implements AutoCloseable {
 
   /** CPU time used by the process so far (user + system), from /proc, in milliseconds. */
   public long cpuMillis() throws IOException {
-    String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
+    return ProcessCpu.millis(process.pid());
   }
 
   /** Asks the JVM for a full GC (jcmd), so that heap use after it is what is live. */
