@@ -7,6 +7,8 @@ import io.streamchat.protocol.AnswerError;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Reads the data of an OpenAI-compatible streaming chat completion, one SSE event at a time:
@@ -21,7 +23,7 @@ final class CompletionChunks {
   }
 
   private static final JsonFactory JSON = new JsonFactory();
-  private static final String DONE = "[DONE]";
+  private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
 
   private final TokenSink sink;
   private boolean finished;
@@ -54,14 +56,21 @@ final class CompletionChunks {
     return usage;
   }
 
+  /** One event's data, as a string (the bytes' path is the one streams take). */
   void onData(String data) {
-    if (isDone(data)) {
+    byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+    onData(bytes, bytes.length);
+  }
+
+  /** One event's data: the first {@code length} bytes of {@code data}, read during the call only. */
+  void onData(byte[] data, int length) {
+    if (isDone(data, length)) {
       if (!finished) {
         finish();
       }
       return;
     }
-    Event event = read(data);
+    Event event = read(data, length);
     if (event == null) {
       malformed++;
       return;
@@ -75,7 +84,8 @@ final class CompletionChunks {
     }
     if (event.error) {
       finished = true;
-      sink.failed(AnswerError.PROVIDER_ERROR, "the AI provider reported an error: " + errorMessage(data));
+      sink.failed(AnswerError.PROVIDER_ERROR, "the AI provider reported an error: "
+          + errorMessage(new String(data, 0, length, StandardCharsets.UTF_8)));
       return;
     }
     if (event.content != null && !event.content.isEmpty()) {
@@ -99,14 +109,23 @@ final class CompletionChunks {
     sink.done(finishReason);
   }
 
-  private static boolean isDone(String data) {
-    return data.length() >= DONE.length() && DONE.equals(data.strip());
+  /** {@code [DONE]}, with blanks around it or not. */
+  private static boolean isDone(byte[] data, int length) {
+    int start = 0;
+    int end = length;
+    while (start < end && Character.isWhitespace(data[start])) {
+      start++;
+    }
+    while (end > start && Character.isWhitespace(data[end - 1])) {
+      end--;
+    }
+    return Arrays.equals(data, start, end, DONE, 0, DONE.length);
   }
 
   /** The event's fields that matter, or null when it is not a JSON object. */
-  private static Event read(String data) {
+  private static Event read(byte[] data, int length) {
     Event event = new Event();
-    try (JsonParser parser = JSON.createParser(data)) {
+    try (JsonParser parser = JSON.createParser(data, 0, length)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }

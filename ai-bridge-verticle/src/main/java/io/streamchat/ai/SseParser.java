@@ -2,15 +2,20 @@ package io.streamchat.ai;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.function.Consumer;
 
 /**
  * An incremental Server-Sent Events parser. Bytes may arrive split anywhere, even inside a
  * multi-byte character; lines end in LF, CRLF or CR. Each complete event's data (its {@code data:}
- * lines joined by LF) goes to the consumer; comments and other fields are ignored. An event larger
- * than the bound is refused: {@link #feed} throws {@link EventTooLarge} and the stream must end.
+ * lines joined by LF) goes to the handler as UTF-8 bytes, with no string made of it; comments and
+ * other fields are ignored. An event larger than the bound is refused: {@link #feed} throws
+ * {@link EventTooLarge} and the stream must end.
  */
 final class SseParser {
+
+  /** Takes one event's data: the first {@code length} bytes of {@code data}, valid only during the call. */
+  interface DataHandler {
+    void onData(byte[] data, int length);
+  }
 
   /** An event (or a single line) over the bound. */
   static final class EventTooLarge extends RuntimeException {
@@ -21,15 +26,16 @@ final class SseParser {
 
   private static final byte[] DATA = "data".getBytes(StandardCharsets.US_ASCII);
 
-  private final Consumer<String> onData;
+  private final DataHandler onData;
   private final int maxEventBytes;
   private byte[] line = new byte[256];
   private int lineLength;
-  private final StringBuilder data = new StringBuilder();
+  private byte[] data = new byte[256];
+  private int dataLength;
   private boolean hasData;
   private boolean afterCr;
 
-  SseParser(Consumer<String> onData, int maxEventBytes) {
+  SseParser(DataHandler onData, int maxEventBytes) {
     this.onData = onData;
     this.maxEventBytes = maxEventBytes;
   }
@@ -71,14 +77,16 @@ final class SseParser {
       return;
     }
     int needed = lineLength + length;
-    if (needed + data.length() > maxEventBytes) {
+    if (needed + dataLength > maxEventBytes) {
       throw new EventTooLarge(maxEventBytes);
     }
-    if (needed > line.length) {
-      line = Arrays.copyOf(line, Math.max(needed, line.length * 2));
-    }
+    line = ensureCapacity(line, needed);
     System.arraycopy(bytes, from, line, lineLength, length);
     lineLength = needed;
+  }
+
+  private static byte[] ensureCapacity(byte[] array, int needed) {
+    return needed <= array.length ? array : Arrays.copyOf(array, Math.max(needed, array.length * 2));
   }
 
   private void endLine() {
@@ -100,10 +108,13 @@ final class SseParser {
     if (valueStart < length && line[valueStart] == ' ') {
       valueStart++;
     }
+    int valueLength = length - valueStart;
+    data = ensureCapacity(data, dataLength + 1 + valueLength);
     if (hasData) {
-      data.append('\n');
+      data[dataLength++] = '\n';
     }
-    data.append(new String(line, valueStart, length - valueStart, StandardCharsets.UTF_8));
+    System.arraycopy(line, valueStart, data, dataLength, valueLength);
+    dataLength += valueLength;
     hasData = true;
   }
 
@@ -118,10 +129,10 @@ final class SseParser {
 
   private void dispatch() {
     if (hasData) {
-      String event = data.toString();
-      data.setLength(0);
+      int length = dataLength;
+      dataLength = 0;
       hasData = false;
-      onData.accept(event);
+      onData.onData(data, length);
     }
   }
 }

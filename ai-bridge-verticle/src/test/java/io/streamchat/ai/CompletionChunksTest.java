@@ -3,7 +3,9 @@ package io.streamchat.ai;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.protocol.AnswerError;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -66,5 +68,19 @@ class CompletionChunksTest {
     chunks.onData("{\"error\":{\"message\":\"overloaded\"}}");
     chunks.onData(delta("ignored"));
     assertThat(seen).containsExactly("partial", "<failed provider_error>");
+  }
+
+  @Test
+  void eventsAreReadFromTheirBytesOnlyUpToTheirLength() {
+    byte[] buffer = new byte[200];
+    Arrays.fill(buffer, (byte) '}');
+    byte[] event = delta("h\u00e9llo \u20ac \\\"q\\\"").getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(event, 0, buffer, 0, event.length);
+    chunks.onData(buffer, event.length);
+    byte[] done = " [DONE] \n".getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(done, 0, buffer, 0, done.length);
+    chunks.onData(buffer, done.length);
+    assertThat(seen).containsExactly("h\u00e9llo \u20ac \"q\"", "<done>");
+    assertThat(chunks.malformed()).isZero();
   }
 }

@@ -12,7 +12,11 @@ import org.junit.jupiter.api.Test;
 class SseParserTest {
 
   private final List<String> events = new ArrayList<>();
-  private final SseParser parser = new SseParser(events::add, 64);
+  private final SseParser parser = new SseParser(this::collect, 64);
+
+  private void collect(byte[] data, int length) {
+    events.add(new String(data, 0, length, StandardCharsets.UTF_8));
+  }
 
   @Test
   void eventsSplitAnywhereEvenInsideACharacterComeOutWhole() {
@@ -53,7 +57,7 @@ class SseParserTest {
         parser.feed("data: 0123456789\n".getBytes(StandardCharsets.UTF_8));
       }
     }).isInstanceOf(SseParser.EventTooLarge.class);
-    SseParser lines = new SseParser(events::add, 64);
+    SseParser lines = new SseParser(this::collect, 64);
     assertThatThrownBy(() -> lines.feed(new byte[100])).isInstanceOf(SseParser.EventTooLarge.class);
     assertThat(events).containsExactly("small");
   }

@@ -67,11 +67,28 @@ final class RedisSessionStore {
     this.client = client;
     this.redis = RedisAPI.api(client);
     this.config = config;
+    this.appendSha = ascii(shas.get("append"));
+    this.appendLimits = new byte[][] {ascii(Long.toString(config.historyTtlSeconds())),
+        ascii(Integer.toString(config.logMaxEvents())), ascii(Integer.toString(config.maxMessages()))};
   }
 
   static List<String> keys(String sessionId) {
     String prefix = "chat:{" + sessionId + "}:";
     return List.of(prefix + "meta", prefix + "log", prefix + "messages", prefix + "order");
+  }
+
+  private static final byte[] KEY_START = ascii("chat:{");
+  private static final byte[][] KEY_SUFFIXES = {ascii("}:meta"), ascii("}:log"), ascii("}:messages"), ascii("}:order")};
+  private static final byte[] KEY_COUNT = ascii(Integer.toString(KEY_SUFFIXES.length));
+  private static final byte[] EMPTY = new byte[0];
+  private static final Map<String, byte[]> EVENT_TYPES = Map.of("user_message", ascii("user_message"),
+      "stream_start", ascii("stream_start"), "chunk", ascii("chunk"), "complete", ascii("complete"));
+  private final byte[] appendSha;
+  /** The history's time to live, the log's length and the number of messages kept, as the append script takes them. */
+  private final byte[][] appendLimits;
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   Future<Claimed> claim(Claim claim) {
@@ -104,19 +121,37 @@ final class RedisSessionStore {
     });
   }
 
+  /**
+   * An append is sent for every batch of tokens: what is the same in every append is encoded once,
+   * and a chunk (which changes no message) is sent without its message id.
+   */
   private Request appendRequest(Append append) {
-    Request request = Request.cmd(Command.EVALSHA).arg(shas.get("append")).arg(4);
-    for (String key : keys(append.sessionId())) {
-      request.arg(key);
+    Request request = Request.cmd(Command.EVALSHA).arg(appendSha).arg(KEY_COUNT);
+    byte[] id = append.sessionId().getBytes(StandardCharsets.UTF_8);
+    for (byte[] suffix : KEY_SUFFIXES) {
+      request.arg(sessionKey(id, suffix));
     }
-    request.arg(append.fence()).arg(config.historyTtlSeconds()).arg(config.logMaxEvents()).arg(config.maxMessages())
-        .arg(append.userId() == null ? "" : append.userId());
+    request.arg(append.fence()).arg(appendLimits[0]).arg(appendLimits[1]).arg(appendLimits[2])
+        .arg(append.userId() == null ? EMPTY : append.userId().getBytes(StandardCharsets.UTF_8));
     for (StoredEvent event : append.events()) {
-      request.arg(event.seq()).arg(event.type()).arg(event.json())
-          .arg(event.messageId() == null ? "" : event.messageId())
-          .arg(event.messageJson() == null ? "" : event.messageJson());
+      request.arg(event.seq()).arg(EVENT_TYPES.getOrDefault(event.type(), event.type().getBytes(StandardCharsets.UTF_8)))
+          .arg(event.json());
+      if (event.messageJson() == null) {
+        request.arg(EMPTY).arg(EMPTY);
+      } else {
+        request.arg(event.messageId()).arg(event.messageJson());
+      }
     }
     return request;
+  }
+
+  /** {@code chat:{<id>}:<suffix>}, as {@link #keys} names it. */
+  private static byte[] sessionKey(byte[] id, byte[] suffix) {
+    byte[] key = new byte[KEY_START.length + id.length + suffix.length];
+    System.arraycopy(KEY_START, 0, key, 0, KEY_START.length);
+    System.arraycopy(id, 0, key, KEY_START.length, id.length);
+    System.arraycopy(suffix, 0, key, KEY_START.length + id.length, suffix.length);
+    return key;
   }
 
   /** A pipelined batch; when Redis has lost the scripts (a restart, a failover), they are loaded and the batch sent again. */

@@ -165,6 +165,7 @@ public final class Bench {
     });
     long cpuBefore = cpu(nodes);
     long redisCpuBefore = ProcessCpu.millis(redis.pid());
+    long allocatedBefore = allocated(nodes);
     long start = System.nanoTime();
     connectAll(options, client, nodes, sessions, result);
     result.rampSeconds = (System.nanoTime() - start) / 1e9;
@@ -172,6 +173,7 @@ public final class Bench {
     result.wallSeconds = (System.nanoTime() - start) / 1e9;
     result.serverCpuPercent = 100.0 * (cpu(nodes) - cpuBefore) / (result.wallSeconds * 1000);
     result.redisCpuPercent = 100.0 * (ProcessCpu.millis(redis.pid()) - redisCpuBefore) / (result.wallSeconds * 1000);
+    result.allocatedBytes = allocated(nodes) - allocatedBefore;
     result.latency = latency.getIntervalHistogram();
     result.firstToken = firstToken.getIntervalHistogram();
     for (BenchSession s : sessions) {
@@ -300,6 +302,14 @@ public final class Bench {
       result.rssBytes = Math.max(result.rssBytes, rss);
       result.heapAfterBytes = Math.max(result.heapAfterBytes, heap);
     }
+  }
+
+  private static long allocated(List<NodeProcess> nodes) throws IOException, InterruptedException {
+    long total = 0;
+    for (NodeProcess node : nodes) {
+      total += node.metric("jvm_allocated_bytes_total");
+    }
+    return total;
   }
 
   private static long cpu(List<NodeProcess> nodes) throws IOException {

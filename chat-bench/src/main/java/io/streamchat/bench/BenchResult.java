@@ -21,6 +21,7 @@ final class BenchResult {
   double stormSeconds;
   double serverCpuPercent;
   double redisCpuPercent;
+  long allocatedBytes;
   long rssBytes;
   long heapBeforeBytes;
   long heapAfterBytes;
@@ -67,8 +68,10 @@ final class BenchResult {
             "throughput: %.0f chunks/s over %.1fs (ramp %.1fs); completed=%d/%d%n",
             chunks / Math.max(0.001, wallSeconds), wallSeconds, rampSeconds, completed, options.sessions()));
         out.append(String.format(Locale.ROOT,
-            "server: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus, peak rss=%.1fMB, peak heap used=%.1fMB%n",
-            serverCpuPercent, cpuMicrosPerChunk(), rssBytes / 1e6, heapAfterBytes / 1e6));
+            "server: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus, allocated per chunk=%.1fKB, peak rss=%.1fMB, "
+                + "peak heap used=%.1fMB%n",
+            serverCpuPercent, cpuMicrosPerChunk(), chunks == 0 ? 0 : allocatedBytes / 1e3 / chunks, rssBytes / 1e6,
+            heapAfterBytes / 1e6));
         out.append(String.format(Locale.ROOT, "redis: cpu=%.0f%% of one core, cpu per delivered chunk=%.1fus%n",
             redisCpuPercent, perChunk(redisCpuPercent)));
         if (options.largeAnswerTokens() > 0) {

@@ -11,7 +11,16 @@ public final class JsonText {
   /** Appends {@code value} as a quoted JSON string. */
   public static StringBuilder quote(StringBuilder out, String value) {
     out.append('"');
-    for (int i = 0; i < value.length(); i++) {
+    int plain = 0;
+    while (plain < value.length() && !needsEscape(value.charAt(plain))) {
+      plain++;
+    }
+    if (plain == value.length()) {
+      // The common case, a token with nothing to escape: one bulk copy.
+      return out.append(value).append('"');
+    }
+    out.append(value, 0, plain);
+    for (int i = plain; i < value.length(); i++) {
       char c = value.charAt(i);
       switch (c) {
         case '"' -> out.append("\\\"");
@@ -30,5 +39,9 @@ public final class JsonText {
       }
     }
     return out.append('"');
+  }
+
+  private static boolean needsEscape(char c) {
+    return c < 0x20 || c == '"' || c == '\\' || c == '\u2028' || c == '\u2029';
   }
 }

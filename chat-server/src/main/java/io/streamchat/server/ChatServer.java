@@ -223,6 +223,9 @@ public final class ChatServer {
     }
     metrics.gauge("jvm_heap_used_bytes", "Heap in use",
         () -> ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    metrics.functionCounter("jvm_allocated_bytes_total", "Bytes allocated on the heap since the node started",
+        threads::getTotalThreadAllocatedBytes);
     try {
       for (String role : START_ORDER) {
         boolean audits = "audit".equals(role) && config.roles().contains("session")

@@ -41,7 +41,9 @@ final class SessionFrames {
 
   /** The hot path: one per token, written directly rather than through a tree. */
   static String chunk(long seq, String messageId, int index, String text) {
-    StringBuilder json = new StringBuilder(80 + text.length()).append("{\"type\":\"chunk\",\"seq\":").append(seq)
+    // The fixed part is about 75 characters; a little room for escapes, so that the builder never grows.
+    int capacity = 96 + messageId.length() + text.length() + (text.length() >> 3);
+    StringBuilder json = new StringBuilder(capacity).append("{\"type\":\"chunk\",\"seq\":").append(seq)
         .append(",\"message_id\":");
     JsonText.quote(json, messageId).append(",\"index\":").append(index).append(",\"content\":");
     return JsonText.quote(json, text).append('}').toString();
