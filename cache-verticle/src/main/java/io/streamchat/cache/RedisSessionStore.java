@@ -54,6 +54,13 @@ final class RedisSessionStore {
 
   static final String FENCED = "fenced";
 
+  private static final byte[] KEY_START = ascii("chat:{");
+  private static final byte[][] KEY_SUFFIXES = {ascii("}:meta"), ascii("}:log"), ascii("}:messages"), ascii("}:order")};
+  private static final byte[] KEY_COUNT = ascii(Integer.toString(KEY_SUFFIXES.length));
+  private static final byte[] EMPTY = new byte[0];
+  private static final Map<String, byte[]> EVENT_TYPES = Map.of("user_message", ascii("user_message"),
+      "stream_start", ascii("stream_start"), "chunk", ascii("chunk"), "complete", ascii("complete"));
+
   private final RedisAPI redis;
   private final Redis client;
   private final CacheConfig config;
@@ -62,6 +69,10 @@ final class RedisSessionStore {
       "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "renew", load("renew.lua"), "count", load("count.lua"));
   private final Map<String, String> shas = scripts.entrySet().stream()
       .collect(java.util.stream.Collectors.toUnmodifiableMap(Map.Entry::getKey, script -> sha1(script.getValue())));
+
+  private final byte[] appendSha;
+  /** The history's time to live, the log's length and the number of messages kept, as the append script takes them. */
+  private final byte[][] appendLimits;
 
   RedisSessionStore(Redis client, CacheConfig config) {
     this.client = client;
@@ -75,20 +86,6 @@ final class RedisSessionStore {
   static List<String> keys(String sessionId) {
     String prefix = "chat:{" + sessionId + "}:";
     return List.of(prefix + "meta", prefix + "log", prefix + "messages", prefix + "order");
-  }
-
-  private static final byte[] KEY_START = ascii("chat:{");
-  private static final byte[][] KEY_SUFFIXES = {ascii("}:meta"), ascii("}:log"), ascii("}:messages"), ascii("}:order")};
-  private static final byte[] KEY_COUNT = ascii(Integer.toString(KEY_SUFFIXES.length));
-  private static final byte[] EMPTY = new byte[0];
-  private static final Map<String, byte[]> EVENT_TYPES = Map.of("user_message", ascii("user_message"),
-      "stream_start", ascii("stream_start"), "chunk", ascii("chunk"), "complete", ascii("complete"));
-  private final byte[] appendSha;
-  /** The history's time to live, the log's length and the number of messages kept, as the append script takes them. */
-  private final byte[][] appendLimits;
-
-  private static byte[] ascii(String text) {
-    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   Future<Claimed> claim(Claim claim) {
@@ -134,8 +131,8 @@ final class RedisSessionStore {
     request.arg(append.fence()).arg(appendLimits[0]).arg(appendLimits[1]).arg(appendLimits[2])
         .arg(append.userId() == null ? EMPTY : append.userId().getBytes(StandardCharsets.UTF_8));
     for (StoredEvent event : append.events()) {
-      request.arg(event.seq()).arg(EVENT_TYPES.getOrDefault(event.type(), event.type().getBytes(StandardCharsets.UTF_8)))
-          .arg(event.json());
+      byte[] type = EVENT_TYPES.get(event.type());
+      request.arg(event.seq()).arg(type != null ? type : event.type().getBytes(StandardCharsets.UTF_8)).arg(event.json());
       if (event.messageJson() == null) {
         request.arg(EMPTY).arg(EMPTY);
       } else {
@@ -143,6 +140,10 @@ final class RedisSessionStore {
       }
     }
     return request;
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   /** {@code chat:{<id>}:<suffix>}, as {@link #keys} names it. */

@@ -125,22 +125,26 @@ class AuditLogTest {
              .put("CHAT_KAFKA_DELIVERY_TIMEOUT_MS", 3000).put("CHAT_REDIS_LOG_MAX_EVENTS", 100)
              .put("CHAT_SESSION_REPLAY_EVENTS", 50))) {
       String session = "beyond-the-bound";
+      long lastSeen = 0;
       bounded.ai.script(Script.tokens(5, 1));
       try (TestSocket socket = bounded.connect("session_id=" + session + "&user_id=carol", new ChatFollower())) {
         socket.next();
         socket.send(message("before the outage", null));
-        socket.until("complete");
-        List<JsonObject> stored = StoredLog.read(bounded.clientVertx, bounded.redis.url(), session);
-        awaitAudited(outage.bootstrap(), session, stored.get(stored.size() - 1).getLong("seq"));
+        long beforeOutage = socket.until("complete").getLong("seq");
+        StoredLog.readThrough(bounded.clientVertx, bounded.redis.url(), session, beforeOutage);
+        awaitAudited(outage.bootstrap(), session, beforeOutage);
         outage.stop();
         bounded.ai.script(Script.tokens(300, 1));
         for (int i = 0; i < 3; i++) {
           socket.send(message("during the outage " + i, null));
-          assertThat(socket.until("complete").getString("status")).as("live delivery goes on").isEqualTo("completed");
+          JsonObject complete = socket.until("complete");
+          assertThat(complete.getString("status")).as("live delivery goes on").isEqualTo("completed");
+          lastSeen = complete.getLong("seq");
         }
       }
-      List<JsonObject> stored = StoredLog.read(bounded.clientVertx, bounded.redis.url(), session);
+      List<JsonObject> stored = StoredLog.readThrough(bounded.clientVertx, bounded.redis.url(), session, lastSeen);
       long lastSeq = stored.get(stored.size() - 1).getLong("seq");
+      assertThat(lastSeq).as("the last answer's end is stored").isEqualTo(lastSeen);
       outage.startAgain();
       List<AuditEntry> records = awaitAudited(outage.bootstrap(), session, lastSeq);
       long lost = metric(bounded, "chat_audit_events_lost_total");

@@ -23,6 +23,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -393,8 +394,8 @@ class ClusterTest {
 
   /**
    * As above, for the tab that asked {@code question}: like a client, it sends the question again
-   * (same {@code client_message_id}, so at most once stored) when its socket closed or the server
-   * refused it before the question showed up in the conversation.
+   * (same {@code client_message_id}, so at most once stored) when its socket closed, the server
+   * refused it, or a snapshot came without it, before the question showed up in the conversation.
    */
   private static void awaitAnswers(List<TestSocket> tabs, int i, NodeProcess node, String session, ChatFollower follower,
                                    int answers, JsonObject question) throws InterruptedException {
@@ -411,6 +412,10 @@ class ClusterTest {
       if (frame == null && tabs.get(i).isClosed()) {
         tabs.get(i).close();
         tabs.set(i, connectWhenUp(node, session, follower));
+        askAgain = true;
+      } else if (frame != null && "history".equals(frame.getString("type"))) {
+        // A question that a fenced owner took but never stored is not in the snapshot after a
+        // reset: the client rule sends it again (same client_message_id, so stored at most once).
         askAgain = true;
       } else if (frame != null && "error".equals(frame.getString("type"))) {
         System.out.printf("tab %d of %s was refused: %s%n", i, session, frame.encode());
@@ -798,8 +803,16 @@ class ClusterTest {
     Redis client = Redis.createClient(vertx, redis.url());
     try {
       Response claims = RedisAPI.api(client).hget("chat:{" + session + "}:meta", "claims").await();
-      assertThat(claims.toLong()).as("claims: the first owner, then one node of the others; none by the woken node")
-          .isEqualTo(2);
+      // A healthy member that split from the others while one hung merges back as a new member
+      // (README, "Known weakness"), and the session may be claimed once more after that.
+      long healthyMerges = 0;
+      for (NodeProcess healthy : cluster.subList(1, cluster.size())) {
+        healthyMerges += Files.readString(healthy.log).contains("it was split from the cluster and merged back") ? 1 : 0;
+      }
+      assertThat(Files.readString(sleeper.log)).as("the woken node held its activations")
+          .contains("it takes no session any more");
+      assertThat(claims.toLong()).as("claims: the first owner, then one node of the others (once more per healthy "
+          + "member merged back, %d here); none by the woken node", healthyMerges).isBetween(2L, 2L + healthyMerges);
     } finally {
       client.close();
     }

@@ -149,7 +149,7 @@ class DeploymentFilesTest {
     String output = new String(version.getInputStream().readAllBytes());
     assertThat(version.waitFor()).as(output).isZero();
     assertThat(ShippedJvmOptions.load()).as("the options tests and the benchmark give their nodes")
-        .contains("-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError");
+        .contains("-XX:+ExitOnOutOfMemoryError");
     assertThat(read("README.md")).contains("java @jvm.options -jar chat-server/target/chat-server.jar");
     assertThat(read("Dockerfile")).contains("COPY jvm.options").contains("\"@/app/jvm.options\"");
   }

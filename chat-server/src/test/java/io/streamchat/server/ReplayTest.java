@@ -48,19 +48,22 @@ class ReplayTest {
     kafka.close();
   }
 
+  /** The seq of the last event each session's client saw (an event is seen before it is stored). */
+  private static final Map<String, Long> lastSeen = new java.util.concurrent.ConcurrentHashMap<>();
+
   private static void converse(String session, String user, String... questions) {
     try (TestSocket socket = node.connect("session_id=" + session + "&user_id=" + user, new ChatFollower())) {
       socket.next();
       for (String question : questions) {
         socket.send(message(question, null));
-        socket.until("complete");
+        lastSeen.put(session, socket.until("complete").getLong("seq"));
       }
     }
   }
 
   /** The topic holds every stored event of the session. */
   private static void awaitAudited(String session) throws Exception {
-    List<JsonObject> stored = StoredLog.read(node.clientVertx, node.redis.url(), session);
+    List<JsonObject> stored = StoredLog.readThrough(node.clientVertx, node.redis.url(), session, lastSeen.getOrDefault(session, 0L));
     AuditLogTest.awaitAudited(kafka.bootstrap(), session, stored.get(stored.size() - 1).getLong("seq"));
   }
 
