@@ -303,6 +303,14 @@ public final class ChatServer {
         }
         LOG.info("Node {} joined the cluster again", config.nodeId());
       } catch (Exception e) {
+        synchronized (this) {
+          if (stopped) {
+            // A stop (SIGTERM) began meanwhile, and it waits for this rejoin: exiting here would
+            // block on the shutdown under way, and the stop would wait for this thread in vain.
+            LOG.info("Node {} stopped while it was joining the cluster again", config.nodeId());
+            return;
+          }
+        }
         LOG.error("Node {} could not join the cluster again; it exits", config.nodeId(), e);
         stop();
         System.exit(70);
