@@ -63,7 +63,8 @@ class ReplayTest {
 
   /** The topic holds every stored event of the session. */
   private static void awaitAudited(String session) throws Exception {
-    List<JsonObject> stored = StoredLog.readThrough(node.clientVertx, node.redis.url(), session, lastSeen.getOrDefault(session, 0L));
+    List<JsonObject> stored = StoredLog.readThrough(node.clientVertx, node.redis.url(), session,
+        lastSeen.getOrDefault(session, 0L));
     AuditLogTest.awaitAudited(kafka.bootstrap(), session, stored.get(stored.size() - 1).getLong("seq"));
   }
 
