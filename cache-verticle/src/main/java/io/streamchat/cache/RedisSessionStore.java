@@ -54,8 +54,10 @@ final class RedisSessionStore {
 
   static final String FENCED = "fenced";
 
+  /** A session's keys, in the order the scripts take them: {@code chat:{<id>}:<name>}. */
+  private static final List<String> KEY_NAMES = List.of("meta", "log", "messages", "order");
   private static final byte[] KEY_START = ascii("chat:{");
-  private static final byte[][] KEY_SUFFIXES = {ascii("}:meta"), ascii("}:log"), ascii("}:messages"), ascii("}:order")};
+  private static final byte[][] KEY_SUFFIXES = KEY_NAMES.stream().map(name -> ascii("}:" + name)).toArray(byte[][]::new);
   private static final byte[] KEY_COUNT = ascii(Integer.toString(KEY_SUFFIXES.length));
   private static final byte[] EMPTY = new byte[0];
   private static final Map<String, byte[]> EVENT_TYPES = Map.of("user_message", ascii("user_message"),
@@ -85,7 +87,7 @@ final class RedisSessionStore {
 
   static List<String> keys(String sessionId) {
     String prefix = "chat:{" + sessionId + "}:";
-    return List.of(prefix + "meta", prefix + "log", prefix + "messages", prefix + "order");
+    return KEY_NAMES.stream().map(prefix::concat).toList();
   }
 
   Future<Claimed> claim(Claim claim) {
@@ -146,7 +148,7 @@ final class RedisSessionStore {
     return text.getBytes(StandardCharsets.US_ASCII);
   }
 
-  /** {@code chat:{<id>}:<suffix>}, as {@link #keys} names it. */
+  /** {@code chat:{<id>}:<name>}, as {@link #keys} names it, as bytes. */
   private static byte[] sessionKey(byte[] id, byte[] suffix) {
     byte[] key = new byte[KEY_START.length + id.length + suffix.length];
     System.arraycopy(KEY_START, 0, key, 0, KEY_START.length);
