@@ -74,14 +74,23 @@ public final class Bench {
     if (options.warmup() > 0 && !"idle".equals(options.mode())) {
       ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
       stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false), client, nodes, redis, ai,
+          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1), client, nodes, redis, ai,
           new BenchResult(options));
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
     }
     switch (options.mode()) {
       case "idle" -> idle(options, client, nodes, result);
       case "storm" -> storm(options, client, nodes, result);
-      default -> stream(options, client, nodes, redis, ai, result);
+      default -> {
+        for (int round = 1; round < options.rounds(); round++) {
+          BenchResult earlier = new BenchResult(options);
+          earlier.machine = result.machine;
+          stream(options, client, nodes, redis, ai, earlier);
+          System.out.printf(Locale.ROOT, "round %d of %d%n%s%n", round, options.rounds(), earlier.report());
+          result.earlierRoundsClean &= earlier.clean();
+        }
+        stream(options, client, nodes, redis, ai, result);
+      }
     }
     ai.close();
     return result;

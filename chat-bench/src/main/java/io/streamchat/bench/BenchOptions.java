@@ -22,10 +22,12 @@ import java.util.List;
  *                    others stream ({@code --large-answer N}: it reads it as it comes; {@code --slow-reader N}: it
  *                    stops reading until the others are done, then reads on and must catch up exactly)
  * @param largeReaderStops whether that session stops reading
+ * @param rounds      streaming runs measured one after another on the same nodes (a node that has run for a
+ *                    while, its JIT done, against one freshly started); each round is reported
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
                     int timeoutSec, String jfr, int warmup, boolean audit, int largeAnswerTokens,
-                    boolean largeReaderStops) {
+                    boolean largeReaderStops, int rounds) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -41,6 +43,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     boolean audit = false;
     int largeAnswer = 0;
     boolean stops = false;
+    int rounds = 1;
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -57,17 +60,18 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--warmup" -> warmup = Integer.parseInt(value);
         case "--audit" -> audit = "on".equals(value);
         case "--large-answer" -> largeAnswer = Integer.parseInt(value);
+        case "--rounds" -> rounds = Integer.parseInt(value);
         case "--slow-reader" -> {
           largeAnswer = Integer.parseInt(value);
           stops = true;
         }
-        default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see the README of chat-bench");
+        default -> throw new IllegalArgumentException("unknown option " + rest.get(i) + "; see BENCHMARKS.md");
       }
     }
     if (!List.of("stream", "idle", "storm").contains(mode)) {
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
     return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit,
-        largeAnswer, stops);
+        largeAnswer, stops, Math.max(1, rounds));
   }
 }

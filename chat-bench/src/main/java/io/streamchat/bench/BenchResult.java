@@ -28,6 +28,8 @@ final class BenchResult {
   long openConnections;
   int slowReaderChunks;
   boolean slowReaderExact = true;
+  /** With {@code --rounds}: whether every round before this one was clean. */
+  boolean earlierRoundsClean = true;
   double slowReaderCatchUpSeconds;
   String slowReaderState;
 
@@ -37,7 +39,7 @@ final class BenchResult {
 
   /** No loss, no duplicate, no error, and every session did what it came for. */
   boolean clean() {
-    return gaps == 0 && duplicates == 0 && errors == 0 && connectFailures == 0 && slowReaderExact
+    return earlierRoundsClean && gaps == 0 && duplicates == 0 && errors == 0 && connectFailures == 0 && slowReaderExact
         && ("idle".equals(options.mode()) ? openConnections >= options.sessions() : completed == options.sessions());
   }
 
