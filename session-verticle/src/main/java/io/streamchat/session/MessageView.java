@@ -46,8 +46,17 @@ record MessageView(String messageId, String role, String content, AnswerStatus s
     return json;
   }
 
+  /** The history form, encoded. */
+  String encode() {
+    return toJson().encode();
+  }
+
   static JsonObject error(String code, String message) {
     return new JsonObject().put("code", code).put("message", message == null ? code : message);
+  }
+
+  static MessageView fromJson(String json) {
+    return fromJson(new JsonObject(json));
   }
 
   static MessageView fromJson(JsonObject json) {

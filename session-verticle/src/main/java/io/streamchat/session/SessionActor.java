@@ -28,8 +28,6 @@ import io.streamchat.protocol.SessionReply.MessageAccepted;
 import io.streamchat.protocol.SessionReply.RecoverResult;
 import io.streamchat.protocol.SessionReply.RecoveredChunk;
 import io.streamchat.protocol.SessionReply.TokenAck;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -62,7 +60,7 @@ final class SessionActor {
   private final long fence;
   private final EventLog log;
   private final Conversation conversation;
-  private final Map<String, Connection> connections = new HashMap<>();
+  private final AttachedConnections connections;
   private String userId;
   private long storedSeq;
   private Answer answer;
@@ -87,11 +85,12 @@ final class SessionActor {
     this.storedSeq = state.lastSeq();
     this.log = new EventLog(settings.replayEvents(), state.lastSeq());
     this.conversation = new Conversation(sessionId, settings.maxMessages());
+    this.connections = new AttachedConnections(log, fence, settings.windowFrames(), this::historyFrame, effects::deliver);
     this.lastActivityMs = effects.nowMs();
     for (String json : state.messages()) {
-      conversation.remember(MessageView.fromJson(new JsonObject(json)));
+      conversation.remember(MessageView.fromJson(json));
     }
-    log.restore(state.recentEvents().stream().map(SessionActor::fromStored).toList());
+    log.restore(state.recentEvents().stream().map(SessionFrames::readStored).toList());
     restoreAnswer(state.streamingEvents());
   }
 
@@ -159,65 +158,48 @@ final class SessionActor {
 
   void attach(Attach attach) {
     touch();
-    Connection existing = connections.get(attach.connectionId());
-    if (existing != null && existing.generation == attach.generation()
-        && existing.gatewayAddress.equals(attach.gatewayAddress())) {
+    Connection connection = connections.open(attach, effects.nowMs());
+    if (connection == null) {
       return;
     }
     if (userId == null && attach.userId() != null) {
       userId = attach.userId();
     }
     long head = log.lastSeq();
-    Connection connection = new Connection(attach.connectionId(), attach.generation(), attach.gatewayAddress(), head + 1,
-        effects.nowMs());
-    Connection previous = connections.put(connection.id, connection);
-    if (previous != null && !previous.gatewayAddress.equals(connection.gatewayAddress)) {
-      effects.deliver(previous.gatewayAddress, FrameBatch.detached(previous.id, fence));
-    }
     if (!attach.hasCursor()) {
-      connection.replies.add(new Connection.Reply(head, historyFrame()));
+      AttachedConnections.queue(connection, head, historyFrame());
     } else if (epoch.equals(attach.epoch()) && log.canServeAfter(attach.lastSeq())) {
       effects.resumed(true);
       connection.nextSeq = attach.lastSeq() + 1;
       if (!attach.quietRecovery()) {
-        connection.replies.add(new Connection.Reply(attach.lastSeq(),
-            SessionFrames.recovered(head, log.countChunksAfter(attach.lastSeq()))));
+        AttachedConnections.queue(connection, attach.lastSeq(),
+            SessionFrames.recovered(head, log.countChunksAfter(attach.lastSeq())));
       }
     } else {
       effects.resumed(false);
-      connection.replies.add(new Connection.Reply(head, SessionFrames.reset(head)));
-      connection.replies.add(new Connection.Reply(head, historyFrame()));
+      AttachedConnections.queue(connection, head, SessionFrames.reset(head));
+      AttachedConnections.queue(connection, head, historyFrame());
     }
-    pump(connection);
+    connections.pump(connection);
   }
 
   void detach(String connectionId) {
     touch();
-    connections.remove(connectionId);
+    connections.detach(connectionId);
   }
 
   void credit(Credit credit) {
-    Connection connection = connections.get(credit.connectionId());
-    if (connection == null) {
-      return;
-    }
-    connection.lastSeenMs = effects.nowMs();
-    if (credit.generation() == connection.generation && credit.framesReceived() > connection.framesAcknowledged) {
-      connection.framesAcknowledged = Math.min(credit.framesReceived(), connection.framesSent);
-      pump(connection);
-    }
+    connections.credit(credit, effects.nowMs());
   }
 
   /** Whether a connection is attached here; commands of an unknown connection mean it must attach again. */
   boolean hasConnection(String connectionId) {
-    return connections.containsKey(connectionId);
+    return connections.contains(connectionId);
   }
 
   /** Every connection, dropped: the gateways re-attach them wherever the session lives next. */
   Collection<Connection> detachAll() {
-    List<Connection> all = new ArrayList<>(connections.values());
-    connections.clear();
-    return all;
+    return connections.detachAll();
   }
 
   // ---- messages and answers ----
@@ -244,7 +226,7 @@ final class SessionActor {
     MessageView user = new MessageView(effects.newId(), MessageView.USER, send.content(), AnswerStatus.COMPLETED, createdAt,
         null, send.clientMessageId(), null, null, null, null, null);
     conversation.remember(user);
-    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, user.messageId(), user.toJson().encode(),
+    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, user.messageId(), user.encode(),
         DurableCommand.Write.titleOf(user.content()), true, effects.nowMs()));
     append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
 
@@ -361,13 +343,10 @@ final class SessionActor {
         result = new CancelResult(messageId, status, message.totalChunks());
       }
     }
-    Connection connection = cancel.connectionId() == null ? null : connections.get(cancel.connectionId());
-    if (connection != null && connection.replies.size() >= settings.windowFrames()) {
-      throw tooManyWaiting();
-    }
+    Connection connection = connections.replyTarget(cancel.connectionId());
     if (connection != null) {
-      connection.replies.add(new Connection.Reply(before, SessionFrames.cancelAck(result)));
-      pump(connection);
+      AttachedConnections.queue(connection, before, SessionFrames.cancelAck(result));
+      connections.pump(connection);
     }
     if (result.status() == CancelStatus.CANCELLING) {
       String generator = answer.generatorAddress;
@@ -380,12 +359,9 @@ final class SessionActor {
 
   void reconnect(Reconnect reconnect) {
     touch();
-    Connection connection = connections.get(reconnect.connectionId());
+    Connection connection = connections.replyTarget(reconnect.connectionId());
     if (connection == null) {
       return;
-    }
-    if (connection.replies.size() >= settings.windowFrames()) {
-      throw tooManyWaiting();
     }
     long after = log.lastSeq();
     RecoveryStatus status;
@@ -405,12 +381,11 @@ final class SessionActor {
       status = RecoveryStatus.NOT_FOUND;
     }
     for (LoggedEvent event : resend) {
-      connection.replies.add(new Connection.Reply(after, event.frame()));
+      AttachedConnections.queue(connection, after, event.frame());
       chunks += event.isChunk() ? 1 : 0;
     }
-    connection.replies.add(new Connection.Reply(after,
-        SessionFrames.reconnected(status, reconnect.messageId(), chunks, after)));
-    pump(connection);
+    AttachedConnections.queue(connection, after, SessionFrames.reconnected(status, reconnect.messageId(), chunks, after));
+    connections.pump(connection);
   }
 
   RecoverResult recover(Recover recover) {
@@ -426,7 +401,7 @@ final class SessionActor {
     if (messageId != null && conversation.isAssistant(messageId)) {
       for (LoggedEvent event : log.eventsOf(messageId, recover.lastChunkIndex())) {
         if (event.isChunk()) {
-          chunks.add(new RecoveredChunk(event.index(), event.seq(), new JsonObject(event.json()).getString("content")));
+          chunks.add(new RecoveredChunk(event.index(), event.seq(), SessionFrames.readChunk(event.json()).content()));
         }
       }
       return new RecoverResult(RecoveryStatus.COMPLETE, messageId, chunks);
@@ -609,24 +584,10 @@ final class SessionActor {
 
   // ---- reads ----
 
-  /** The {@code history} reply; without its {@code type} for the HTTP API. */
-  JsonObject history(boolean withType) {
-    JsonObject history = new JsonObject();
-    if (withType) {
-      history.put("type", "history");
-    }
-    JsonArray list = new JsonArray();
-    int skip = Math.max(0, conversation.messages().size() + (answer == null ? 0 : 1) - settings.maxMessages());
-    for (MessageView message : conversation.messages()) {
-      if (skip-- > 0) {
-        continue;
-      }
-      list.add(message.toJson());
-    }
-    if (answer != null) {
-      list.add(answer.streamingView().toJson());
-    }
-    return history.put("session_id", sessionId).put("epoch", epoch).put("seq", log.lastSeq()).put("messages", list);
+  /** The {@code history} reply's JSON; without its {@code type} for the HTTP API. */
+  String history(boolean withType) {
+    return SessionFrames.history(sessionId, epoch, log.lastSeq(), conversation.messages(),
+        answer == null ? null : answer.streamingView(), settings.maxMessages(), withType);
   }
 
   // ---- storage ----
@@ -667,7 +628,7 @@ final class SessionActor {
         generatorLost("it did not come back after the session changed owner");
       }
     }
-    connections.values().removeIf(connection -> now - connection.lastSeenMs > settings.connectionTimeoutMs());
+    connections.dropSilent(now, settings.connectionTimeoutMs());
   }
 
   /** An answer restored from storage whose generator has not spoken to this owner yet. */
@@ -717,7 +678,7 @@ final class SessionActor {
         continue;
       }
       effects.conversationChanged(new DurableCommand.Write(sessionId, userId, message.messageId(),
-          message.toJson().encode(), message.isAssistant() ? null : DurableCommand.Write.titleOf(message.content()), answer != null,
+          message.encode(), message.isAssistant() ? null : DurableCommand.Write.titleOf(message.content()), answer != null,
           effects.nowMs()));
     }
   }
@@ -752,7 +713,7 @@ final class SessionActor {
     MessageView view = ended.view(status, errorCode, errorMessage,
         status == AnswerStatus.COMPLETED ? finishReason : null);
     conversation.remember(view);
-    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, view.messageId(), view.toJson().encode(),
+    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, view.messageId(), view.encode(),
         null, false, effects.nowMs()));
     LoggedEvent event = append(LoggedEvent.COMPLETE, SessionFrames.complete(nextSeq(), view, status, errorCode,
         errorMessage), ended.messageId, ended.chunkCount(), view);
@@ -768,68 +729,19 @@ final class SessionActor {
 
   private LoggedEvent append(String type, String json, String messageId, int index, MessageView message) {
     return append(new LoggedEvent(nextSeq(), type, json, messageId, index,
-        message == null ? null : message.toJson().encode()));
+        message == null ? null : message.encode()));
   }
 
   private LoggedEvent append(LoggedEvent event) {
     log.append(event, storedSeq);
     effects.publish(event);
-    for (Connection connection : connections.values()) {
-      pump(connection);
-    }
+    connections.pumpAll(liveSinceMicros);
     effects.persist();
     return event;
   }
 
-  /** Sends a connection what it should get next, up to its window. */
-  private void pump(Connection connection) {
-    List<Frame> frames = null;
-    while (connection.inFlight() < settings.windowFrames()) {
-      Connection.Reply reply = connection.replies.peekFirst();
-      Frame next;
-      if (reply != null && reply.afterSeq() < connection.nextSeq) {
-        connection.replies.pollFirst();
-        next = reply.frame();
-      } else if (connection.nextSeq <= log.lastSeq()) {
-        LoggedEvent event = log.get(connection.nextSeq);
-        if (event == null) {
-          fellBehind(connection);
-          continue;
-        }
-        next = event.frame();
-        connection.nextSeq++;
-      } else {
-        break;
-      }
-      if (frames == null) {
-        frames = new ArrayList<>();
-      }
-      frames.add(next);
-      connection.framesSent++;
-    }
-    if (frames != null) {
-      effects.deliver(connection.gatewayAddress, new FrameBatch(connection.id, fence, frames, liveSinceMicros));
-    }
-  }
-
-  /** The connection lags behind what the log holds: it starts over from a fresh snapshot. */
-  private void fellBehind(Connection connection) {
-    long head = log.lastSeq();
-    List<Connection.Reply> waiting = new ArrayList<>(connection.replies);
-    connection.replies.clear();
-    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, SessionFrames.reset(head)));
-    connection.replies.add(new Connection.Reply(connection.nextSeq - 1, historyFrame()));
-    for (Connection.Reply reply : waiting) {
-      // Acks and statuses still come, after the fresh snapshot; events they referred to are in it.
-      if (reply.frame().seq() == 0) {
-        connection.replies.add(new Connection.Reply(head, reply.frame()));
-      }
-    }
-    connection.nextSeq = head + 1;
-  }
-
   private Frame historyFrame() {
-    return SessionFrames.history(history(true));
+    return SessionFrames.historyFrame(history(true));
   }
 
   /** The answer streaming now, else the last assistant message; or null. */
@@ -845,35 +757,23 @@ final class SessionActor {
     if (streaming.isEmpty() || !LoggedEvent.STREAM_START.equals(streaming.get(0).type())) {
       return;
     }
-    JsonObject start = new JsonObject(streaming.get(0).json());
-    String messageId = start.getString("message_id");
-    MessageView stored = conversation.remove(messageId);
+    SessionFrames.StreamStart start = SessionFrames.readStreamStart(streaming.get(0).json());
+    MessageView stored = conversation.remove(start.messageId());
     String createdAt = stored == null ? now() : stored.createdAt();
-    String continues = start.getString("continues");
-    MessageView continued = continues == null ? null : conversation.get(continues);
-    answer = new Answer(messageId, start.getString("reply_to"), createdAt, continues,
-        start.getString("client_message_id"), continued == null ? "" : conversation.chainText(continued),
-        Answer.UNKNOWN_RUN, effects.nowMs());
+    MessageView continued = start.continues() == null ? null : conversation.get(start.continues());
+    answer = new Answer(start.messageId(), start.replyTo(), createdAt, start.continues(), start.clientMessageId(),
+        continued == null ? "" : conversation.chainText(continued), Answer.UNKNOWN_RUN, effects.nowMs());
     answer.awaitingGenerator = true;
     admittedUser = userId;
     effects.admission().acquireAnyway(userId);
     for (StoredEvent event : streaming.subList(1, streaming.size())) {
-      JsonObject chunk = new JsonObject(event.json());
-      if (LoggedEvent.CHUNK.equals(event.type()) && chunk.getInteger("index") == answer.chunkCount()) {
-        answer.addChunk(chunk.getString("content"), event.seq());
+      if (LoggedEvent.CHUNK.equals(event.type())) {
+        SessionFrames.Chunk chunk = SessionFrames.readChunk(event.json());
+        if (chunk.index() == answer.chunkCount()) {
+          answer.addChunk(chunk.content(), event.seq());
+        }
       }
     }
-  }
-
-  private static LoggedEvent fromStored(StoredEvent stored) {
-    JsonObject json = new JsonObject(stored.json());
-    return new LoggedEvent(stored.seq(), stored.type(), stored.json(), json.getString("message_id"),
-        json.getInteger("index", -1), null);
-  }
-
-  /** A connection whose replies pile up unread gets no more: its memory stays bounded. */
-  private static ChatException tooManyWaiting() {
-    return new ChatException(ErrorCode.RATE_LIMITED, "too many replies are waiting for this connection; read them first");
   }
 
   private void touch() {

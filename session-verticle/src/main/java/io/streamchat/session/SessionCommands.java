@@ -52,7 +52,7 @@ final class SessionCommands {
     } else if (command instanceof Recover recover) {
       return actor.recover(recover);
     } else if (command instanceof GetHistory) {
-      return new SessionReply.History(actor.history(false).encode());
+      return new SessionReply.History(actor.history(false));
     } else if (command instanceof SessionCommand.Authorize) {
       return new SessionReply.Accepted();
     }

@@ -5,13 +5,16 @@ import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.FrameBatch.Frame;
 import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.RecoveryStatus;
+import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.SessionReply.CancelResult;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.Collection;
 
 /**
  * How a session's events and replies look on the wire: every frame the actor sends is rendered
- * here. Events carry their seq; replies (statuses, acks, snapshots) carry none and are framed with
- * seq 0.
+ * here, and stored events are read back here. Events carry their seq; replies (statuses, acks,
+ * snapshots) carry none and are framed with seq 0.
  */
 final class SessionFrames {
 
@@ -90,8 +93,60 @@ final class SessionFrames {
     return reply(ack);
   }
 
-  static Frame history(JsonObject history) {
-    return new Frame(0, "history", history.encode());
+  /**
+   * The session's {@code history} (without its {@code type} for the HTTP API): the newest
+   * {@code maxMessages} messages, ending with the answer streaming now, if any.
+   */
+  static String history(String sessionId, String epoch, long seq, Collection<MessageView> messages, MessageView streaming,
+                        int maxMessages, boolean withType) {
+    JsonObject history = new JsonObject();
+    if (withType) {
+      history.put("type", "history");
+    }
+    JsonArray list = new JsonArray();
+    int skip = Math.max(0, messages.size() + (streaming == null ? 0 : 1) - maxMessages);
+    for (MessageView message : messages) {
+      if (skip-- > 0) {
+        continue;
+      }
+      list.add(message.toJson());
+    }
+    if (streaming != null) {
+      list.add(streaming.toJson());
+    }
+    return history.put("session_id", sessionId).put("epoch", epoch).put("seq", seq).put("messages", list).encode();
+  }
+
+  static Frame historyFrame(String historyJson) {
+    return new Frame(0, "history", historyJson);
+  }
+
+  // ---- stored events, read back ----
+
+  /** What a stored {@code stream_start} says of its answer. */
+  record StreamStart(String messageId, String replyTo, String continues, String clientMessageId) {
+  }
+
+  static StreamStart readStreamStart(String json) {
+    JsonObject start = new JsonObject(json);
+    return new StreamStart(start.getString("message_id"), start.getString("reply_to"), start.getString("continues"),
+        start.getString("client_message_id"));
+  }
+
+  /** A stored event as the log holds it; its history form is not needed once it is stored. */
+  static LoggedEvent readStored(StoredEvent stored) {
+    JsonObject json = new JsonObject(stored.json());
+    return new LoggedEvent(stored.seq(), stored.type(), stored.json(), json.getString("message_id"),
+        json.getInteger("index", -1), null);
+  }
+
+  /** What a stored chunk event holds. */
+  record Chunk(int index, String content) {
+  }
+
+  static Chunk readChunk(String chunkJson) {
+    JsonObject chunk = new JsonObject(chunkJson);
+    return new Chunk(chunk.getInteger("index", -1), chunk.getString("content"));
   }
 
   private static JsonObject event(String type, long seq) {

@@ -8,7 +8,10 @@ import io.streamchat.protocol.Metrics;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** What the session tier counts: answers by outcome, time to first token, resumes, ownership changes. */
+/**
+ * What one session verticle instance counts: events, answers by outcome, time to first token,
+ * resumes, ownership changes, retried appends.
+ */
 final class SessionMeters {
 
   private static final String ANSWERS = "chat_answers_total";
@@ -23,6 +26,11 @@ final class SessionMeters {
   final Counter leasesReleased;
   final Counter leasesLost;
   final Counter failovers;
+  final Counter answersTruncated;
+  final Counter answersContinued;
+  final Counter appendRetries;
+  /** Events this instance appended; read by the metrics scrape on another thread. */
+  long eventsAppended;
 
   SessionMeters(Metrics metrics) {
     this.metrics = metrics;
@@ -44,6 +52,11 @@ final class SessionMeters {
     leasesLost = metrics.counter("chat_session_leases_total", leases, "change", "lost");
     failovers = metrics.counter("chat_session_failovers_total",
         "Sessions this node took over from an owner that did not hand them off (it died, hung or was cut off)");
+    metrics.functionCounter("chat_events_total", "Events appended to session logs", () -> eventsAppended);
+    answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
+    answersContinued = metrics.counter("chat_answers_continued_total",
+        "Generator runs started because an answer's generator was lost (CHAT_AUTO_CONTINUE)");
+    appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
   }
 
   void answerEnded(AnswerStatus status, AnswerError errorCode) {

@@ -1,14 +1,6 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.Addresses;
-import io.streamchat.protocol.AnswerError;
-import io.streamchat.protocol.AnswerStatus;
-import io.streamchat.protocol.AiCommand.ContextMessage;
-import io.streamchat.protocol.AiCommand.Generate;
-import io.streamchat.protocol.AiCommand.StopGeneration;
-import io.streamchat.protocol.AiCommand.AnswerStored;
-import io.streamchat.protocol.AiCommand.TokensTaken;
-import io.streamchat.protocol.SessionReply.TokenAck;
 import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.DurableCommand;
@@ -29,7 +21,6 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
-import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
@@ -43,22 +34,17 @@ import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.shareddata.LocalMap;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
@@ -85,23 +71,18 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
-  private final Set<DueAck> acksDue = new LinkedHashSet<>();
   private SessionSettings settings;
   private NodeSettings node;
 
   private String clusterNodeId;
   private DeliveryOptions requestOptions;
   private LeaseKeeper leases;
-  /** Events this instance appended; read by the metrics scrape on another thread. */
-  private long eventsAppended;
-  private Counter appendRetries;
-  private Counter answersTruncated;
-  private Counter answersContinued;
   private SessionMeters meters;
+  private SessionServices services;
+  private final TokenAcks tokenAcks = new TokenAcks((generator, taken) -> vertx.eventBus().send(generator, taken));
   /** Sums over this instance's sessions, counted each tick on its own thread and read by the metrics scrape. */
   private volatile long cachePendingEvents;
   private volatile long auditPendingEvents;
@@ -130,11 +111,6 @@ public final class SessionVerticle extends VerticleBase {
     requestOptions = new DeliveryOptions().setSendTimeout(settings.requestTimeoutMs());
     Metrics metrics = Metrics.of(vertx);
     meters = new SessionMeters(metrics);
-    metrics.functionCounter("chat_events_total", "Events appended to session logs", () -> eventsAppended);
-    answersTruncated = metrics.counter("chat_answers_truncated_total", "Answers ended at CHAT_MAX_ANSWER_CHARS");
-    answersContinued = metrics.counter("chat_answers_continued_total",
-        "Generator runs started because an answer's generator was lost (CHAT_AUTO_CONTINUE)");
-    appendRetries = metrics.counter("chat_cache_append_retries_total", "Appends to Redis retried after a failure");
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     metrics.gauge("chat_sessions_activating", "Sessions being claimed by this node", activating::size);
     admission = nodeAdmission(metrics);
@@ -147,7 +123,7 @@ public final class SessionVerticle extends VerticleBase {
         .filter(session -> !session.closing && session.actor.streaming() && session.actor.userId() != null)
         .map(session -> new UserAnswerLimit.Streaming(session.actor.userId(), session.id)).toList()));
     appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
-      appendRetries.increment();
+      meters.appendRetries.increment();
       LOG.atWarn().addKeyValue("session_id", sessionId)
           .log("Storing session {} failed ({}); live delivery goes on and the append is retried",
               sessionId, failure.toString());
@@ -165,6 +141,8 @@ public final class SessionVerticle extends VerticleBase {
       });
       metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", durableWrites::pending);
     }
+    services = new SessionServices(vertx, settings, requestOptions, meters, appends, admission, userAnswers,
+        durableWrites);
     AuditSettings auditSettings = AuditSettings.from(config);
     auditLog = SessionAuditLog.start(vertx, auditSettings, metrics, new LoopClock(), node.nodeId(),
         settings.requestTimeoutMs(), new SessionAuditLog.Owner() {
@@ -188,7 +166,7 @@ public final class SessionVerticle extends VerticleBase {
     }
     metrics.gauge("chat_cache_pending_events", "Events delivered but not yet stored in Redis", () -> cachePendingEvents);
     vertx.setPeriodic(TICK_MS, id -> tick());
-    vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> acknowledgeTokens());
+    vertx.setPeriodic(TOKEN_ACK_INTERVAL_MS, id -> tokenAcks.acknowledgeDue(session -> sessions.get(session.id) == session));
     return vertx.sharedData().<String, String>getAsyncMap(Addresses.SESSION_LEASES)
         .compose(map -> {
           leases = new LeaseKeeper(LeaseKeeper.timeBound(map, settings.requestTimeoutMs()),
@@ -319,7 +297,7 @@ public final class SessionVerticle extends VerticleBase {
         .compose(claimed -> {
           ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership, this::storedForAudit);
           session.audit = auditLog.cursor(claimed);
-          session.actor = new SessionActor(sessionId, settings, new Effects(session), claimed);
+          session.actor = new SessionActor(sessionId, settings, new BusEffects(session, services), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
           sessions.put(sessionId, session);
           meters.leasesAcquired.increment();
@@ -557,7 +535,7 @@ public final class SessionVerticle extends VerticleBase {
         return;
       }
       if (command instanceof Tokens tokens && message.replyAddress() == null) {
-        tokensStreamed(session, tokens);
+        tokenAcks.streamed(session, tokens);
         return;
       }
       if (command instanceof Credit credit) {
@@ -634,37 +612,6 @@ public final class SessionVerticle extends VerticleBase {
     }
   }
 
-  /**
-   * Tokens streamed without a request: they are acknowledged in bulk by {@link #acknowledgeTokens},
-   * or at once when the answer does not stream here (so that the generator stops or resends).
-   */
-  private void tokensStreamed(ActiveSession session, Tokens tokens) {
-    TokenAck ack = session.actor.tokens(tokens);
-    if (ack.streaming()) {
-      acksDue.add(new DueAck(session, tokens.messageId(), tokens.generatorAddress(), tokens.run()));
-    } else {
-      acknowledge(session, tokens.messageId(), tokens.generatorAddress(), tokens.run(), ack);
-    }
-  }
-
-  private void acknowledgeTokens() {
-    for (DueAck due : acksDue) {
-      if (sessions.get(due.session().id) == due.session()) {
-        acknowledge(due.session(), due.messageId(), due.generatorAddress(), due.run(),
-            due.session().actor.progress(due.messageId(), due.run()));
-      }
-    }
-    acksDue.clear();
-  }
-
-  private void acknowledge(ActiveSession session, String messageId, String generatorAddress, long run, TokenAck ack) {
-    vertx.eventBus().send(generatorAddress,
-        new TokensTaken(session.id, messageId, ack.streaming(), ack.nextIndex(), ack.fence(), run));
-  }
-
-  private record DueAck(ActiveSession session, String messageId, String generatorAddress, long run) {
-  }
-
   // ---- storage ----
 
   private void storeBatch(List<Append> batch, BiConsumer<List<AppendResult>, Throwable> done) {
@@ -696,139 +643,6 @@ public final class SessionVerticle extends VerticleBase {
       } else {
         vertx.setTimer(delayMs, id -> task.run());
       }
-    }
-  }
-
-  /** Carries out what one session's actor asks for. */
-  private final class Effects implements SessionEffects {
-    private final ActiveSession session;
-    /** {@code {"session_id":…,"user_id":…,} for this session's events on chat.events. */
-    private String eventPrefix;
-    private String prefixUser;
-    private final EventBus eventBus = vertx.eventBus();
-
-    Effects(ActiveSession session) {
-      this.session = session;
-    }
-
-    @Override
-    public void deliver(String gatewayAddress, FrameBatch batch) {
-      eventBus.send(gatewayAddress, batch);
-    }
-
-    @Override
-    public void publish(LoggedEvent event) {
-      eventsAppended++;
-      String user = session.actor == null ? null : session.actor.userId();
-      if (eventPrefix == null || !Objects.equals(user, prefixUser)) {
-        // Built once per session (and again if its user becomes known), not once per event.
-        StringBuilder prefix = new StringBuilder("{\"session_id\":");
-        JsonText.quote(prefix, session.id).append(",\"user_id\":");
-        eventPrefix = (user == null ? prefix.append("null") : JsonText.quote(prefix, user)).append(',').toString();
-        prefixUser = user;
-      }
-      String json = event.json();
-      eventBus.publish(Addresses.EVENTS, new StringBuilder(eventPrefix.length() + json.length())
-          .append(eventPrefix).append(json, 1, json.length()).toString());
-    }
-
-    @Override
-    public void persist() {
-      appends.mark(session);
-    }
-
-    @Override
-    public void startGeneration(String messageId, List<ContextMessage> context, String prefix, int fromIndex, long run) {
-      Generate generate = new Generate(session.id, messageId, session.actor.userId(), context, prefix, fromIndex, run,
-          session.fence);
-      // The bridge on this event loop first: its tokens then reach the owner without changing threads.
-      Nearest.<String>request(vertx, Addresses.AI_GENERATE, generate, requestOptions)
-          .onSuccess(reply -> session.actor.generatorStarted(messageId, run, reply.body()))
-          .onFailure(failure -> {
-            LOG.atWarn().addKeyValue("session_id", session.id)
-                .log("Session {}: no AI bridge took answer {}: {}", session.id, messageId, failure.toString());
-            session.actor.generatorUnreachable(messageId, run, failure.getMessage());
-          });
-    }
-
-    @Override
-    public void stopGeneration(String messageId, String generatorAddress, long run) {
-      if (generatorAddress != null) {
-        eventBus.send(generatorAddress, new StopGeneration(session.id, messageId, session.fence, run));
-      }
-    }
-
-    @Override
-    public void generationContinued(String messageId, int fromIndex, String why) {
-      answersContinued.increment();
-      LOG.atInfo().addKeyValue("session_id", session.id)
-          .log("Session {}: answer {} lost its generator ({}); a new run goes on from chunk {}", session.id,
-              messageId, why, fromIndex);
-    }
-
-    @Override
-    public long newRun() {
-      long run;
-      do {
-        run = RANDOM.nextLong();
-      } while (run == Answer.UNKNOWN_RUN);
-      return run;
-    }
-
-    @Override
-    public void answerStored(String messageId, String generatorAddress) {
-      eventBus.send(generatorAddress, new AnswerStored(session.id, messageId));
-    }
-
-    @Override
-    public void answerTruncated() {
-      answersTruncated.increment();
-      LOG.atInfo().addKeyValue("session_id", session.id)
-          .log("Session {}: an answer reached CHAT_MAX_ANSWER_CHARS ({}) and was ended there", session.id,
-              settings.maxAnswerChars());
-    }
-
-    @Override
-    public AnswerAdmission admission() {
-      return admission;
-    }
-
-    @Override
-    public void answerEnded(String userId, AnswerStatus status, AnswerError errorCode) {
-      userAnswers.release(userId, session.id);
-      meters.answerEnded(status, errorCode);
-    }
-
-    @Override
-    public void firstToken(long afterMs) {
-      meters.timeToFirstToken.record(afterMs, TimeUnit.MILLISECONDS);
-    }
-
-    @Override
-    public void resumed(boolean recovered) {
-      (recovered ? meters.resumesRecovered : meters.resumesReset).increment();
-    }
-
-    @Override
-    public void conversationChanged(DurableCommand.Write write) {
-      if (durableWrites != null) {
-        durableWrites.offer(write);
-      }
-    }
-
-    @Override
-    public boolean durableTierBehind() {
-      return durableWrites != null && durableWrites.full();
-    }
-
-    @Override
-    public long nowMs() {
-      return System.currentTimeMillis();
-    }
-
-    @Override
-    public String newId() {
-      return UUID.randomUUID().toString();
     }
   }
 }

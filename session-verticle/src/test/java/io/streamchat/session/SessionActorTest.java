@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamchat.protocol.AiCommand.ContextMessage;
+import io.streamchat.protocol.AiCommand.TokensTaken;
 import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
@@ -253,9 +254,39 @@ class SessionActorTest {
     assertThat(early.streaming()).as("the owner misses a token: the generator must resend it").isTrue();
     actor.tokens(new Tokens(answer, 3, List.of("d"), "bridge", runOf(answer)));
     assertThat(actor.generationEnded(new GenerationEnded(answer, 4, AnswerStatus.COMPLETED, null, null, "stop", runOf(answer))).streaming()).isFalse();
-    JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    JsonObject stored = new JsonObject(actor.history(false)).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("content")).isEqualTo("abcd");
     assertThat(stored.getInteger("total_chunks")).isEqualTo(4);
+  }
+
+  @Test
+  void streamedTokensAreAcknowledgedOncePerRunInBulkAndAtOnceWhenTheAnswerDoesNotStream() {
+    SessionActor actor = actor(100);
+    ActiveSession session = new ActiveSession("s", 1, s -> { }, s -> { });
+    session.actor = actor;
+    List<TokensTaken> sent = new ArrayList<>();
+    TokenAcks acks = new TokenAcks((generator, taken) -> sent.add(taken));
+    String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
+    acks.streamed(session, new Tokens(answer, 0, List.of("a"), "bridge", runOf(answer)));
+    acks.streamed(session, new Tokens(answer, 1, List.of("b", "c"), "bridge", runOf(answer)));
+    assertThat(sent).as("streaming: acknowledged in bulk later").isEmpty();
+    assertThat(acks.pending()).isEqualTo(1);
+
+    acks.acknowledgeDue(owned -> true);
+    assertThat(sent).singleElement().satisfies(taken -> {
+      assertThat(taken.streaming()).isTrue();
+      assertThat(taken.nextIndex()).isEqualTo(3);
+    });
+    acks.acknowledgeDue(owned -> true);
+    assertThat(sent).as("nothing new was due").hasSize(1);
+
+    acks.streamed(session, new Tokens("not-streaming", 0, List.of("x"), "bridge", 5));
+    assertThat(sent).as("an answer that does not stream here: its generator hears at once").hasSize(2);
+    assertThat(sent.get(1).streaming()).isFalse();
+
+    acks.streamed(session, new Tokens(answer, 3, List.of("d"), "bridge", runOf(answer)));
+    acks.acknowledgeDue(owned -> false);
+    assertThat(sent).as("a session no longer owned here acknowledges nothing").hasSize(2);
   }
 
   @Test
@@ -310,7 +341,7 @@ class SessionActorTest {
     effects.now += 5_001;
     actor.tick();
     assertThat(effects.continued).containsExactly(answer + "@1", answer + "@2");
-    JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    JsonObject stored = new JsonObject(actor.history(false)).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("status")).isEqualTo("interrupted");
     assertThat(stored.getString("content")).isEqualTo("kept more");
     assertThat(stored.getJsonObject("error").getString("code")).isEqualTo("generator_lost");
@@ -348,7 +379,7 @@ class SessionActorTest {
     long secondRun = effects.generations.get(1).run();
     actor.tokens(new Tokens(answer, 0, List.of("fresh"), "bridge", secondRun));
     actor.generationEnded(new GenerationEnded(answer, 1, AnswerStatus.COMPLETED, null, null, "stop", secondRun));
-    JsonObject completed = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    JsonObject completed = new JsonObject(actor.history(false)).getJsonArray("messages").getJsonObject(1);
     assertThat(completed.getString("status")).isEqualTo("completed");
     assertThat(completed.getString("content")).isEqualTo("fresh");
 
@@ -357,7 +388,7 @@ class SessionActorTest {
         new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of(), "1:e1", AuditMark.NONE, 0));
     String refused = strict.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     strict.generatorUnreachable(refused, runOf(refused), "no handlers");
-    JsonObject failed = strict.history(false).getJsonArray("messages").getJsonObject(1);
+    JsonObject failed = new JsonObject(strict.history(false)).getJsonArray("messages").getJsonObject(1);
     assertThat(failed.getString("status")).isEqualTo("failed");
     assertThat(failed.getJsonObject("error").getString("code")).isEqualTo("provider_unavailable");
   }
@@ -447,7 +478,7 @@ class SessionActorTest {
         .as("a user message").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
     assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", "nope", null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.NOT_FOUND));
-    JsonObject history = actor.history(false);
+    JsonObject history = new JsonObject(actor.history(false));
     JsonObject second = history.getJsonArray("messages").getJsonObject(2);
     assertThat(second.getString("continues")).isEqualTo(cut);
     assertThat(second.getString("finish_reason")).isEqualTo("length");
@@ -519,7 +550,7 @@ class SessionActorTest {
     assertThat(ack.nextIndex()).isEqualTo(3);
     assertThat(effects.stopped).containsExactly(answer);
     assertThat(effects.truncated).isEqualTo(1);
-    JsonObject stored = actor.history(false).getJsonArray("messages").getJsonObject(1);
+    JsonObject stored = new JsonObject(actor.history(false)).getJsonArray("messages").getJsonObject(1);
     assertThat(stored.getString("status")).isEqualTo("completed");
     assertThat(stored.getString("content")).isEqualTo("aaaaabbbbbccccc");
     assertThat(stored.getInteger("total_chunks")).isEqualTo(3);
