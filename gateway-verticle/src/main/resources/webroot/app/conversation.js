@@ -30,6 +30,12 @@ export class Conversation {
     return this.messages.some(m => m.role === 'user' && m.client_message_id === clientMessageId);
   }
 
+  /** Whether a message was created after this time (an ISO-8601 instant). */
+  hasMessageSince(createdAt) {
+    const since = Date.parse(createdAt);
+    return Number.isNaN(since) || this.messages.some(m => Date.parse(m.created_at) > since);
+  }
+
   /** A conversation saved by `snapshot()`; null when the saved form is not one. */
   static restore(sessionId, saved) {
     if (!saved || typeof saved.epoch !== 'string' || !Number.isInteger(saved.seq) || !Array.isArray(saved.messages)) {

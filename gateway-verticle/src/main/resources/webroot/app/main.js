@@ -162,6 +162,8 @@ class ChatApp {
     this.conversation = null;
     this.socket = null;
     this.pending = null;
+    /** The question last taken, until a history holds it: {sessionId, pending, createdAt}. */
+    this.unconfirmed = null;
     this.items = new Map();
     this.renderQueued = false;
     this.saveTimer = null;
@@ -344,6 +346,7 @@ class ChatApp {
           // Taken before the connection dropped; the history that followed a reset holds it.
           this.messageTaken();
         }
+        this.confirmOrResend();
         this.rebuild();
         this.saveSoon();
         break;
@@ -378,6 +381,7 @@ class ChatApp {
       return;
     }
     if (event.type === 'user_message' && this.pending && event.client_message_id === this.pending.frame.client_message_id) {
+      this.unconfirmed = {sessionId: this.conversation.sessionId, pending: this.pending, createdAt: event.created_at};
       this.messageTaken();
     }
     if (event.type === 'complete') {
@@ -394,6 +398,26 @@ class ChatApp {
   messageTaken() {
     this.setPending(null);
     this.hideNotice();
+  }
+
+  /**
+   * A question shown live may be missing from a later history: a node that lost the session to
+   * another (a network split, a long pause) showed its user_message but could not store it. It is
+   * sent again with the same client_message_id, unless the conversation has moved on since.
+   */
+  confirmOrResend() {
+    const taken = this.unconfirmed;
+    if (!taken) {
+      return;
+    }
+    this.unconfirmed = null;
+    const conversation = this.conversation;
+    if (taken.sessionId !== conversation.sessionId || conversation.hasClientMessage(taken.pending.frame.client_message_id)
+        || this.pending || conversation.hasMessageSince(taken.createdAt)) {
+      return;
+    }
+    this.setPending(taken.pending);
+    this.socket.send(taken.pending.frame);
   }
 
   setPending(pending) {

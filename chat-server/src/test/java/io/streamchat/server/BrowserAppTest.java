@@ -150,6 +150,40 @@ class BrowserAppTest {
   }
 
   @Test
+  void aQuestionShownLiveButMissingFromTheNextHistoryIsSentAgainOnce() throws Exception {
+    String session = openNewConversation();
+    send("First, while all is well");
+    awaitLatestAnswer("completed");
+    // As a node that lost the session before storing a question: the page sees the question's
+    // user_message, then the connection drops and the next owner's history does not have it.
+    browser.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
+        "const SocketBeforeLoss = window.WebSocket;"
+            + "window.WebSocket = class extends SocketBeforeLoss {"
+            + "  constructor(url) { super(url); this.lastSeq = 0;"
+            + "    this.addEventListener('message', e => { try { const f = JSON.parse(e.data);"
+            + "      if (Number.isInteger(f.seq)) { this.lastSeq = Math.max(this.lastSeq, f.seq); } } catch (x) {} }); }"
+            + "  send(data) { const lost = sessionStorage.getItem('test.lostQuestion'); let f = null;"
+            + "    try { f = JSON.parse(data); } catch (x) {}"
+            + "    if (!lost || !f || f.type !== 'message' || f.content !== lost) { return super.send(data); }"
+            + "    sessionStorage.removeItem('test.lostQuestion');"
+            + "    const shown = {type: 'user_message', seq: this.lastSeq + 1, message_id: 'never-stored',"
+            + "      client_message_id: f.client_message_id, content: f.content, created_at: new Date().toISOString()};"
+            + "    setTimeout(() => { this.onmessage({data: JSON.stringify(shown)});"
+            + "      setTimeout(() => this.close(4000, 'the owner lost the session'), 300); }, 50); }"
+            + "};"));
+    browser.driver.navigate().refresh();
+    browser.awaitConnected();
+    browser.js("sessionStorage.setItem('test.lostQuestion', 'Asked of an owner that lost the session')");
+    send("Asked of an owner that lost the session");
+    browser.await("the second answer", Duration.ofSeconds(30),
+        d -> browser.findAll("#messages .message.assistant[data-status='completed']").size() == 2);
+    assertThat(browser.js("return sessionStorage.getItem('test.lostQuestion')")).as("the question was lost once").isNull();
+    assertPageShowsHistory(session);
+    assertThat(node.history(session).getJsonArray("messages").stream()
+        .filter(m -> "Asked of an owner that lost the session".equals(((JsonObject) m).getString("content")))).hasSize(1);
+  }
+
+  @Test
   void stopContinueAndRegenerate() throws Exception {
     node.ai.script(Script.tokens(400, 15));
     String session = openNewConversation();
