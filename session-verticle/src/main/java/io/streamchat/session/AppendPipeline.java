@@ -66,6 +66,7 @@ final class AppendPipeline {
   private final Clock clock;
   private final FailureListener failures;
   private final int maxBatchEvents;
+  private final long lingerMs;
   private final Set<Log> marked = new LinkedHashSet<>();
   private final Map<Log, Retry> retries = new HashMap<>();
   /** The logs of the batch in flight; a log forgotten meanwhile is removed, and its result ignored. */
@@ -79,17 +80,18 @@ final class AppendPipeline {
     long atMs;
   }
 
-  AppendPipeline(Storage storage, Clock clock, FailureListener failures, int maxBatchEvents) {
+  AppendPipeline(Storage storage, Clock clock, FailureListener failures, int maxBatchEvents, long lingerMs) {
     this.storage = storage;
     this.clock = clock;
     this.failures = failures;
     this.maxBatchEvents = maxBatchEvents;
+    this.lingerMs = lingerMs;
   }
 
   /** The log has new events to store. */
   void mark(Log log) {
     marked.add(log);
-    scheduleFlush(0);
+    scheduleFlush(lingerMs);
   }
 
   /** The log left this verticle: nothing more of it is stored from here. */
@@ -169,7 +171,7 @@ final class AppendPipeline {
         }
       }
       if (!marked.isEmpty()) {
-        scheduleFlush(0);
+        scheduleFlush(lingerMs);
       }
     });
   }

@@ -11,6 +11,8 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxMessageChars     CHAT_MAX_MESSAGE_CHARS (32000): longest user message
  * @param windowFrames        CHAT_CONNECTION_WINDOW_FRAMES (256): frames sent to a connection before it must report progress
  * @param maxUnstoredEvents   CHAT_CACHE_MAX_PENDING_EVENTS (50000): events waiting for Redis before new messages are refused
+ * @param appendLingerMs      CHAT_CACHE_APPEND_LINGER_MS (50): how long new events wait for others of their session before
+ *                            they are sent to Redis together (live delivery never waits for it; 0: at once)
  * @param generatorTimeoutMs  CHAT_GENERATOR_TIMEOUT_MS (15000): an answer whose generator is silent this long (no token, no keep-alive) ends {@code interrupted}
  * @param connectionTimeoutMs CHAT_CONNECTION_TIMEOUT_MS (30000): a connection not heard from for this long is dropped
  * @param requestTimeoutMs    CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
@@ -29,7 +31,7 @@ import io.streamchat.protocol.ConfigSource;
  *                            a pause longer than this means the cluster has dropped this node
  */
 public record SessionSettings(long idleMs, int replayEvents, int maxMessages, int maxMessageChars, int windowFrames,
-                              int maxUnstoredEvents, long generatorTimeoutMs, long connectionTimeoutMs,
+                              int maxUnstoredEvents, long appendLingerMs, long generatorTimeoutMs, long connectionTimeoutMs,
                               long requestTimeoutMs, int contextMessages, long maxAnswerChars,
                               boolean autoContinue, int maxAutoContinuations, boolean durable,
                               int maxPendingDurableWrites, long clusterMemberTimeoutMs) {
@@ -42,6 +44,7 @@ public record SessionSettings(long idleMs, int replayEvents, int maxMessages, in
         config.integer("CHAT_MAX_MESSAGE_CHARS", 32_000),
         config.integer("CHAT_CONNECTION_WINDOW_FRAMES", 256),
         config.integer("CHAT_CACHE_MAX_PENDING_EVENTS", 50_000),
+        config.number("CHAT_CACHE_APPEND_LINGER_MS", 50),
         config.number("CHAT_GENERATOR_TIMEOUT_MS", 15_000),
         config.number("CHAT_CONNECTION_TIMEOUT_MS", 30_000),
         config.number("CHAT_REQUEST_TIMEOUT_MS", 5000),

@@ -127,7 +127,7 @@ public final class SessionVerticle extends VerticleBase {
       LOG.atWarn().addKeyValue("session_id", sessionId)
           .log("Storing session {} failed ({}); live delivery goes on and the append is retried",
               sessionId, failure.toString());
-    }, MAX_APPEND_BATCH);
+    }, MAX_APPEND_BATCH, settings.appendLingerMs());
     if (settings.durable()) {
       Counter durableFailures = metrics.counter("chat_db_write_failures_total",
           "Batches of conversation changes that PostgreSQL refused or did not answer (they are retried)");

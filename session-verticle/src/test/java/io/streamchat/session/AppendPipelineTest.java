@@ -25,7 +25,8 @@ class AppendPipelineTest {
   private final List<String> failures = new ArrayList<>();
   private long now;
 
-  private final AppendPipeline pipeline = new AppendPipeline(
+  private AppendPipeline pipeline(long lingerMs) {
+    return new AppendPipeline(
       (batch, done) -> {
         batches.add(batch);
         pending.add(done);
@@ -41,7 +42,10 @@ class AppendPipelineTest {
           scheduled.add(new Task(now + delayMs, task));
         }
       },
-      (sessionId, failure) -> failures.add(sessionId), 100);
+      (sessionId, failure) -> failures.add(sessionId), 100, lingerMs);
+  }
+
+  private final AppendPipeline pipeline = pipeline(0);
 
   private static final class FakeLog implements AppendPipeline.Log {
     final String id;
@@ -134,6 +138,33 @@ class AppendPipelineTest {
     reply(List.of(stored(3)), null);
     assertThat(a.storedSeq).isEqualTo(3);
     assertThat(b.storedSeq).isEqualTo(3);
+  }
+
+  @Test
+  void withALingerASessionsEventsOfTheWindowGoTogetherAndTheNextBatchWaitsAsLong() {
+    AppendPipeline lingering = pipeline(50);
+    FakeLog a = new FakeLog("a");
+    a.add(1);
+    lingering.mark(a);
+    now = 20;
+    a.add(1);
+    lingering.mark(a);
+    runScheduled();
+    assertThat(batches).as("the window is still open").isEmpty();
+    now = 50;
+    runScheduled();
+    assertThat(batches).singleElement().satisfies(batch ->
+        assertThat(batch.get(0).events()).extracting(StoredEvent::seq).containsExactly(1L, 2L));
+    a.add(1);
+    lingering.mark(a);
+    now = 60;
+    reply(List.of(stored(2)), null);
+    runScheduled();
+    assertThat(batches).as("events that came while a batch was out wait a window from its reply").hasSize(1);
+    now = 110;
+    runScheduled();
+    assertThat(batches).hasSize(2);
+    assertThat(batches.get(1).get(0).events()).extracting(StoredEvent::seq).containsExactly(3L);
   }
 
   @Test

@@ -151,7 +151,7 @@ class SessionActorTest {
   }
 
   private SessionActor actor(int window) {
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 5_000, 30_000, 1000, 10, 12, true, 2, false, 1000, 5_000);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, window, 10, 0, 5_000, 30_000, 1000, 10, 12, true, 2, false, 1000, 5_000);
     return new SessionActor("s", settings, effects, new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of(), "1:e1", AuditMark.NONE, 0));
   }
 
@@ -383,7 +383,7 @@ class SessionActorTest {
     assertThat(completed.getString("status")).isEqualTo("completed");
     assertThat(completed.getString("content")).isEqualTo("fresh");
 
-    SessionSettings noContinue = new SessionSettings(60_000, 100, 100, 50, 100, 10, 5_000, 30_000, 1000, 10, 1000, false, 2, false, 1000, 5_000);
+    SessionSettings noContinue = new SessionSettings(60_000, 100, 100, 50, 100, 10, 0, 5_000, 30_000, 1000, 10, 1000, false, 2, false, 1000, 5_000);
     SessionActor strict = new SessionActor("t", noContinue, effects,
         new Claimed(1, "e1", true, 0, "", List.of(), List.of(), List.of(), "1:e1", AuditMark.NONE, 0));
     String refused = strict.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
@@ -497,7 +497,7 @@ class SessionActorTest {
             "a", null),
         new StoredEvent(3, LoggedEvent.CHUNK, SessionFrames.chunk(3, "a", 0, "Hel"), "a", null),
         new StoredEvent(4, LoggedEvent.CHUNK, SessionFrames.chunk(4, "a", 1, "lo"), "a", null));
-    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, 100, 10, 5_000, 30_000, 1000, 10, 1000, true, 2, false, 1000, 5_000);
+    SessionSettings settings = new SessionSettings(60_000, 100, 100, 50, 100, 10, 0, 5_000, 30_000, 1000, 10, 1000, true, 2, false, 1000, 5_000);
     SessionActor actor = new SessionActor("s", settings, effects,
         new Claimed(2, "e2", true, 4, "u", List.of(question), streaming, streaming, "1:e1,5:e2", AuditMark.NONE, 1));
     assertThat(actor.waitsForGenerator()).isTrue();
