@@ -35,10 +35,13 @@ final class OpenAiProvider implements Provider {
   private final Counter oversizedEvents;
   private final Counter promptTokens;
   private final Counter completionTokens;
+  /** The completions endpoint, parsed once: where every request goes. */
+  private final RequestOptions endpoint;
 
   OpenAiProvider(Vertx vertx, AiSettings settings) {
     this.vertx = vertx;
     this.settings = settings;
+    this.endpoint = new RequestOptions().setAbsoluteURI(settings.baseUrl().replaceAll("/+$", "") + "/chat/completions");
     Metrics metrics = Metrics.of(vertx);
     this.malformedEvents = metrics.counter("chat_ai_malformed_events_total", "Malformed stream events skipped");
     this.oversizedEvents = metrics.counter("chat_ai_oversized_events_total",
@@ -86,9 +89,8 @@ final class OpenAiProvider implements Provider {
       return;
     }
     upstream.progress();
-    RequestOptions options = new RequestOptions()
+    RequestOptions options = new RequestOptions(endpoint)
         .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(settings.baseUrl().replaceAll("/+$", "") + "/chat/completions")
         .putHeader("content-type", "application/json")
         .putHeader("accept", "text/event-stream");
     if (!settings.apiKey().isEmpty()) {

@@ -721,7 +721,8 @@ class ClusterTest {
         tabs.forEach(TestSocket::close);
       }
 
-      List<JsonObject> stored = StoredLog.read(vertx, redis.url(), session);
+      // The tab saw the last event before its owner stored it.
+      List<JsonObject> stored = StoredLog.readThrough(vertx, redis.url(), session, otherTab.seq());
       long lastSeq = stored.get(stored.size() - 1).getLong("seq");
       long waitFrom = System.currentTimeMillis();
       List<AuditTopic.AuditEntry> records = AuditLogTest.awaitAudited(kafka.bootstrap(), session, lastSeq);
