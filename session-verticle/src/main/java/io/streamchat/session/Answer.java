@@ -50,6 +50,21 @@ final class Answer {
     this.lastProgressMs = nowMs;
   }
 
+  /**
+   * Whether a generator run may feed the answer: the current one, or, for an answer restored
+   * after the owner changed, the first run that speaks (the generator that outlived the old owner).
+   */
+  boolean adopt(long candidate) {
+    if (run == UNKNOWN_RUN) {
+      run = candidate;
+    }
+    return run == candidate;
+  }
+
+  boolean isRun(String otherMessageId, long otherRun) {
+    return messageId.equals(otherMessageId) && run == otherRun;
+  }
+
   int chunkCount() {
     return chunks.size();
   }

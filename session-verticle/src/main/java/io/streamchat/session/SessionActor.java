@@ -447,7 +447,7 @@ final class SessionActor {
   }
 
   private boolean isCurrentRun(String messageId, long run) {
-    return answer != null && answer.messageId.equals(messageId) && answer.run == run;
+    return answer != null && answer.isRun(messageId, run);
   }
 
   /**
@@ -487,7 +487,7 @@ final class SessionActor {
     if (answer == null || !answer.messageId.equals(tokens.messageId())) {
       return endedAck(tokens.messageId());
     }
-    if (!adoptRun(tokens.run())) {
+    if (!answer.adopt(tokens.run())) {
       return replacedRun();
     }
     if (tokens.fromIndex() > answer.chunkCount()) {
@@ -543,7 +543,7 @@ final class SessionActor {
     if (answer == null || !answer.messageId.equals(ended.messageId())) {
       return endedAck(ended.messageId());
     }
-    if (!adoptRun(ended.run())) {
+    if (!answer.adopt(ended.run())) {
       return replacedRun();
     }
     if (ended.totalChunks() > answer.chunkCount()) {
@@ -559,16 +559,6 @@ final class SessionActor {
     return new TokenAck(false, -1, fence);
   }
 
-  /**
-   * Whether a generator run may feed the answer: the current one, or, for an answer restored
-   * after the owner changed, the first run that speaks (the generator that outlived the old owner).
-   */
-  private boolean adoptRun(long run) {
-    if (answer.run == Answer.UNKNOWN_RUN) {
-      answer.run = run;
-    }
-    return answer.run == run;
-  }
 
   /**
    * The answer is not streaming here: if it ended, its total (the generator keeps it until told the

@@ -113,6 +113,8 @@ public final class SessionVerticle extends VerticleBase {
     meters = new SessionMeters(metrics);
     metrics.gauge("chat_sessions_owned", "Sessions owned by this node", sessions::size);
     metrics.gauge("chat_sessions_activating", "Sessions being claimed by this node", activating::size);
+    metrics.gauge("chat_token_acks_due", "Answers whose streamed tokens wait for their bulk acknowledgement "
+        + "(at most one per streaming answer)", tokenAcks::pending);
     admission = nodeAdmission(metrics);
     userAnswers = new UserAnswerLimit(new CachePlaces(), node.maxAnswersPerUser(), USER_ANSWER_LEASE_MS,
         metrics.counter("chat_answers_refused_user_total",
