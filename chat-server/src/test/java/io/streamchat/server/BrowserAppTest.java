@@ -119,13 +119,10 @@ class BrowserAppTest {
     awaitLatestAnswer("completed");
     // The page stays reachable, its socket does not (as behind a proxy that drops WebSockets):
     // while the tab says so, every socket the page opens goes to a path that refuses it.
-    browser.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
-        "const RealWebSocket = window.WebSocket;"
-            + "window.WebSocket = class extends RealWebSocket {"
-            + "  constructor(url) { super(sessionStorage.getItem('test.noSockets') ? url.replace('/ws/chat', '/ws/none') : url); }"
-            + "};"));
-    browser.driver.navigate().refresh();
-    browser.awaitConnected();
+    reloadWithSocketsWrappedBy("const RealWebSocket = window.WebSocket;"
+        + "window.WebSocket = class extends RealWebSocket {"
+        + "  constructor(url) { super(sessionStorage.getItem('test.noSockets') ? url.replace('/ws/chat', '/ws/none') : url); }"
+        + "};");
     browser.js("sessionStorage.setItem('test.noSockets', '1')");
     try {
       node.restart();
@@ -156,23 +153,20 @@ class BrowserAppTest {
     awaitLatestAnswer("completed");
     // As a node that lost the session before storing a question: the page sees the question's
     // user_message, then the connection drops and the next owner's history does not have it.
-    browser.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
-        "const SocketBeforeLoss = window.WebSocket;"
-            + "window.WebSocket = class extends SocketBeforeLoss {"
-            + "  constructor(url) { super(url); this.lastSeq = 0;"
-            + "    this.addEventListener('message', e => { try { const f = JSON.parse(e.data);"
-            + "      if (Number.isInteger(f.seq)) { this.lastSeq = Math.max(this.lastSeq, f.seq); } } catch (x) {} }); }"
-            + "  send(data) { const lost = sessionStorage.getItem('test.lostQuestion'); let f = null;"
-            + "    try { f = JSON.parse(data); } catch (x) {}"
-            + "    if (!lost || !f || f.type !== 'message' || f.content !== lost) { return super.send(data); }"
-            + "    sessionStorage.removeItem('test.lostQuestion');"
-            + "    const shown = {type: 'user_message', seq: this.lastSeq + 1, message_id: 'never-stored',"
-            + "      client_message_id: f.client_message_id, content: f.content, created_at: new Date().toISOString()};"
-            + "    setTimeout(() => { this.onmessage({data: JSON.stringify(shown)});"
-            + "      setTimeout(() => this.close(4000, 'the owner lost the session'), 300); }, 50); }"
-            + "};"));
-    browser.driver.navigate().refresh();
-    browser.awaitConnected();
+    reloadWithSocketsWrappedBy("const SocketBeforeLoss = window.WebSocket;"
+        + "window.WebSocket = class extends SocketBeforeLoss {"
+        + "  constructor(url) { super(url); this.lastSeq = 0;"
+        + "    this.addEventListener('message', e => { try { const f = JSON.parse(e.data);"
+        + "      if (Number.isInteger(f.seq)) { this.lastSeq = Math.max(this.lastSeq, f.seq); } } catch (x) {} }); }"
+        + "  send(data) { const lost = sessionStorage.getItem('test.lostQuestion'); let f = null;"
+        + "    try { f = JSON.parse(data); } catch (x) {}"
+        + "    if (!lost || !f || f.type !== 'message' || f.content !== lost) { return super.send(data); }"
+        + "    sessionStorage.removeItem('test.lostQuestion');"
+        + "    const shown = {type: 'user_message', seq: this.lastSeq + 1, message_id: 'never-stored',"
+        + "      client_message_id: f.client_message_id, content: f.content, created_at: new Date().toISOString()};"
+        + "    setTimeout(() => { this.onmessage({data: JSON.stringify(shown)});"
+        + "      setTimeout(() => this.close(4000, 'the owner lost the session'), 300); }, 50); }"
+        + "};");
     browser.js("sessionStorage.setItem('test.lostQuestion', 'Asked of an owner that lost the session')");
     send("Asked of an owner that lost the session");
     browser.await("the second answer", Duration.ofSeconds(30),
@@ -394,6 +388,13 @@ class BrowserAppTest {
     return session;
   }
 
+
+  /** Pages opened from now on run {@code script} first (it replaces the page's WebSocket); this one reloads with it. */
+  private void reloadWithSocketsWrappedBy(String script) {
+    browser.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", script));
+    browser.driver.navigate().refresh();
+    browser.awaitConnected();
+  }
 
   private void send(String text) {
     WebElement input = browser.find("#input");
