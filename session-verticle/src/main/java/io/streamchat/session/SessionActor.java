@@ -1,6 +1,5 @@
 package io.streamchat.session;
 
-import io.streamchat.protocol.AnswerError;
 import io.streamchat.protocol.AnswerStatus;
 import io.streamchat.protocol.CancelStatus;
 import io.streamchat.protocol.RecoveryStatus;
@@ -9,11 +8,9 @@ import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.ErrorCode;
-import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.FrameBatch.Frame;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Attach;
-import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.SessionCommand.Cancel;
 import io.streamchat.protocol.SessionCommand.Continue;
 import io.streamchat.protocol.SessionCommand.Credit;
@@ -31,27 +28,16 @@ import io.streamchat.protocol.SessionReply.TokenAck;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * One chat session, single-threaded: it numbers every event, keeps the log and the history,
- * decides what each attached connection gets next, and tracks what is stored. It does no I/O; it
- * asks for it through {@link SessionEffects}.
+ * One chat session, single-threaded: the commands of its clients and generators. It checks and
+ * records messages, starts and cancels answers (the {@link StreamingAnswer} carries one through
+ * its generator runs), serves attachments, resumes and the history, and hands every event to the
+ * {@link SessionLog}, which delivers it and tracks what is stored. It does no I/O; it asks for it
+ * through {@link SessionEffects}.
  */
 final class SessionActor {
-
-  /**
-   * A restored answer (the owner changed while it streamed) waits this long for its generator to
-   * speak (a living relay finds the new owner within about a second: it resends what was not
-   * acknowledged after CHAT_AI_DELIVERY_TIMEOUT_MS) before another run goes on from the last
-   * stored chunk. Should the old generator speak later, its run is refused and stops.
-   */
-  static final long RESTORED_GENERATOR_GRACE_MS = 3000;
-  private static final String LENGTH = "length";
 
   private final String sessionId;
   private final SessionSettings settings;
@@ -61,19 +47,10 @@ final class SessionActor {
   private final EventLog log;
   private final Conversation conversation;
   private final AttachedConnections connections;
+  private final SessionLog events;
+  private final StreamingAnswer answers;
   private String userId;
-  private long storedSeq;
-  private Answer answer;
-  /** Ended answers whose generator waits to hear that the end is stored, by message id. */
-  private final Map<String, LoggedEvent> awaitingStore = new LinkedHashMap<>();
-  private final Map<String, String> generators = new HashMap<>();
   private long lastActivityMs;
-  /** While tokens taken as they came are appended: when the provider gave them (see {@link FrameBatch}). */
-  private long liveSinceMicros;
-  /** The user whose admission slot the streaming answer holds. */
-  private String admittedUser;
-  /** The session has left this node: its answer's admission slot is released. */
-  private boolean left;
 
   SessionActor(String sessionId, SessionSettings settings, SessionEffects effects, Claimed state) {
     this.sessionId = sessionId;
@@ -82,16 +59,17 @@ final class SessionActor {
     this.epoch = state.epoch();
     this.fence = state.fence();
     this.userId = state.userId() == null || state.userId().isEmpty() ? null : state.userId();
-    this.storedSeq = state.lastSeq();
     this.log = new EventLog(settings.replayEvents(), state.lastSeq());
     this.conversation = new Conversation(sessionId, settings.maxMessages());
     this.connections = new AttachedConnections(log, fence, settings.windowFrames(), this::historyFrame, effects::deliver);
+    this.events = new SessionLog(log, connections, effects, state.lastSeq());
+    this.answers = new StreamingAnswer(sessionId, settings, effects, fence, conversation, events, this::userId);
     this.lastActivityMs = effects.nowMs();
     for (String json : state.messages()) {
       conversation.remember(MessageView.fromJson(json));
     }
     log.restore(state.recentEvents().stream().map(SessionFrames::readStored).toList());
-    restoreAnswer(state.streamingEvents());
+    answers.restore(state.streamingEvents());
   }
 
   String epoch() {
@@ -111,7 +89,7 @@ final class SessionActor {
    * is the user's cluster-wide limit asked; a repeat is answered and a busy session refused without it.
    */
   boolean wouldStartAnswer(SessionCommand command) {
-    if (answer != null) {
+    if (answers.current() != null) {
       return false;
     }
     if (command instanceof SendMessage send) {
@@ -126,7 +104,7 @@ final class SessionActor {
 
   /** Whether an answer streams in this session. */
   boolean streaming() {
-    return answer != null;
+    return answers.current() != null;
   }
 
   /** A session belongs to its first user: anyone else is refused. A null user is an anonymous caller. */
@@ -142,7 +120,7 @@ final class SessionActor {
 
   /** Redis holds every event up to this seq. */
   long storedSeq() {
-    return storedSeq;
+    return events.storedSeq();
   }
 
   /** The event from memory, or null when memory no longer holds it. */
@@ -151,7 +129,7 @@ final class SessionActor {
   }
 
   long unstoredCount() {
-    return log.lastSeq() - storedSeq;
+    return events.unstoredCount();
   }
 
   // ---- connections ----
@@ -218,7 +196,7 @@ final class SessionActor {
           "content exceeds the message limit of " + settings.maxMessageChars() + " characters");
     }
     requireIdle();
-    admit(userId != null ? userId : send.userId());
+    answers.admit(userId != null ? userId : send.userId());
     if (userId == null) {
       userId = send.userId();
     }
@@ -228,9 +206,9 @@ final class SessionActor {
     conversation.remember(user);
     effects.conversationChanged(new DurableCommand.Write(sessionId, userId, user.messageId(), user.encode(),
         DurableCommand.Write.titleOf(user.content()), true, effects.nowMs()));
-    append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(nextSeq(), user), user.messageId(), -1, user);
+    events.append(LoggedEvent.USER_MESSAGE, SessionFrames.userMessage(events.nextSeq(), user), user.messageId(), -1, user);
 
-    MessageAccepted accepted = startAnswer(user.messageId(), null, null, "", createdAt);
+    MessageAccepted accepted = answers.start(user.messageId(), null, null, "", createdAt);
     conversation.messageAccepted(accepted, send.requestId(), send.clientMessageId());
     return accepted;
   }
@@ -242,6 +220,7 @@ final class SessionActor {
     if (repeated != null) {
       return repeated;
     }
+    Answer answer = answers.current();
     if (answer != null && regenerate.clientMessageId() != null && regenerate.clientMessageId().equals(answer.clientMessageId)) {
       return new MessageAccepted(sessionId, answer.replyTo, answer.messageId);
     }
@@ -250,8 +229,8 @@ final class SessionActor {
     if (question == null) {
       throw new ChatException(ErrorCode.NOT_FOUND, "this session has no message to answer again");
     }
-    admit(userId != null ? userId : regenerate.userId());
-    MessageAccepted accepted = startAnswer(question.messageId(), null, regenerate.clientMessageId(), "", now());
+    answers.admit(userId != null ? userId : regenerate.userId());
+    MessageAccepted accepted = answers.start(question.messageId(), null, regenerate.clientMessageId(), "", now());
     answerStreaming();
     conversation.regenerationAccepted(accepted, regenerate.requestId(), regenerate.clientMessageId());
     return accepted;
@@ -278,7 +257,7 @@ final class SessionActor {
     if (!target.isAssistant()) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "only an assistant message can be continued");
     }
-    if (target.status() == AnswerStatus.COMPLETED && !LENGTH.equals(target.finishReason())) {
+    if (target.status() == AnswerStatus.COMPLETED && !StreamingAnswer.LENGTH.equals(target.finishReason())) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is complete; only an answer that was cut at the "
           + "length limit, cancelled, failed or interrupted can be continued");
     }
@@ -287,23 +266,11 @@ final class SessionActor {
       throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is as long as an answer may be ("
           + settings.maxAnswerChars() + " characters); it cannot be continued");
     }
-    admit(userId != null ? userId : request.userId());
-    MessageAccepted accepted = startAnswer(target.replyTo(), target.messageId(), null, prefix, now());
+    answers.admit(userId != null ? userId : request.userId());
+    MessageAccepted accepted = answers.start(target.replyTo(), target.messageId(), null, prefix, now());
     answerStreaming();
     conversation.requestAccepted(accepted, request.requestId());
     return accepted;
-  }
-
-  private MessageAccepted startAnswer(String replyTo, String continues, String clientMessageId, String prefix,
-                                      String createdAt) {
-    answer = new Answer(effects.newId(), replyTo, createdAt, continues, clientMessageId, prefix, effects.newRun(),
-        effects.nowMs());
-    answer.askedMs = effects.nowMs();
-    append(LoggedEvent.STREAM_START, SessionFrames.streamStart(nextSeq(), answer.messageId, replyTo, continues,
-            clientMessageId),
-        answer.messageId, -1, answer.streamingView());
-    effects.startGeneration(answer.messageId, conversation.context(replyTo, settings.contextMessages()), prefix, 0, answer.run);
-    return new MessageAccepted(sessionId, replyTo, answer.messageId);
   }
 
   /** The conversation list shows an answer streaming (one that answers no new user message). */
@@ -313,7 +280,7 @@ final class SessionActor {
 
   /** A new answer can start: none streams, and storage keeps up. */
   private void requireIdle() {
-    if (answer != null) {
+    if (answers.current() != null) {
       throw new ChatException(ErrorCode.BUSY);
     }
     if (unstoredCount() > settings.maxUnstoredEvents()) {
@@ -326,6 +293,7 @@ final class SessionActor {
 
   CancelResult cancel(Cancel cancel) {
     touch();
+    Answer answer = answers.current();
     String messageId = cancel.messageId() != null ? cancel.messageId() : answer == null ? null : answer.messageId;
     long before = log.lastSeq();
     CancelResult result;
@@ -349,10 +317,7 @@ final class SessionActor {
       connections.pump(connection);
     }
     if (result.status() == CancelStatus.CANCELLING) {
-      String generator = answer.generatorAddress;
-      long run = answer.run;
-      finish(AnswerStatus.CANCELLED, null, null, null);
-      effects.stopGeneration(messageId, generator, run);
+      answers.cancel();
     }
     return result;
   }
@@ -367,6 +332,7 @@ final class SessionActor {
     RecoveryStatus status;
     int chunks = 0;
     List<LoggedEvent> resend = new ArrayList<>();
+    Answer answer = answers.current();
     if (answer != null && answer.messageId.equals(reconnect.messageId())) {
       status = RecoveryStatus.RECOVERED;
       for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
@@ -392,6 +358,7 @@ final class SessionActor {
     touch();
     String messageId = recover.messageId() != null ? recover.messageId() : latestAnswerId();
     List<RecoveredChunk> chunks = new ArrayList<>();
+    Answer answer = answers.current();
     if (messageId != null && answer != null && answer.messageId.equals(messageId)) {
       for (int index = Math.max(0, recover.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
         chunks.add(new RecoveredChunk(index, answer.chunkSeq(index), answer.chunk(index)));
@@ -409,167 +376,31 @@ final class SessionActor {
     return new RecoverResult(RecoveryStatus.NOT_FOUND, messageId, chunks);
   }
 
+  // ---- the generator ----
+
   void generatorStarted(String messageId, long run, String generatorAddress) {
-    if (isCurrentRun(messageId, run)) {
-      answer.generatorAddress = generatorAddress;
-    } else {
-      // Cancelled, or replaced by a newer run, before this generator was known: stop it now.
-      effects.stopGeneration(messageId, generatorAddress, run);
-    }
+    answers.generatorStarted(messageId, run, generatorAddress);
   }
 
-  /**
-   * No bridge took the run: none was reachable, or none answered in time (a node leaving or joining).
-   * That is no failure of the provider: like a lost generator, the answer goes on with a new run after
-   * the grace (a bridge that did take it may still speak first), up to CHAT_AUTO_CONTINUE_MAX times.
-   * Without that, it fails {@code provider_unavailable}.
-   */
   void generatorUnreachable(String messageId, long run, String why) {
-    if (!isCurrentRun(messageId, run) || answer.generatorAddress != null) {
-      return;
-    }
-    if (mayContinue()) {
-      answer.awaitingGenerator = true;
-      return;
-    }
-    finish(AnswerStatus.FAILED, AnswerError.PROVIDER_UNAVAILABLE, "no AI bridge took the answer: " + why, null);
+    answers.generatorUnreachable(messageId, run, why);
   }
 
-  /** The node of the answer's generator left the cluster: the answer goes on with a new run at once. */
   void generatorNodeLeft(String clusterNodeId) {
-    if (answer != null && clusterNodeId != null && clusterNodeId.equals(Addresses.nodeOfBridge(answer.generatorAddress))) {
-      generatorLost("its node left the cluster");
-    }
-  }
-
-  private boolean mayContinue() {
-    return settings.autoContinue() && answer.continuations < settings.maxAutoContinuations();
-  }
-
-  private boolean isCurrentRun(String messageId, long run) {
-    return answer != null && answer.isRun(messageId, run);
-  }
-
-  /**
-   * The generator is gone (its node left, it went silent, or it never came back after the owner
-   * changed): another run goes on from the last chunk held, up to CHAT_AUTO_CONTINUE_MAX times;
-   * otherwise, or with CHAT_AUTO_CONTINUE off, the answer ends {@code interrupted}.
-   */
-  private void generatorLost(String why) {
-    String messageId = answer.messageId;
-    String lost = answer.generatorAddress;
-    long lostRun = answer.run;
-    if (mayContinue()) {
-      answer.continuations++;
-      answer.run = effects.newRun();
-      answer.generatorAddress = null;
-      answer.lastProgressMs = effects.nowMs();
-      effects.generationContinued(messageId, answer.chunkCount(), why);
-      effects.stopGeneration(messageId, lost, lostRun);
-      effects.startGeneration(messageId, conversation.context(answer.replyTo, settings.contextMessages()), answer.prefix + answer.content(),
-          answer.chunkCount(), answer.run);
-      return;
-    }
-    finish(AnswerStatus.INTERRUPTED, AnswerError.GENERATOR_LOST, "the AI generator was lost: " + why, null);
-    effects.stopGeneration(messageId, lost, lostRun);
+    answers.generatorNodeLeft(clusterNodeId);
   }
 
   TokenAck tokens(Tokens tokens) {
-    liveSinceMicros = tokens.receivedAtMicros();
-    try {
-      return take(tokens);
-    } finally {
-      liveSinceMicros = 0;
-    }
-  }
-
-  private TokenAck take(Tokens tokens) {
-    if (answer == null || !answer.messageId.equals(tokens.messageId())) {
-      return endedAck(tokens.messageId());
-    }
-    if (!answer.adopt(tokens.run())) {
-      return replacedRun();
-    }
-    if (tokens.fromIndex() > answer.chunkCount()) {
-      // Past what this owner holds (a new owner lost chunks that were not stored yet): no progress.
-      // The generator goes back to the owner's count, or stops if its run started beyond it.
-      return new TokenAck(true, answer.chunkCount(), fence);
-    }
     touch();
-    answer.lastProgressMs = effects.nowMs();
-    answer.awaitingGenerator = false;
-    if (answer.generatorAddress == null) {
-      answer.generatorAddress = tokens.generatorAddress();
-    }
-    int index = tokens.fromIndex();
-    for (String text : tokens.texts()) {
-      if (index == answer.chunkCount()) {
-        appendChunk(text);
-        if (answer.chars() >= settings.maxAnswerChars()) {
-          return endAtLengthLimit();
-        }
-      } else if (index > answer.chunkCount()) {
-        break;
-      }
-      index++;
-    }
-    return new TokenAck(true, answer.chunkCount(), fence);
+    return answers.tokens(tokens);
   }
 
-  /** How far the owner is with an answer's tokens, for the generator's acknowledgement. */
   TokenAck progress(String messageId, long run) {
-    if (answer == null || !answer.messageId.equals(messageId)) {
-      return endedAck(messageId);
-    }
-    if (answer.run != run) {
-      return replacedRun();
-    }
-    return new TokenAck(true, answer.chunkCount(), fence);
-  }
-
-  /** The answer reached the longest allowed: it ends there, complete, and its generator stops. */
-  private TokenAck endAtLengthLimit() {
-    String messageId = answer.messageId;
-    String generator = answer.generatorAddress;
-    int total = answer.chunkCount();
-    long run = answer.run;
-    effects.answerTruncated();
-    finish(AnswerStatus.COMPLETED, null, null, LENGTH);
-    effects.stopGeneration(messageId, generator, run);
-    return new TokenAck(false, total, fence);
+    return answers.progress(messageId, run);
   }
 
   TokenAck generationEnded(GenerationEnded ended) {
-    if (answer == null || !answer.messageId.equals(ended.messageId())) {
-      return endedAck(ended.messageId());
-    }
-    if (!answer.adopt(ended.run())) {
-      return replacedRun();
-    }
-    if (ended.totalChunks() > answer.chunkCount()) {
-      return new TokenAck(true, answer.chunkCount(), fence);
-    }
-    int total = answer.chunkCount();
-    finish(ended.status(), ended.errorCode(), ended.errorMessage(), ended.finishReason());
-    return new TokenAck(false, total, fence);
-  }
-
-  /** The reply to a generator run that a newer run has replaced: not streaming, total unknown; it stops. */
-  private TokenAck replacedRun() {
-    return new TokenAck(false, -1, fence);
-  }
-
-
-  /**
-   * The answer is not streaming here: if it ended, its total (the generator keeps it until told the
-   * end is stored); if it is unknown, -1 (the generator lets it go).
-   */
-  private TokenAck endedAck(String messageId) {
-    MessageView message = conversation.get(messageId);
-    if (message == null || !message.isAssistant()) {
-      return new TokenAck(false, -1, fence);
-    }
-    return new TokenAck(false, message.totalChunks() == null ? 0 : message.totalChunks(), fence);
+    return answers.generationEnded(ended);
   }
 
   // ---- reads ----
@@ -577,32 +408,17 @@ final class SessionActor {
   /** The {@code history} reply's JSON; without its {@code type} for the HTTP API. */
   String history(boolean withType) {
     return SessionFrames.history(sessionId, epoch, log.lastSeq(), conversation.messages(),
-        answer == null ? null : answer.streamingView(), settings.maxMessages(), withType);
+        answers.current() == null ? null : answers.current().streamingView(), settings.maxMessages(), withType);
   }
 
   // ---- storage ----
 
   List<StoredEvent> unstored(int max) {
-    List<StoredEvent> batch = new ArrayList<>(Math.min(max, (int) unstoredCount()));
-    for (long seq = storedSeq + 1; seq <= log.lastSeq() && batch.size() < max; seq++) {
-      batch.add(log.get(seq).stored());
-    }
-    return batch;
+    return events.unstored(max);
   }
 
   void stored(long seq) {
-    if (seq <= storedSeq) {
-      return;
-    }
-    storedSeq = Math.min(seq, log.lastSeq());
-    log.trim(storedSeq);
-    for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
-      LoggedEvent end = it.next().getValue();
-      if (end.seq() <= storedSeq) {
-        effects.answerStored(end.messageId(), generators.remove(end.messageId()));
-        it.remove();
-      }
-    }
+    events.stored(seq);
   }
 
   // ---- time ----
@@ -610,52 +426,22 @@ final class SessionActor {
   /** Goes on with an answer whose generator went silent, and drops connections not heard from. */
   void tick() {
     long now = effects.nowMs();
-    if (answer != null) {
-      long silentMs = now - answer.lastProgressMs;
-      if (silentMs > settings.generatorTimeoutMs()) {
-        generatorLost("it sent nothing for " + silentMs + " ms");
-      } else if (answer.awaitingGenerator && silentMs > RESTORED_GENERATOR_GRACE_MS && mayContinue()) {
-        generatorLost("it did not come back after the session changed owner");
-      }
-    }
+    answers.tick(now);
     connections.dropSilent(now, settings.connectionTimeoutMs());
   }
 
   /** An answer restored from storage whose generator has not spoken to this owner yet. */
   boolean waitsForGenerator() {
-    return answer != null && answer.awaitingGenerator;
+    return answers.waitsForGenerator();
   }
 
   /** Idle: nobody attached, nothing streaming, everything stored, for the idle time. */
   boolean canPassivate() {
-    return connections.isEmpty() && answer == null && storedSeq == log.lastSeq()
+    return connections.isEmpty() && answers.current() == null && events.unstoredCount() == 0
         && effects.nowMs() - lastActivityMs >= settings.idleMs();
   }
 
   // ---- internals ----
-
-  /** The hot path: one event per token. */
-  private void appendChunk(String text) {
-    long seq = nextSeq();
-    int index = answer.chunkCount();
-    String json = SessionFrames.chunk(seq, answer.messageId, index, text);
-    answer.addChunk(text, seq);
-    if (index == 0 && answer.askedMs > 0) {
-      effects.firstToken(effects.nowMs() - answer.askedMs);
-    }
-    append(new LoggedEvent(seq, LoggedEvent.CHUNK, json, answer.messageId, index, null));
-  }
-
-  /** Refuses a new answer, before anything of it is appended, when the node or the user has too many streaming. */
-  private void admit(String user) {
-    switch (effects.admission().tryAcquire(user)) {
-      case NODE_FULL -> throw new ChatException(ErrorCode.RATE_LIMITED,
-          "this server is streaming as many answers as it is configured to; try again shortly");
-      case USER_FULL -> throw new ChatException(ErrorCode.RATE_LIMITED,
-          "too many of your answers are streaming at once; try again when one has finished");
-      case ADMITTED -> admittedUser = user;
-    }
-  }
 
   /**
    * The newest finished messages again, for the durable tier (idempotent writes): after an owner
@@ -668,7 +454,7 @@ final class SessionActor {
         continue;
       }
       effects.conversationChanged(new DurableCommand.Write(sessionId, userId, message.messageId(),
-          message.encode(), message.isAssistant() ? null : DurableCommand.Write.titleOf(message.content()), answer != null,
+          message.encode(), message.isAssistant() ? null : DurableCommand.Write.titleOf(message.content()), answers.current() != null,
           effects.nowMs()));
     }
   }
@@ -680,54 +466,12 @@ final class SessionActor {
 
   /** The conversation is being deleted: an answer streaming is stopped at its generator, with no event. */
   void abandonAnswer() {
-    if (answer != null) {
-      effects.stopGeneration(answer.messageId, answer.generatorAddress, answer.run);
-    }
+    answers.abandon();
   }
 
   /** This node no longer owns the session: an answer still streaming goes on elsewhere and stops counting here. */
   void leave() {
-    if (answer != null && !left) {
-      effects.admission().release(admittedUser);
-    }
-    left = true;
-  }
-
-  private void finish(AnswerStatus status, AnswerError errorCode, String errorMessage, String finishReason) {
-    Answer ended = answer;
-    answer = null;
-    if (!left) {
-      effects.admission().release(admittedUser);
-    }
-    effects.answerEnded(admittedUser, status, errorCode);
-    MessageView view = ended.view(status, errorCode, errorMessage,
-        status == AnswerStatus.COMPLETED ? finishReason : null);
-    conversation.remember(view);
-    effects.conversationChanged(new DurableCommand.Write(sessionId, userId, view.messageId(), view.encode(),
-        null, false, effects.nowMs()));
-    LoggedEvent event = append(LoggedEvent.COMPLETE, SessionFrames.complete(nextSeq(), view, status, errorCode,
-        errorMessage), ended.messageId, ended.chunkCount(), view);
-    if (ended.generatorAddress != null) {
-      awaitingStore.put(ended.messageId, event);
-      generators.put(ended.messageId, ended.generatorAddress);
-    }
-  }
-
-  private long nextSeq() {
-    return log.lastSeq() + 1;
-  }
-
-  private LoggedEvent append(String type, String json, String messageId, int index, MessageView message) {
-    return append(new LoggedEvent(nextSeq(), type, json, messageId, index,
-        message == null ? null : message.encode()));
-  }
-
-  private LoggedEvent append(LoggedEvent event) {
-    log.append(event, storedSeq);
-    effects.publish(event);
-    connections.pumpAll(liveSinceMicros);
-    effects.persist();
-    return event;
+    answers.leave();
   }
 
   private Frame historyFrame() {
@@ -736,34 +480,7 @@ final class SessionActor {
 
   /** The answer streaming now, else the last assistant message; or null. */
   private String latestAnswerId() {
-    return answer != null ? answer.messageId : conversation.latestAnswerId();
-  }
-
-  /**
-   * The answer that was streaming when the session changed owner. Its generator may still be
-   * running (its relay finds this owner), or be gone with the old owner: {@link #tick} decides.
-   */
-  private void restoreAnswer(List<StoredEvent> streaming) {
-    if (streaming.isEmpty() || !LoggedEvent.STREAM_START.equals(streaming.get(0).type())) {
-      return;
-    }
-    SessionFrames.StreamStart start = SessionFrames.readStreamStart(streaming.get(0).json());
-    MessageView stored = conversation.remove(start.messageId());
-    String createdAt = stored == null ? now() : stored.createdAt();
-    MessageView continued = start.continues() == null ? null : conversation.get(start.continues());
-    answer = new Answer(start.messageId(), start.replyTo(), createdAt, start.continues(), start.clientMessageId(),
-        continued == null ? "" : conversation.chainText(continued), Answer.UNKNOWN_RUN, effects.nowMs());
-    answer.awaitingGenerator = true;
-    admittedUser = userId;
-    effects.admission().acquireAnyway(userId);
-    for (StoredEvent event : streaming.subList(1, streaming.size())) {
-      if (LoggedEvent.CHUNK.equals(event.type())) {
-        SessionFrames.Chunk chunk = SessionFrames.readChunk(event.json());
-        if (chunk.index() == answer.chunkCount()) {
-          answer.addChunk(chunk.content(), event.seq());
-        }
-      }
-    }
+    return answers.current() != null ? answers.current().messageId : conversation.latestAnswerId();
   }
 
   private void touch() {

@@ -8,16 +8,10 @@ import io.streamchat.protocol.FrameBatch;
 import java.util.List;
 
 /** What a session actor asks of the world. The verticle carries each out. */
-interface SessionEffects {
+interface SessionEffects extends SessionLog.Outlet {
 
   /** Frames for one connection, to its gateway, in order. */
   void deliver(String gatewayAddress, FrameBatch batch);
-
-  /** A new event, for internal consumers and the audit log. */
-  void publish(LoggedEvent event);
-
-  /** New events wait to be stored. */
-  void persist();
 
   /**
    * Asks a bridge to generate run {@code run} of an answer: from the conversation {@code context}
@@ -33,9 +27,6 @@ interface SessionEffects {
 
   /** A new generator run id, never {@link Answer#UNKNOWN_RUN}, unlike any an earlier owner used. */
   long newRun();
-
-  /** Tells a generator its answer's end is stored, so it can forget the answer. */
-  void answerStored(String messageId, String generatorAddress);
 
   /** An answer reached CHAT_MAX_ANSWER_CHARS and was ended there. */
   void answerTruncated();

@@ -311,7 +311,7 @@ public final class SessionVerticle extends VerticleBase {
           }
           if (session.actor.waitsForGenerator()) {
             // Not at the next tick, which may be a second away: the answer goes on as soon as the grace is over.
-            vertx.setTimer(SessionActor.RESTORED_GENERATOR_GRACE_MS + 1, id -> {
+            vertx.setTimer(StreamingAnswer.RESTORED_GENERATOR_GRACE_MS + 1, id -> {
               if (sessions.get(sessionId) == session && !session.closing) {
                 session.actor.tick();
               }

@@ -371,7 +371,7 @@ class SessionActorTest {
     assertThat(actor.streaming()).as("a bridge that could not be reached is no failed provider").isTrue();
     actor.tick();
     assertThat(effects.generations).as("not before the grace: the bridge may have taken it after all").hasSize(1);
-    effects.now += SessionActor.RESTORED_GENERATOR_GRACE_MS + 1;
+    effects.now += StreamingAnswer.RESTORED_GENERATOR_GRACE_MS + 1;
     actor.tick();
     assertThat(effects.generations).hasSize(2);
     assertThat(effects.generations.get(1).fromIndex()).isZero();
@@ -506,7 +506,7 @@ class SessionActorTest {
     assertThat(actor.waitsForGenerator()).as("tokens past what is held are no progress").isTrue();
     assertThat(actor.regenerate(new Regenerate(null, "u", "r-1", null)).replyMessageId())
         .as("the regeneration that started the answer, asked again after the owner changed").isEqualTo("a");
-    effects.now += SessionActor.RESTORED_GENERATOR_GRACE_MS + 1;
+    effects.now += StreamingAnswer.RESTORED_GENERATOR_GRACE_MS + 1;
     actor.tick();
     assertThat(effects.generations).hasSize(1);
     Recorder.Generation next = effects.generations.get(0);

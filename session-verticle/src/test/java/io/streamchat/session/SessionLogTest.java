@@ -1,0 +1,77 @@
+package io.streamchat.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamchat.protocol.CacheCommand.StoredEvent;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SessionLogTest {
+
+  private final List<Long> published = new ArrayList<>();
+  private final List<String> storedEnds = new ArrayList<>();
+  private int persists;
+
+  private final SessionLog.Outlet outlet = new SessionLog.Outlet() {
+    @Override
+    public void publish(LoggedEvent event) {
+      published.add(event.seq());
+    }
+
+    @Override
+    public void persist() {
+      persists++;
+    }
+
+    @Override
+    public void answerStored(String messageId, String generatorAddress) {
+      storedEnds.add(messageId + "@" + generatorAddress);
+    }
+  };
+
+  private final EventLog log = new EventLog(100, 0);
+  private final SessionLog events = new SessionLog(log, new AttachedConnections(log, 1, 16, () -> null, (gateway, batch) -> {
+  }), outlet, 0);
+
+  private LoggedEvent append(String type, String messageId) {
+    return events.append(type, "{\"type\":\"" + type + "\",\"seq\":" + events.nextSeq() + "}", messageId, 0, null);
+  }
+
+  @Test
+  void eachEventIsPublishedAndWaitsForStorageUntilStored() {
+    append(LoggedEvent.CHUNK, "m");
+    append(LoggedEvent.CHUNK, "m");
+    append(LoggedEvent.CHUNK, "m");
+
+    assertThat(published).containsExactly(1L, 2L, 3L);
+    assertThat(persists).isEqualTo(3);
+    assertThat(events.unstoredCount()).isEqualTo(3);
+    assertThat(events.unstored(2)).extracting(StoredEvent::seq).containsExactly(1L, 2L);
+
+    events.stored(2);
+    assertThat(events.storedSeq()).isEqualTo(2);
+    assertThat(events.unstored(10)).extracting(StoredEvent::seq).containsExactly(3L);
+
+    events.stored(1);
+    assertThat(events.storedSeq()).as("storage never goes back").isEqualTo(2);
+    events.stored(99);
+    assertThat(events.storedSeq()).as("never past what was appended").isEqualTo(3);
+    assertThat(events.unstored(10)).isEmpty();
+  }
+
+  @Test
+  void theGeneratorOfAnEndedAnswerHearsOnceAndOnlyWhenItsEndIsStored() {
+    append(LoggedEvent.CHUNK, "m");
+    LoggedEvent end = append(LoggedEvent.COMPLETE, "m");
+    events.tellWhenStored(end, "bridge-a");
+
+    events.stored(1);
+    assertThat(storedEnds).isEmpty();
+    events.stored(2);
+    assertThat(storedEnds).containsExactly("m@bridge-a");
+    append(LoggedEvent.CHUNK, "n");
+    events.stored(3);
+    assertThat(storedEnds).containsExactly("m@bridge-a");
+  }
+}
