@@ -114,6 +114,8 @@ public final class CacheVerticle extends VerticleBase {
       result = store.vacate(vacate.places()).map("vacated");
     } else if (command instanceof CacheCommand.Count count) {
       result = store.count(count);
+    } else if (command instanceof CacheCommand.Uncount uncount) {
+      result = store.uncount(uncount).map("uncounted");
     } else if (command instanceof CacheCommand.Ping) {
       result = store.ping();
     } else {

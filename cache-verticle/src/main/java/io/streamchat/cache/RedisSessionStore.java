@@ -68,7 +68,8 @@ final class RedisSessionStore {
   private final CacheConfig config;
   private final Map<String, String> scripts = Map.of(
       "claim", load("claim.lua"), "append", load("append.lua"), "release", load("release.lua"), "seed", load("seed.lua"),
-      "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "renew", load("renew.lua"), "count", load("count.lua"));
+      "forget", load("forget.lua"), "audited", load("audited.lua"), "hold", load("hold.lua"), "renew", load("renew.lua"), "count", load("count.lua"),
+      "uncount", load("uncount.lua"));
   private final Map<String, String> shas = scripts.entrySet().stream()
       .collect(java.util.stream.Collectors.toUnmodifiableMap(Map.Entry::getKey, script -> sha1(script.getValue())));
 
@@ -277,6 +278,10 @@ final class RedisSessionStore {
   Future<Long> count(CacheCommand.Count count) {
     return eval("count", List.of(count.key()), List.of(Integer.toString(count.limit()), Long.toString(count.windowMs())))
         .map(Response::toLong);
+  }
+
+  Future<Void> uncount(CacheCommand.Uncount uncount) {
+    return eval("uncount", List.of(uncount.key()), List.of()).mapEmpty();
   }
 
   private Request holdRequest(CacheCommand.Place place) {

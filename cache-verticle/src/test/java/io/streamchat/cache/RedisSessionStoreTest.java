@@ -9,6 +9,7 @@ import io.streamchat.protocol.CacheCommand.AppendResult;
 import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
+import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.CacheCommand.Count;
 import io.streamchat.protocol.CacheCommand.Place;
 import io.streamchat.protocol.CacheCommand.Release;
@@ -89,6 +90,21 @@ class RedisSessionStoreTest {
     long wait = store.count(count).await();
     assertThat(wait).isBetween(1L, 60_000L);
     assertThat(api.get("chat:limit:test:answers:a").await().toInteger()).isEqualTo(2);
+  }
+
+  @Test
+  void anUncountGivesOneBackInTheWindowAndNeverGoesBelowNothing() {
+    Count count = new Count("chat:limit:test:answers:b", 1, 60_000);
+    assertThat(store.count(count).await()).isZero();
+    assertThat(store.count(count).await()).as("the limit is reached").isPositive();
+    store.uncount(new CacheCommand.Uncount(count.key())).await();
+    assertThat(store.count(count).await()).as("the place given back is counted again").isZero();
+    store.uncount(new CacheCommand.Uncount(count.key())).await();
+    store.uncount(new CacheCommand.Uncount(count.key())).await();
+    assertThat(api.get(count.key()).await().toInteger()).isZero();
+    store.uncount(new CacheCommand.Uncount("chat:limit:test:answers:none")).await();
+    assertThat(api.exists(List.of("chat:limit:test:answers:none")).await().toInteger())
+        .as("no counter made by a give-back after its window").isZero();
   }
 
   @Test

@@ -123,6 +123,10 @@ public sealed interface CacheCommand {
   record Count(String key, int limit, long windowMs) implements CacheCommand {
   }
 
+  /** Gives back an event counted by {@link Count} in the window still running (none: nothing). */
+  record Uncount(String key) implements CacheCommand {
+  }
+
   /** Whether Redis answers: replied {@code true}, or failed {@code unavailable}. */
   record Ping() implements CacheCommand {
   }

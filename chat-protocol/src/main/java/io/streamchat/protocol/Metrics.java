@@ -87,6 +87,16 @@ public final class Metrics implements Shareable {
     return Counter.builder(withoutTotal(name)).description(help).tags(tags).register(registry);
   }
 
+  /** Callers refused {@code rate_limited} by a cluster-wide caller limit (the gateway's and the owner's). */
+  public Counter limitRefusals() {
+    return counter("chat_limit_refusals_total", "Connections and messages refused rate_limited by a caller limit");
+  }
+
+  /** Cluster-wide caller limits let through because Redis could not be asked. */
+  public Counter limitsUnchecked() {
+    return counter("chat_limit_unchecked_total", "Caller limits let through because Redis could not be asked");
+  }
+
   /** The stores the node writes to, as the {@code store} label names them. */
   public enum Store {
     REDIS, POSTGRES, KAFKA;

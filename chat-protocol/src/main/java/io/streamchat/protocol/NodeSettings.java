@@ -13,10 +13,13 @@ import java.util.Set;
  *                          once; a new message beyond it is refused {@code rate_limited} before anything is appended.
  *                          Also the default size of the provider connection pool (an HTTP/1.1 stream holds one).
  * @param maxAnswersPerUser CHAT_AI_MAX_ACTIVE_PER_USER (4): answers of one user streaming at once on this node
+ * @param maxAnswersPerUserMinute CHAT_LIMIT_MESSAGES_PER_MINUTE (120): new answers one user may start per minute,
+ *                          cluster-wide (0: off); counted by the session's owner, so that a repeat or a refusal
+ *                          costs nothing
  * @param requestTimeoutMs  CHAT_REQUEST_TIMEOUT_MS (5000): every event-bus request
  */
 public record NodeSettings(String nodeId, Set<String> roles, int maxAnswersPerNode, int maxAnswersPerUser,
-                           long requestTimeoutMs) {
+                           int maxAnswersPerUserMinute, long requestTimeoutMs) {
 
   public static final List<String> ALL_ROLES = List.of("gateway", "session", "cache", "ai-bridge");
 
@@ -37,6 +40,7 @@ public record NodeSettings(String nodeId, Set<String> roles, int maxAnswersPerNo
         Set.copyOf(roles),
         positive(config, "CHAT_AI_MAX_ACTIVE_PER_NODE", 5000),
         positive(config, "CHAT_AI_MAX_ACTIVE_PER_USER", 4),
+        Math.max(0, config.integer("CHAT_LIMIT_MESSAGES_PER_MINUTE", 120)),
         positive(config, "CHAT_REQUEST_TIMEOUT_MS", 5000));
   }
 

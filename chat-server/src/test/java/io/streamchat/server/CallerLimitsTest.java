@@ -31,7 +31,8 @@ class CallerLimitsTest {
         .put("CHAT_LIMIT_CONNECTIONS_PER_USER", 2)
         .put("CHAT_LIMIT_MESSAGES_PER_MINUTE", 4)
         .put("CHAT_AI_MAX_ACTIVE_PER_USER", 2)
-        .put("CHAT_LIMIT_CONNECTIONS_PER_IP", 6));
+        .put("CHAT_LIMIT_CONNECTIONS_PER_IP", 6)
+        .put("CHAT_MAX_MESSAGE_CHARS", 200));
     secondPort = TestNode.freePort();
     second = ChatServer.start(first.settings().copy().put("CHAT_HTTP_PORT", secondPort).put("CHAT_NODE_ID", "second")
         .put("CHAT_MAX_CONNECTIONS_PER_NODE", 4));
@@ -103,6 +104,44 @@ class CallerLimitsTest {
     } finally {
       open.forEach(TestSocket::close);
     }
+  }
+
+  @Test
+  void onlyAnswersStartedCountInTheMinuteNotRepeatsOrRefusals() throws Exception {
+    Thread.sleep(500);
+    first.ai.script(Script.tokens(2, 1));
+    try (TestSocket socket = TestSocket.connect(first.clientVertx, first.port, "session_id=rex-1&user_id=rex")) {
+      socket.until("history");
+      socket.send(message("first", "rex-first"));
+      socket.until("complete");
+      for (int i = 0; i < 4; i++) {
+        socket.send(message("x".repeat(201), "rex-long-" + i));
+        assertThat(socket.until("error").getString("code")).as("too long").isEqualTo("too_large");
+        socket.send(new JsonObject().put("type", "continue"));
+        assertThat(socket.until("error").getString("code")).as("a complete answer").isEqualTo("bad_request");
+        assertNoErrorFor(socket, message("first", "rex-first"));
+      }
+      for (String next : List.of("second", "third", "fourth")) {
+        socket.send(message(next, "rex-" + next));
+        socket.until("complete");
+      }
+      assertNoErrorFor(socket, message("first", "rex-first"));
+      socket.send(message("fifth", "rex-fifth"));
+      JsonObject refused = socket.until("error");
+      assertThat(refused.getString("code")).as("the fifth answer of the minute").isEqualTo("rate_limited");
+      assertThat(refused.getLong("retry_after_ms")).isBetween(1L, 60_000L);
+    }
+  }
+
+  private static JsonObject message(String content, String clientMessageId) {
+    return new JsonObject().put("type", "message").put("content", content).put("client_message_id", clientMessageId);
+  }
+
+  /** A repeated message is answered by nothing at all: the next frame is the reply to a cancel sent after it. */
+  private static void assertNoErrorFor(TestSocket socket, JsonObject repeat) {
+    socket.send(repeat);
+    socket.send(new JsonObject().put("type", "cancel"));
+    assertThat(socket.next().getString("type")).as("what follows a repeat").isEqualTo("cancel_ack");
   }
 
   private static void awaitAnswered(String session) throws Exception {

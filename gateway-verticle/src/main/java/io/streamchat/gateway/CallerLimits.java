@@ -17,13 +17,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Limits on callers that hold across the cluster, kept in Redis: open connections per user and per
- * client address, and new answers asked per user and minute. A limit of 0 is off. When Redis cannot
+ * client address (new answers per user and minute are counted by the session's owner, which knows a
+ * repeat from a new request). A limit of 0 is off. When Redis cannot
  * be asked, callers are let through: a cache outage must not lock everyone out.
  */
 final class CallerLimits {
 
   private static final Logger LOG = LoggerFactory.getLogger(CallerLimits.class);
-  private static final long MINUTE_MS = 60_000;
 
   private final Vertx vertx;
   private final GatewaySettings settings;
@@ -94,28 +94,6 @@ final class CallerLimits {
           .onFailure(failure -> LOG.debug("Vacating {} connection places failed (they lapse): {}", places.size(),
               failure.toString()));
     }
-  }
-
-  /** Counts a new answer asked by {@code userId}, or fails {@code rate_limited} with the wait. Anonymous callers are not counted. */
-  Future<Void> countAnswer(String userId) {
-    if (userId == null || settings.maxMessagesPerMinute() <= 0) {
-      return Future.succeededFuture();
-    }
-    CacheCommand.Count count = new CacheCommand.Count("chat:limit:answers:" + userId, settings.maxMessagesPerMinute(),
-        MINUTE_MS);
-    return Nearest.request(vertx, Addresses.CACHE, count, options).transform(result -> {
-      if (result.failed()) {
-        letThrough("message", result.cause());
-        return Future.succeededFuture();
-      }
-      long waitMs = (Long) result.result().body();
-      if (waitMs <= 0) {
-        return Future.succeededFuture();
-      }
-      refusals.increment();
-      return Future.failedFuture(ChatException.rateLimited("at most " + settings.maxMessagesPerMinute()
-          + " messages a minute; wait before sending again", waitMs));
-    });
   }
 
   private void letThrough(String what, Throwable failure) {

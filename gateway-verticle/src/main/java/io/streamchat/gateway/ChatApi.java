@@ -32,14 +32,12 @@ final class ChatApi {
 
   private final Vertx vertx;
   private final SessionClient sessions;
-  private final CallerLimits limits;
   private final DeliveryOptions durableOptions;
   private final boolean durable;
 
-  ChatApi(Vertx vertx, SessionClient sessions, CallerLimits limits, long requestTimeoutMs, boolean durable) {
+  ChatApi(Vertx vertx, SessionClient sessions, long requestTimeoutMs, boolean durable) {
     this.vertx = vertx;
     this.sessions = sessions;
-    this.limits = limits;
     this.durableOptions = new DeliveryOptions().setSendTimeout(requestTimeoutMs);
     this.durable = durable;
   }
@@ -133,8 +131,7 @@ final class ChatApi {
     String clientMessageId = clientMessageId(body);
     SessionCommand command = new SessionCommand.SendMessage(null, userId, content, clientMessageId,
         UUID.randomUUID().toString());
-    return limits.countAnswer(userId)
-        .compose(v -> sessions.<SessionReply.MessageAccepted>request(sessionId, command))
+    return sessions.<SessionReply.MessageAccepted>request(sessionId, command)
         .map(accepted -> {
           JsonObject reply = new JsonObject().put("session_id", sessionId).put("message_id", accepted.messageId());
           if (accepted.replyMessageId() != null) {
@@ -161,8 +158,7 @@ final class ChatApi {
   }
 
   private Future<JsonObject> startAnswer(String user, String sessionId, SessionCommand command) {
-    return limits.countAnswer(user)
-        .compose(v -> sessions.<SessionReply.MessageAccepted>request(sessionId, command))
+    return sessions.<SessionReply.MessageAccepted>request(sessionId, command)
         .map(accepted -> new JsonObject().put("session_id", sessionId).put("reply_message_id", accepted.replyMessageId()));
   }
 

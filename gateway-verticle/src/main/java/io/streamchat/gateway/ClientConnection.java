@@ -14,7 +14,6 @@ import io.streamchat.protocol.SessionCommand.Detach;
 import io.streamchat.protocol.SessionReply;
 import io.streamchat.protocol.CacheCommand;
 import io.vertx.core.AsyncResult;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.http.WebSocketFrame;
@@ -48,7 +47,6 @@ final class ClientConnection {
   private final String userId;
   private final ClientTransport transport;
   private final AccessTokens tokens;
-  private final CallerLimits limits;
   /** The places this socket holds among its user's and its address's connections. */
   private List<CacheCommand.Place> places = List.of();
   /** When the socket stopped taking its frames, and the timer that closes it if it does not start again. */
@@ -84,7 +82,7 @@ final class ClientConnection {
 
   ClientConnection(String id, String sessionId, AccessTokens.Caller caller, ClientTransport transport,
                    GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens,
-                   CallerLimits limits, Vertx vertx, Timer deliveryLatency, Runnable onClosed) {
+                   Vertx vertx, Timer deliveryLatency, Runnable onClosed) {
     this.deliveryLatency = deliveryLatency;
     this.id = id;
     this.sessionId = sessionId;
@@ -92,7 +90,6 @@ final class ClientConnection {
     this.expiresAtMs = caller.expiresAtMs();
     this.transport = transport;
     this.tokens = tokens;
-    this.limits = limits;
     this.vertx = vertx;
     this.inbound = new InboundMessages(settings.maxFrameBytes());
     this.settings = settings;
@@ -203,8 +200,7 @@ final class ClientConnection {
     }
     Pending pending = commands.pollFirst();
     commandInFlight = true;
-    Future<Void> admitted = startsAnswer(pending.command()) ? limits.countAnswer(userId) : Future.succeededFuture();
-    admitted.compose(v -> sessions.request(sessionId, pending.command())).onComplete(result -> {
+    sessions.request(sessionId, pending.command()).onComplete(result -> {
       commandInFlight = false;
       replied(pending, result);
       nextCommand();
@@ -245,11 +241,6 @@ final class ClientConnection {
     } else {
       write("error", ErrorReplies.frame(error, pending.ref()));
     }
-  }
-
-  private static boolean startsAnswer(SessionCommand command) {
-    return command instanceof SessionCommand.SendMessage || command instanceof SessionCommand.Regenerate
-        || command instanceof SessionCommand.Continue;
   }
 
   void places(List<CacheCommand.Place> held) {

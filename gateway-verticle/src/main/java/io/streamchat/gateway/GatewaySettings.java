@@ -19,7 +19,6 @@ import io.streamchat.protocol.ConfigSource;
  * @param maxConnectionsPerUser CHAT_LIMIT_CONNECTIONS_PER_USER (50): open sockets of one user across the cluster (0: off)
  * @param maxConnectionsPerAddress CHAT_LIMIT_CONNECTIONS_PER_IP (0: off): open sockets of one client address across the
  *                          cluster; off by default since many users may share an address behind NAT
- * @param maxMessagesPerMinute CHAT_LIMIT_MESSAGES_PER_MINUTE (120): new answers one user may ask per minute, cluster-wide (0: off)
  * @param trustForwardedFor CHAT_TRUST_FORWARDED_FOR (false): the client address is the last of {@code X-Forwarded-For},
  *                          the one the proxy in front appended (only behind a proxy that sets it)
  * @param slowClientCloseMs CHAT_WS_SLOW_CLIENT_CLOSE_MS (60000): a socket that takes none of its frames for this long is closed
@@ -30,7 +29,7 @@ import io.streamchat.protocol.ConfigSource;
 public record GatewaySettings(int port, String host, String nodeId, int maxFrameBytes, int maxBadFrames,
                               int maxBodyBytes, int windowFrames, long keepAliveMs, long requestTimeoutMs,
                               int maxQueuedCommands, int maxConnectionsPerNode, int maxConnectionsPerUser,
-                              int maxConnectionsPerAddress, int maxMessagesPerMinute, boolean trustForwardedFor,
+                              int maxConnectionsPerAddress, boolean trustForwardedFor,
                               long slowClientCloseMs, int idleTimeoutSeconds, Tls tls) {
 
   /** Where the server's certificate and key are; {@code null} fields are unset. */
@@ -60,7 +59,6 @@ public record GatewaySettings(int port, String host, String nodeId, int maxFrame
         config.integer("CHAT_MAX_CONNECTIONS_PER_NODE", 50_000),
         config.integer("CHAT_LIMIT_CONNECTIONS_PER_USER", 50),
         config.integer("CHAT_LIMIT_CONNECTIONS_PER_IP", 0),
-        config.integer("CHAT_LIMIT_MESSAGES_PER_MINUTE", 120),
         config.bool("CHAT_TRUST_FORWARDED_FOR", false),
         config.number("CHAT_WS_SLOW_CLIENT_CLOSE_MS", 60_000),
         config.integer("CHAT_HTTP_IDLE_TIMEOUT_SECONDS", 120),

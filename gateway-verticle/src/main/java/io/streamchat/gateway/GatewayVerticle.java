@@ -79,12 +79,10 @@ public final class GatewayVerticle extends VerticleBase {
     origins = new Origins(auth.allowedOrigins(), auth.enabled());
     sessions = new SessionClient(vertx, settings.requestTimeoutMs());
     metrics = Metrics.of(vertx);
-    limits = new CallerLimits(vertx, settings,
-        metrics.counter("chat_limit_refusals_total", "Connections and messages refused rate_limited by a caller limit"),
-        metrics.counter("chat_limit_unchecked_total", "Caller limits let through because Redis could not be asked"));
+    limits = new CallerLimits(vertx, settings, metrics.limitRefusals(), metrics.limitsUnchecked());
     nodeSockets = NodeSockets.of(vertx);
     boolean durable = !"none".equalsIgnoreCase(config().getString("CHAT_DB_URL", "none").strip());
-    api = new ChatApi(vertx, sessions, limits, settings.requestTimeoutMs(), durable);
+    api = new ChatApi(vertx, sessions, settings.requestTimeoutMs(), durable);
     health = new HealthChecks(vertx, durable, AuditSettings.from(ConfigSource.of(config())).enabled());
     for (ClientTransport.Kind kind : ClientTransport.Kind.values()) {
       AtomicInteger open = new AtomicInteger();
@@ -355,7 +353,7 @@ public final class GatewayVerticle extends VerticleBase {
     AtomicInteger open = openConnections.get(transport.kind());
     open.incrementAndGet();
     ClientConnection connection = new ClientConnection(id, sessionId, admitted.caller(), transport, settings,
-        sessions, address, tokens, limits, vertx, deliveryLatency, () -> {
+        sessions, address, tokens, vertx, deliveryLatency, () -> {
           connections.remove(id);
           open.decrementAndGet();
           admitted.release().run();

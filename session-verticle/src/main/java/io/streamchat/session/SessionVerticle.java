@@ -88,6 +88,7 @@ public final class SessionVerticle extends VerticleBase {
   private volatile long auditPendingEvents;
   private AnswerAdmission admission;
   private UserAnswerLimit userAnswers;
+  private UserAnswerRate userAnswerRate;
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
   private AppendPipeline appends;
@@ -121,6 +122,8 @@ public final class SessionVerticle extends VerticleBase {
             "New answers refused rate_limited because the user has as many streaming as CHAT_AI_MAX_ACTIVE_PER_USER"),
         metrics.counter("chat_answers_user_limit_unchecked_total",
             "New answers let through because Redis could not be asked for the user's limit"));
+    userAnswerRate = new UserAnswerRate(new CacheWindows(), node.maxAnswersPerUserMinute(), metrics.limitRefusals(),
+        metrics.limitsUnchecked());
     vertx.setPeriodic(USER_ANSWER_LEASE_MS / 3, id -> userAnswers.renew(sessions.values().stream()
         .filter(session -> !session.closing && session.actor.streaming() && session.actor.userId() != null)
         .map(session -> new UserAnswerLimit.Streaming(session.actor.userId(), session.id)).toList()));
@@ -570,29 +573,57 @@ public final class SessionVerticle extends VerticleBase {
     message.reply(new ChatException(ErrorCode.INTERNAL).toReplyException());
   }
 
-  /** Takes the user's place for the new answer, then runs the command; a command that starts nothing gives it back. */
+  /**
+   * Takes the user's place for the new answer and counts it in the user's minute, then runs the
+   * command; a command that starts nothing after all (refused, or a repeat that came meanwhile)
+   * gives both back.
+   */
   private void admitThenExecute(ActiveSession session, Message<SessionCommand> message, String user) {
-    userAnswers.admit(user, session.id).onComplete(admitted -> {
-      if (admitted.failed()) {
-        message.reply(ChatException.of(admitted.cause()).toReplyException());
-        return;
-      }
-      if (session.closing || sessions.get(session.id) != session) {
-        userAnswers.release(user, session.id);
-        message.reply(InternalFailure.MOVED.reply());
-        return;
-      }
-      try {
-        // Another user may have taken the session while the place was asked for.
-        session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
-        message.reply(SessionCommands.execute(session.actor, message.body(), clusterNodeId));
-      } catch (RuntimeException e) {
-        if (!session.actor.streaming()) {
-          userAnswers.release(user, session.id);
-        }
-        replyFailure(session, message, e);
-      }
-    });
+    userAnswers.admit(user, session.id)
+        .compose(placed -> userAnswerRate.count(user).onFailure(refused -> userAnswers.release(user, session.id)))
+        .onComplete(admitted -> {
+          if (admitted.failed()) {
+            message.reply(ChatException.of(admitted.cause()).toReplyException());
+            return;
+          }
+          if (session.closing || sessions.get(session.id) != session) {
+            giveBack(session, user);
+            message.reply(InternalFailure.MOVED.reply());
+            return;
+          }
+          long before = session.actor.lastSeq();
+          try {
+            // Another user may have taken the session while the place was asked for.
+            session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
+            message.reply(SessionCommands.execute(session.actor, message.body(), clusterNodeId));
+          } catch (RuntimeException e) {
+            replyFailure(session, message, e);
+          } finally {
+            if (session.actor.lastSeq() == before) {
+              giveBack(session, user);
+            }
+          }
+        });
+  }
+
+  private void giveBack(ActiveSession session, String user) {
+    userAnswerRate.giveBack(user);
+    if (!session.actor.streaming()) {
+      userAnswers.release(user, session.id);
+    }
+  }
+
+  /** The user's minute windows, in Redis through the cache verticles. */
+  private final class CacheWindows implements UserAnswerRate.Windows {
+    @Override
+    public Future<Long> count(CacheCommand.Count count) {
+      return Nearest.request(vertx, Addresses.CACHE, count, requestOptions).map(reply -> (Long) reply.body());
+    }
+
+    @Override
+    public void giveBack(CacheCommand.Uncount uncount) {
+      Nearest.request(vertx, Addresses.CACHE, uncount, requestOptions);
+    }
   }
 
   /** The user limits' places, in Redis through the cache verticles. */
