@@ -3,6 +3,7 @@ package io.streamchat.ai;
 import io.streamchat.protocol.AiCommand.ContextMessage;
 import io.streamchat.protocol.AiCommand.Generate;
 import io.streamchat.protocol.AnswerError;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -99,8 +100,11 @@ final class OpenAiProvider implements Provider {
     client.request(options)
         .compose(http -> {
           upstream.request = http;
+          // Failures reach the send's future and the response's handlers; a reset of ours is no error to log.
+          http.exceptionHandler(e -> LOG.debug("Answer {}: provider request ended: {}", request.messageId(), e.toString()));
           if (upstream.ended) {
             http.reset();
+            return Future.failedFuture("the answer ended before its request was sent");
           }
           return http.send(body);
         })
@@ -120,6 +124,9 @@ final class OpenAiProvider implements Provider {
           });
         })
         .onFailure(e -> {
+          if (upstream.ended) {
+            return;
+          }
           if (!upstream.hasTokens && attempt < settings.maxRetries()) {
             retryLater(upstream, request, body, attempt, e.toString());
           } else {

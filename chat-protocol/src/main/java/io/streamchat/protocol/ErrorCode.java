@@ -51,8 +51,9 @@ public enum ErrorCode {
   }
 
   public static ErrorCode fromWire(String wire) {
+    String bare = ChatException.wireCode(wire);
     for (ErrorCode code : values()) {
-      if (code.wire.equals(wire)) {
+      if (code.wire.equals(bare)) {
         return code;
       }
     }

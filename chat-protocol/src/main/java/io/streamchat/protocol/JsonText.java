@@ -8,6 +8,22 @@ public final class JsonText {
   private JsonText() {
   }
 
+  /**
+   * Whether the text is well-formed Unicode: no lone surrogate (a JSON escape such as
+   * {@code "\ud800"} makes one). A lone surrogate cannot be stored as UTF-8 unchanged.
+   */
+  public static boolean isWellFormed(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Appends {@code value} as a quoted JSON string. */
   public static StringBuilder quote(StringBuilder out, String value) {
     out.append('"');

@@ -15,4 +15,14 @@ class JsonTextTest {
       assertThat(new JsonObject(json).getString("v")).isEqualTo(value);
     }
   }
+
+  @Test
+  void onlyTextWithoutALoneSurrogateIsWellFormed() {
+    assertThat(JsonText.isWellFormed("plain, emoji 😀, 中文")).isTrue();
+    assertThat(JsonText.isWellFormed("")).isTrue();
+    assertThat(JsonText.isWellFormed("lone high \ud800 here")).isFalse();
+    assertThat(JsonText.isWellFormed("ends high \ud83d")).isFalse();
+    assertThat(JsonText.isWellFormed("\ude00 lone low first")).isFalse();
+    assertThat(JsonText.isWellFormed("two highs \ud83d\ud83d\ude00")).isFalse();
+  }
 }

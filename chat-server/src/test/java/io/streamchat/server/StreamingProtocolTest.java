@@ -161,8 +161,10 @@ class StreamingProtocolTest {
       assertThat(status.getInteger("chunks_recovered")).isEqualTo(5);
       assertThat(socket.next().getLong("seq")).isEqualTo(3);
     }
-    assertThatThrownBy(() -> node.connect("session_id=epochs&last_seq=abc&epoch=x"))
-        .satisfies(e -> assertThat(rootStatus(e)).isEqualTo(400));
+    for (String badSeq : List.of("abc", "%2B3", "-1", "1.5")) {
+      assertThatThrownBy(() -> node.connect("session_id=epochs&last_seq=" + badSeq + "&epoch=x")).as(badSeq)
+          .satisfies(e -> assertThat(rootStatus(e)).isEqualTo(400));
+    }
     assertThatThrownBy(() -> node.connect("session_id=bad%20id"))
         .satisfies(e -> assertThat(rootStatus(e)).isEqualTo(400));
   }

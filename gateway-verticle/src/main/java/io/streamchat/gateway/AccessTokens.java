@@ -35,14 +35,16 @@ final class AccessTokens {
   }
 
   private final JWTAuth jwt;
+  private final long leewayMs;
 
-  private AccessTokens(JWTAuth jwt) {
+  private AccessTokens(JWTAuth jwt, long leewayMs) {
     this.jwt = jwt;
+    this.leewayMs = leewayMs;
   }
 
   static AccessTokens create(Vertx vertx, AuthSettings settings) {
     if (!settings.enabled()) {
-      return new AccessTokens(null);
+      return new AccessTokens(null, 0);
     }
     JWTAuthOptions options = new JWTAuthOptions().setJWTOptions(new JWTOptions()
         .setLeeway(settings.leewaySeconds())
@@ -64,11 +66,16 @@ final class AccessTokens {
       }
       keys.forEach(key -> options.addJwk((JsonObject) key));
     }
-    return new AccessTokens(JWTAuth.create(vertx, options));
+    return new AccessTokens(JWTAuth.create(vertx, options), settings.leewaySeconds() * 1000L);
   }
 
   boolean enabled() {
     return jwt != null;
+  }
+
+  /** When a caller whose token expires at {@code expiresAtMs} is no longer served: the clock skew tolerated past it. */
+  long servedUntilMs(long expiresAtMs) {
+    return expiresAtMs + leewayMs;
   }
 
   /** The caller a token names; fails {@code unauthorized} for a missing, malformed, forged or expired token. */

@@ -1,5 +1,6 @@
 package io.streamchat.gateway;
 
+import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Identifiers;
@@ -67,6 +68,9 @@ final class ChatApi {
     if (!(title instanceof String text) || text.strip().isEmpty() || text.length() > MAX_TITLE_CHARS) {
       throw badRequest("title must be a string of 1 to " + MAX_TITLE_CHARS + " characters");
     }
+    if (!JsonText.isWellFormed(text)) {
+      throw badRequest("title must be Unicode text: it holds a lone surrogate");
+    }
     return authorize(user, sessionId)
         .compose(v -> durableTier(new DurableCommand.Rename(sessionId, text.strip())))
         .map(reply -> entry((DurableCommand.ConversationEntry) reply));
@@ -127,6 +131,9 @@ final class ChatApi {
     }
     if (!(message instanceof String content) || content.isEmpty()) {
       return Future.failedFuture(badRequest("message must be a non-empty string"));
+    }
+    if (!JsonText.isWellFormed(content)) {
+      return Future.failedFuture(badRequest("message must be Unicode text: it holds a lone surrogate"));
     }
     String clientMessageId = clientMessageId(body);
     SessionCommand command = new SessionCommand.SendMessage(null, userId, content, clientMessageId,

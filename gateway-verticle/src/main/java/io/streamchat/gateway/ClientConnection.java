@@ -288,7 +288,7 @@ final class ClientConnection {
       expiryTimer = -1;
     }
     if (expiresAtMs > 0) {
-      expiryTimer = vertx.setTimer(Math.max(1, expiresAtMs - System.currentTimeMillis()), id -> {
+      expiryTimer = vertx.setTimer(Math.max(1, tokens.servedUntilMs(expiresAtMs) - System.currentTimeMillis()), id -> {
         expiryTimer = -1;
         writeError(ErrorCode.UNAUTHORIZED, "the access token expired; reconnect with a new one", null);
         close(ErrorCode.UNAUTHORIZED.closeCode(), "access token expired");

@@ -1,5 +1,6 @@
 package io.streamchat.gateway;
 
+import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.Identifiers;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -62,7 +63,7 @@ sealed interface ClientFrame {
         case "heartbeat" -> new Heartbeat();
         case "ping" -> new Ping();
         case "auth" -> auth(json);
-        default -> new Invalid("unknown type '" + abbreviate(kind) + "'", null);
+        default -> new Invalid("unknown type '" + abbreviate(kind) + "'", abbreviate(kind));
       };
     } catch (IllegalArgumentException e) {
       return new Invalid(e.getMessage(), kind);
@@ -73,6 +74,9 @@ sealed interface ClientFrame {
     Object content = json.getValue("content");
     if (!(content instanceof String text) || text.isEmpty()) {
       throw new IllegalArgumentException("content must be a non-empty string");
+    }
+    if (!JsonText.isWellFormed(text)) {
+      throw new IllegalArgumentException("content must be Unicode text: it holds a lone surrogate");
     }
     return new Message(text, clientMessageId(json));
   }

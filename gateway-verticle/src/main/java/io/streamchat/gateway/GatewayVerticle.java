@@ -103,7 +103,7 @@ public final class GatewayVerticle extends VerticleBase {
           if (result.succeeded()) {
             message.reply(result.result());
           } else {
-            message.reply(ChatException.of(result.cause()).toReplyException());
+            message.reply(ChatException.of(result.cause()).toApiReply());
           }
         }));
     vertx.setPeriodic(settings.keepAliveMs(), id -> {
@@ -201,7 +201,8 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/history/:session_id").handler(this::history);
 
     router.get("/health/live").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
-        .end(new JsonObject().put("status", HealthChecks.UP).put("node_id", settings.nodeId()).encode()));
+        .end(new JsonObject().put("status", HealthChecks.UP).put("node_id", settings.nodeId())
+            .put("checks", new JsonObject().put("process", HealthChecks.UP)).encode()));
     router.get("/health/ready").handler(this::health);
     router.get("/health").handler(this::health);
     router.get("/metrics").handler(ctx -> ctx.response()
@@ -237,7 +238,8 @@ public final class GatewayVerticle extends VerticleBase {
     Long lastSeq = null;
     if (lastSeqParam != null) {
       try {
-        lastSeq = Long.parseLong(lastSeqParam);
+        // Digits only: Long.parseLong would take a leading '+'.
+        lastSeq = lastSeqParam.chars().allMatch(c -> c >= '0' && c <= '9') ? Long.parseLong(lastSeqParam) : -1L;
       } catch (NumberFormatException e) {
         lastSeq = -1L;
       }

@@ -21,6 +21,14 @@ class ClientFrameTest {
         .isEqualTo(new ClientFrame.Reconnect("m", -1));
     assertThat(ClientFrame.parse("{\"type\":\"heartbeat\",\"extra\":1}")).isInstanceOf(ClientFrame.Heartbeat.class);
     assertThat(ClientFrame.parse("{\"type\":\"ping\"}")).isInstanceOf(ClientFrame.Ping.class);
+    assertThat(ClientFrame.parse("{\"type\":\"message\",\"content\":\"pair \\ud83d\\ude00\"}"))
+        .as("a surrogate pair is one character").isEqualTo(new ClientFrame.Message("pair \ud83d\ude00", null));
+  }
+
+  @Test
+  void anUnknownTypeIsNamedAsTheErrorsRef() {
+    assertThat(ClientFrame.parse("{\"type\":\"frobnicate\"}")).isEqualTo(
+        new ClientFrame.Invalid("unknown type 'frobnicate'", "frobnicate"));
   }
 
   @ParameterizedTest
@@ -29,7 +37,9 @@ class ClientFrameTest {
       "{\"type\":\"message\",\"content\":\"a\",\"client_message_id\":\"has space\"}",
       "{\"type\":\"message\",\"content\":\"a\",\"client_message_id\":7}", "{\"type\":\"cancel\",\"message_id\":{}}",
       "{\"type\":\"reconnect\"}", "{\"type\":\"reconnect\",\"message_id\":\"m\",\"last_chunk_index\":1.5}",
-      "{\"type\":\"reconnect\",\"message_id\":\"m\",\"last_chunk_index\":-2}"})
+      "{\"type\":\"reconnect\",\"message_id\":\"m\",\"last_chunk_index\":-2}",
+      "{\"type\":\"message\",\"content\":\"bad \\ud800 surrogate\"}", "{\"type\":\"message\",\"content\":\"\\udfff\"}",
+      "{\"type\":\"message\",\"content\":\"ends high \\ud83d\"}"})
   void invalidFramesAreRefusedWithAReason(String text) {
     ClientFrame frame = ClientFrame.parse(text);
     assertThat(frame).isInstanceOf(ClientFrame.Invalid.class);

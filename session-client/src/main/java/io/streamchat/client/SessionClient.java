@@ -112,7 +112,7 @@ public final class SessionClient {
           }
           if (failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
               && !InternalFailure.MOVED.is(failure) && ErrorCode.fromWire(reply.getMessage()) != ErrorCode.UNAVAILABLE) {
-            return Future.failedFuture(new ChatException(ErrorCode.fromWire(reply.getMessage()), reply.getMessage()));
+            return Future.failedFuture(ChatException.of(reply));
           }
           // Unavailable (Redis slow or down) or timed out: the next attempt activates again, within the budget.
           return Future.succeededFuture();
