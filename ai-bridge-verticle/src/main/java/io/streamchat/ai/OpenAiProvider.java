@@ -130,8 +130,10 @@ final class OpenAiProvider implements Provider {
           if (!upstream.hasTokens && attempt < settings.maxRetries()) {
             retryLater(upstream, request, body, attempt, e.toString());
           } else {
-            upstream.fail(AnswerError.PROVIDER_UNAVAILABLE, "the AI provider is unreachable at " + settings.baseUrl() + ": "
-                + e.getMessage());
+            // The provider's address and the socket's error are for operators, not for the answer's readers.
+            LOG.atWarn().addKeyValue("session_id", request.sessionId()).log("Answer {}: the AI provider is unreachable at {}: {}",
+                request.messageId(), settings.baseUrl(), e.toString());
+            upstream.fail(AnswerError.PROVIDER_UNAVAILABLE, "the AI provider could not be reached");
           }
         });
   }
