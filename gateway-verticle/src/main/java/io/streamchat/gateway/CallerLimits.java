@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Limits on callers that hold across the cluster, kept in Redis: open connections per user and per
- * client address (new answers per user and minute are counted by the session's owner, which knows a
- * repeat from a new request). A limit of 0 is off. When Redis cannot
- * be asked, callers are let through: a cache outage must not lock everyone out.
+ * client address. A limit of 0 is off. When Redis cannot be asked, callers are let through: a cache
+ * outage must not lock everyone out. (New answers per user and minute are counted by the session's
+ * owner, which knows a repeat from a new request.)
  */
 final class CallerLimits {
 
