@@ -171,6 +171,8 @@ class AiBridgeTest {
         Script.tokens(1, 1)));
     assertThat(ended.status()).isEqualTo(AnswerStatus.FAILED);
     assertThat(ended.errorCode().wire()).isEqualTo("provider_unavailable");
+    assertThat(ended.errorMessage()).as("the provider's address is for the operators' log, not for readers")
+        .doesNotContain("127.0.0.1").doesNotContain(Integer.toString(closedPort));
   }
 
   @Test

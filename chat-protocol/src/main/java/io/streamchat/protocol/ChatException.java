@@ -6,8 +6,11 @@ import io.vertx.core.eventbus.ReplyFailure;
 /** A failure a client should see, with its protocol error code. */
 public class ChatException extends RuntimeException {
 
-  /** Separates the fields of {@link #toReplyException()}'s message (a control character no message holds). */
-  private static final char FIELD = '\u001f';
+  /**
+   * Separates the fields of {@link #toReplyException()}'s message: neither an error code nor a number
+   * holds a tab, so the message after the second one may hold anything, and logs stay readable.
+   */
+  private static final char FIELD = '\t';
 
   private final ErrorCode code;
   private final long retryAfterMs;

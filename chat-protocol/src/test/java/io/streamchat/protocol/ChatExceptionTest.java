@@ -16,6 +16,8 @@ class ChatExceptionTest {
     assertThat(back.code()).isEqualTo(ErrorCode.RATE_LIMITED);
     assertThat(back.retryAfterMs()).isEqualTo(52_000);
     assertThat(back.getMessage()).isEqualTo("at most 4 messages a minute");
+    assertThat(ChatException.of(new ChatException(ErrorCode.BAD_REQUEST, "a\tb\tc").toReplyException()).getMessage())
+        .as("a message with the separator in it").isEqualTo("a\tb\tc");
   }
 
   @Test
