@@ -169,6 +169,24 @@ final class Conversation {
     return context.subList(Math.max(0, context.size() - maxContextMessages), context.size());
   }
 
+  /** The newest answer that goes on from this one, continuation after continuation: where its text ends now. */
+  MessageView chainEnd(MessageView answer) {
+    MessageView end = answer;
+    for (int hops = 0; hops < messages.size(); hops++) {
+      MessageView next = null;
+      for (MessageView message : messages.values()) {
+        if (end.messageId().equals(message.continues())) {
+          next = message;
+        }
+      }
+      if (next == null) {
+        break;
+      }
+      end = next;
+    }
+    return end;
+  }
+
   /** An answer's text with the text of the answers it continues before it, oldest first. */
   String chainText(MessageView last) {
     List<String> parts = new ArrayList<>();

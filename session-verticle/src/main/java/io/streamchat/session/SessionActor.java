@@ -257,10 +257,15 @@ final class SessionActor {
     if (!target.isAssistant()) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "only an assistant message can be continued");
     }
-    if (target.status() == AnswerStatus.COMPLETED && !StreamingAnswer.LENGTH.equals(target.finishReason())) {
-      throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is complete; only an answer that was cut at the "
-          + "length limit, cancelled, failed or interrupted can be continued");
+    MessageView end = conversation.chainEnd(target);
+    if (end.status() == AnswerStatus.COMPLETED && !StreamingAnswer.LENGTH.equals(end.finishReason())) {
+      throw new ChatException(ErrorCode.BAD_REQUEST, end == target
+          ? "this answer is complete; only an answer that was cut at the length limit, cancelled, failed or "
+              + "interrupted can be continued"
+          : "this answer was continued until it was complete (" + end.messageId() + ")");
     }
+    // An answer continued before goes on from where its newest continuation stops.
+    target = end;
     String prefix = conversation.chainText(target);
     if (prefix.length() >= settings.maxAnswerChars()) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is as long as an answer may be ("

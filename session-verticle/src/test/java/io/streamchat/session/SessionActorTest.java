@@ -466,14 +466,22 @@ class SessionActorTest {
     actor.tokens(new Tokens(more.replyMessageId(), 0, List.of("ld"), "bridge", runOf(more.replyMessageId())));
     actor.generationEnded(new GenerationEnded(more.replyMessageId(), 1, AnswerStatus.COMPLETED, null, null, "length",
         runOf(more.replyMessageId())));
-    actor.continueAnswer(new Continue(null, "u", more.replyMessageId(), null));
+    MessageAccepted third = actor.continueAnswer(new Continue(null, "u", cut, null));
     assertThat(effects.generations.get(2).prefix()).as("a chain of continuations").isEqualTo("Hello world");
+    JsonObject thirdStart = effects.frames.stream().map(f -> new JsonObject(f.json()))
+        .filter(e -> "stream_start".equals(e.getString("type"))).toList().get(2);
+    assertThat(thirdStart.getString("continues")).as("an answer continued before goes on from its newest continuation")
+        .isEqualTo(more.replyMessageId());
+    assertThat(third.replyMessageId()).isEqualTo(effects.generations.get(2).messageId());
     assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", null, null)))
         .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BUSY));
     finishWith(actor, effects.generations.get(2).messageId(), "!");
     actor.stored(actor.lastSeq());
     assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", null, null)))
         .as("a completed answer").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
+    assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", cut, null)))
+        .as("an answer continued until complete").satisfies(e -> assertThat(((ChatException) e).code())
+            .isEqualTo(ErrorCode.BAD_REQUEST));
     assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", question.messageId(), null)))
         .as("a user message").satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
     assertThatThrownBy(() -> actor.continueAnswer(new Continue(null, "u", "nope", null)))
