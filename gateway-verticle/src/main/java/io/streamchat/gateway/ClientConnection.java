@@ -64,6 +64,8 @@ final class ClientConnection {
   private final InboundMessages inbound;
   private boolean commandInFlight;
   private boolean closed;
+  /** The close frame is written: nothing follows it (RFC 6455 5.5.1). */
+  private boolean closing;
   private int badFrames;
   private long messagesSent;
   private long framesReceived;
@@ -109,9 +111,10 @@ final class ClientConnection {
     submit(new Attach(id, generation, gatewayAddress, userId, cursorSeq, cursorEpoch, false), null);
   }
 
-  /** Closes the connection, e.g. with 1012 when the server shuts down. */
+  /** Closes the connection, e.g. with 1012 when the server shuts down. Nothing is written after the close frame. */
   void close(short code, String reason) {
-    if (!closed && !transport.isClosed()) {
+    if (!closed && !closing && !transport.isClosed()) {
+      closing = true;
       transport.close(code, reason);
     }
   }
@@ -347,7 +350,7 @@ final class ClientConnection {
    * handed off, or it forgot this connection) the socket attaches again where the session lives now.
    */
   void probe() {
-    if (!closed && System.currentTimeMillis() - lastWriteMs > settings.idleTimeoutSeconds() * 1000L / 3) {
+    if (!closed && !closing && System.currentTimeMillis() - lastWriteMs > settings.idleTimeoutSeconds() * 1000L / 3) {
       // A quiet socket is pinged, so that the idle timeout closes only connections whose peer is gone.
       lastWriteMs = System.currentTimeMillis();
       transport.ping();
@@ -400,7 +403,7 @@ final class ClientConnection {
   }
 
   private void write(String type, long seq, String json) {
-    if (closed || transport.isClosed()) {
+    if (closed || closing || transport.isClosed()) {
       return;
     }
     transport.write(type, seq, epoch, json);
