@@ -66,7 +66,7 @@ final class CallerLimits {
     return Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Hold(places), options)
         .transform(result -> {
           if (result.failed()) {
-            letThrough("connection", result.cause());
+            letThrough(result.cause());
             return Future.succeededFuture();
           }
           int refused = (Integer) result.result().body();
@@ -96,9 +96,9 @@ final class CallerLimits {
     }
   }
 
-  private void letThrough(String what, Throwable failure) {
+  private void letThrough(Throwable failure) {
     unchecked.increment();
-    LOG.debug("A {} limit could not be checked ({}); it is let through", what,
+    LOG.debug("A connection limit could not be checked ({}); it is let through",
         ErrorCode.of(failure) == ErrorCode.UNAVAILABLE ? "Redis unavailable" : failure.toString());
   }
 }

@@ -49,10 +49,6 @@ final class SessionLog {
     return log.lastSeq() + 1;
   }
 
-  long lastSeq() {
-    return log.lastSeq();
-  }
-
   /** Redis holds every event up to this seq. */
   long storedSeq() {
     return storedSeq;
