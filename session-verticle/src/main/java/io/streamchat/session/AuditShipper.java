@@ -335,8 +335,10 @@ final class AuditShipper {
       cursor.retryAtMs = clock.nowMs() + backoff(++cursor.failures);
       listener.failed(source.sessionId(), new IllegalStateException("Kafka could not be reached"));
     } else {
+      // The producer gave up on it, but a request of it may still be on its way to the broker, and
+      // land after a reading that came too early: the topic is read once nothing of it can land.
       failedUnknown(source, new IllegalStateException("Kafka did not acknowledge record " + records.get(i).seq()),
-          backoff(cursor.failures + 1));
+          settleMs);
     }
     requeue(source);
     return written;
