@@ -70,7 +70,7 @@ public final class AiBridgeVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return Nearest.unregister(generateConsumers)
-        .compose(v -> drained(System.currentTimeMillis() + settings.drainMs()))
+        .compose(v -> drained(System.currentTimeMillis() + settings.answersDrainMs()))
         .onComplete(v -> {
           for (Relay relay : new ArrayList<>(relays.values())) {
             relay.stop();

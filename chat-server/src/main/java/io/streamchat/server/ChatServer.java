@@ -234,7 +234,7 @@ public final class ChatServer {
           // One Kafka producer per node: it batches the records of every session verticle instance.
           int instances = audits ? 1 : config.instances(role);
           DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(instances);
-          node.deployments.push(vertx.deployVerticle(VERTICLES.get(role), options).await());
+          node.deployments.push(new Deployment(role, vertx.deployVerticle(VERTICLES.get(role), options).await()));
         }
       }
     } catch (Exception e) {
@@ -354,21 +354,30 @@ public final class ChatServer {
       node.stop(false);
     }
     if (embeddedRedis != null) {
-      embeddedRedis.close();
+      timed("the embedded Redis", embeddedRedis::close);
     }
     if (embeddedPostgres != null) {
-      embeddedPostgres.close();
+      timed("the embedded PostgreSQL", embeddedPostgres::close);
     }
     if (embeddedKafka != null) {
-      embeddedKafka.close();
+      timed("the embedded Kafka", embeddedKafka::close);
     }
+  }
+
+  private static void timed(String what, Runnable stop) {
+    long startedMs = System.currentTimeMillis();
+    stop.run();
+    LOG.debug("Stopped {} in {} ms", what, System.currentTimeMillis() - startedMs);
+  }
+
+  private record Deployment(String role, String id) {
   }
 
   /** One run of the node's Vert.x, cluster member and verticles. */
   private static final class Running {
     final Vertx vertx;
     final HazelcastInstance hazelcast;
-    final Deque<String> deployments = new ArrayDeque<>();
+    final Deque<Deployment> deployments = new ArrayDeque<>();
     /** Set once the node decided to leave the cluster and join again. */
     volatile boolean leaving;
 
@@ -386,27 +395,33 @@ public final class ChatServer {
     void stop(boolean droppedFromCluster) {
       long boundMs = droppedFromCluster ? DROPPED_STEP_MS : Long.MAX_VALUE;
       while (!deployments.isEmpty()) {
-        String id = deployments.pop();
+        Deployment deployment = deployments.pop();
+        long startedMs = System.currentTimeMillis();
         try {
-          vertx.undeploy(id).await(boundMs, TimeUnit.MILLISECONDS);
+          vertx.undeploy(deployment.id()).await(boundMs, TimeUnit.MILLISECONDS);
+          LOG.debug("Stopped the {} verticles in {} ms", deployment.role(), System.currentTimeMillis() - startedMs);
         } catch (Exception e) {
-          LOG.warn("Undeploying {} failed: {}", id, e.toString());
+          LOG.warn("Stopping the {} verticles failed: {}", deployment.role(), e.toString());
           if (droppedFromCluster && hazelcast != null) {
             hazelcast.getLifecycleService().terminate();
           }
         }
       }
+      long closingMs = System.currentTimeMillis();
       try {
         vertx.close().await(boundMs, TimeUnit.MILLISECONDS);
+        LOG.debug("Closed Vert.x in {} ms", System.currentTimeMillis() - closingMs);
       } catch (Exception e) {
         LOG.warn("Closing Vert.x failed: {}", e.toString());
       }
       if (hazelcast != null) {
+        long leavingMs = System.currentTimeMillis();
         if (droppedFromCluster) {
           hazelcast.getLifecycleService().terminate();
         } else {
           hazelcast.shutdown();
         }
+        LOG.debug("Left the cluster in {} ms", System.currentTimeMillis() - leavingMs);
       }
     }
   }
