@@ -70,11 +70,12 @@ public final class Bench {
     result.machine = machine();
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxConnections(Integer.MAX_VALUE).setConnectTimeout(30_000)
-        .setMaxFrameSize(16 << 20).setMaxMessageSize(64 << 20)); // a `complete` carries the whole answer
+        .setMaxFrameSize(16 << 20).setMaxMessageSize(64 << 20) // a `complete` carries the whole answer
+        .setTryUsePerMessageCompression(options.compression()));
     if (options.warmup() > 0 && !"idle".equals(options.mode())) {
       ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
       stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1), client, nodes, redis, ai,
+          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1, options.compression()), client, nodes, redis, ai,
           new BenchResult(options));
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
     }

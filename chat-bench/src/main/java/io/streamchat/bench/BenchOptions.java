@@ -24,10 +24,12 @@ import java.util.List;
  * @param largeReaderStops whether that session stops reading
  * @param rounds      streaming runs measured one after another on the same nodes (a node that has run for a
  *                    while, its JIT done, against one freshly started); each round is reported
+ * @param compression {@code --compression on}: the clients offer permessage-deflate, as browsers and most WebSocket
+ *                    libraries do (the server decides whether to accept it)
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
                     int timeoutSec, String jfr, int warmup, boolean audit, int largeAnswerTokens,
-                    boolean largeReaderStops, int rounds) {
+                    boolean largeReaderStops, int rounds, boolean compression) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -44,6 +46,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     int largeAnswer = 0;
     boolean stops = false;
     int rounds = 1;
+    boolean compression = false;
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -61,6 +64,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--audit" -> audit = "on".equals(value);
         case "--large-answer" -> largeAnswer = Integer.parseInt(value);
         case "--rounds" -> rounds = Integer.parseInt(value);
+        case "--compression" -> compression = "on".equals(value);
         case "--slow-reader" -> {
           largeAnswer = Integer.parseInt(value);
           stops = true;
@@ -72,6 +76,6 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
     return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit,
-        largeAnswer, stops, Math.max(1, rounds));
+        largeAnswer, stops, Math.max(1, rounds), compression);
   }
 }

@@ -46,9 +46,9 @@ final class BenchResult {
   String report() {
     StringBuilder out = new StringBuilder();
     out.append(String.format(Locale.ROOT, "machine: %s%n", machine));
-    out.append(String.format(Locale.ROOT, "run: mode=%s sessions=%d tokens=%d rate=%d/s nodes=%d heap=%s audit=%s%n",
-        options.mode(), options.sessions(), options.tokens(), options.rate(), options.nodes(), options.heap(),
-        options.audit() ? "on" : "off"));
+    out.append(String.format(Locale.ROOT, "run: mode=%s sessions=%d tokens=%d rate=%d/s nodes=%d heap=%s audit=%s "
+        + "compression=%s%n", options.mode(), options.sessions(), options.tokens(), options.rate(), options.nodes(),
+        options.heap(), options.audit() ? "on" : "off", options.compression() ? "offered" : "off"));
     switch (options.mode()) {
       case "idle" -> out.append(String.format(Locale.ROOT,
           "idle: connections=%d ramp=%.1fs heap_before=%.1fMB heap_after=%.1fMB per_connection=%.1fKB "

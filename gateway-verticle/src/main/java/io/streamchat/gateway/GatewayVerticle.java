@@ -126,6 +126,8 @@ public final class GatewayVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(settings.maxFrameBytes())
         .setMaxWebSocketMessageSize(settings.maxFrameBytes())
         .setRegisterWebSocketWriteHandlers(false)
+        .setPerMessageWebSocketCompressionSupported(settings.compression())
+        .setPerFrameWebSocketCompressionSupported(false)
         .setIdleTimeout(settings.idleTimeoutSeconds()), settings.tls()));
     return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
         .compose(v -> server.requestHandler(router()).listen())
