@@ -24,7 +24,7 @@ import io.streamchat.protocol.ConfigSource;
  * @param slowClientCloseMs CHAT_WS_SLOW_CLIENT_CLOSE_MS (60000): a socket that takes none of its frames for this long is closed
  * @param idleTimeoutSeconds CHAT_HTTP_IDLE_TIMEOUT_SECONDS (120): a connection with no traffic either way for this long is closed
  * @param compression    CHAT_WS_COMPRESSION (false): accept the permessage-deflate extension that browsers offer. Off, a
- *                       chunk costs 40 % less server CPU and a socket some 600 KB less native memory; on, frames
+ *                       chunk costs 40 % less server CPU and an idle socket about 90 KB less native memory; on, frames
  *                       take less bandwidth (a chunk is a small frame: little to gain but for history and complete)
  * @param tls            HTTPS and WSS: CHAT_TLS_CERT_PATH and CHAT_TLS_KEY_PATH (PEM), or CHAT_TLS_KEYSTORE_PATH and
  *                       CHAT_TLS_KEYSTORE_PASSWORD (PKCS#12); none set: plain HTTP (TLS ends at a proxy)
