@@ -21,6 +21,8 @@ final class ActiveSession implements AppendPipeline.Log, AuditShipper.Source {
   boolean closing;
   /** A newer owner fenced this one out. */
   boolean ownedElsewhere;
+  /** The acknowledgement last made due for its tokens ({@link TokenAcks}). */
+  TokenAcks.Due ackDue;
 
   ActiveSession(String id, long fence, Consumer<ActiveSession> onFenced, Consumer<ActiveSession> onStored) {
     this.id = id;

@@ -8,7 +8,7 @@ import io.streamchat.protocol.SessionCommand.Attach;
 import io.streamchat.protocol.SessionCommand.Credit;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -22,7 +22,8 @@ import java.util.function.Supplier;
  */
 final class AttachedConnections {
 
-  private final Map<String, Connection> connections = new HashMap<>();
+  /** In attach order; iterated for every event (a linked map starts an iteration without scanning its table). */
+  private final Map<String, Connection> connections = new LinkedHashMap<>();
   private final EventLog log;
   private final long fence;
   private final int windowFrames;

@@ -16,10 +16,17 @@ import java.util.function.Predicate;
  */
 final class TokenAcks {
 
-  private record Due(ActiveSession session, String messageId, String generatorAddress, long run) {
+  /** What a generator is to be told; {@code round} is the acknowledgement interval it is due in. */
+  record Due(ActiveSession session, String messageId, String generatorAddress, long run, long round) {
+
+    boolean sameRun(Tokens tokens, long currentRound) {
+      return round == currentRound && run == tokens.run() && messageId.equals(tokens.messageId())
+          && generatorAddress.equals(tokens.generatorAddress());
+    }
   }
 
   private final Set<Due> due = new LinkedHashSet<>();
+  private long round;
   /** Sends an acknowledgement to a generator's address. */
   private final BiConsumer<String, TokensTaken> sender;
 
@@ -31,7 +38,13 @@ final class TokenAcks {
   void streamed(ActiveSession session, Tokens tokens) {
     TokenAck ack = session.actor.tokens(tokens);
     if (ack.streaming()) {
-      due.add(new Due(session, tokens.messageId(), tokens.generatorAddress(), tokens.run()));
+      // Most tokens are of the answer run whose acknowledgement is due already: no set lookup for them.
+      Due last = session.ackDue;
+      if (last == null || !last.sameRun(tokens, round)) {
+        Due next = new Due(session, tokens.messageId(), tokens.generatorAddress(), tokens.run(), round);
+        due.add(next);
+        session.ackDue = next;
+      }
     } else {
       send(session, tokens.messageId(), tokens.generatorAddress(), tokens.run(), ack);
     }
@@ -46,6 +59,7 @@ final class TokenAcks {
       }
     }
     due.clear();
+    round++;
   }
 
   int pending() {

@@ -280,13 +280,18 @@ class SessionActorTest {
     acks.acknowledgeDue(owned -> true);
     assertThat(sent).as("nothing new was due").hasSize(1);
 
-    acks.streamed(session, new Tokens("not-streaming", 0, List.of("x"), "bridge", 5));
-    assertThat(sent).as("an answer that does not stream here: its generator hears at once").hasSize(2);
-    assertThat(sent.get(1).streaming()).isFalse();
-
     acks.streamed(session, new Tokens(answer, 3, List.of("d"), "bridge", runOf(answer)));
+    acks.acknowledgeDue(owned -> true);
+    assertThat(sent).as("the same run's tokens of a later interval are acknowledged in it").hasSize(2);
+    assertThat(sent.get(1).nextIndex()).isEqualTo(4);
+
+    acks.streamed(session, new Tokens("not-streaming", 0, List.of("x"), "bridge", 5));
+    assertThat(sent).as("an answer that does not stream here: its generator hears at once").hasSize(3);
+    assertThat(sent.get(2).streaming()).isFalse();
+
+    acks.streamed(session, new Tokens(answer, 4, List.of("e"), "bridge", runOf(answer)));
     acks.acknowledgeDue(owned -> false);
-    assertThat(sent).as("a session no longer owned here acknowledges nothing").hasSize(2);
+    assertThat(sent).as("a session no longer owned here acknowledges nothing").hasSize(3);
   }
 
   @Test
