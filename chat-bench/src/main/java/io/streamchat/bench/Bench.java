@@ -74,9 +74,10 @@ public final class Bench {
         .setTryUsePerMessageCompression(options.compression()));
     if (options.warmup() > 0 && !"idle".equals(options.mode())) {
       ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
-      stream(new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(), options.nodes(),
-          options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1, options.compression()), client, nodes, redis, ai,
-          new BenchResult(options));
+      BenchOptions warmup = new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(),
+          options.nodes(), options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1,
+          options.compression());
+      stream(warmup, client, nodes, redis, ai, new BenchResult(options));
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
     }
     switch (options.mode()) {

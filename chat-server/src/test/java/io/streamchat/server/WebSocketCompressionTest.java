@@ -11,6 +11,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -20,8 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class WebSocketCompressionTest {
 
-  private static final String EXPECTED = java.util.stream.IntStream.range(0, 20).mapToObj(i -> "t" + i + " ")
-      .collect(java.util.stream.Collectors.joining());
+  private static final String EXPECTED = IntStream.range(0, 20).mapToObj(i -> "t" + i + " ")
+      .collect(Collectors.joining());
 
   @RegisterExtension
   static final TestNode plain = TestNode.perClass(new JsonObject());
