@@ -1,5 +1,9 @@
 package io.streamchat.gateway;
 
+import io.netty.channel.ChannelHandlerContext;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.net.impl.ConnectionBase;
+
 /**
  * Where a client connection's frames go: a WebSocket or a Server-Sent Events stream. Used only from
  * the gateway verticle's context.
@@ -43,4 +47,25 @@ interface ClientTransport {
 
   /** Called once when the connection has ended, whoever ended it. */
   void onClosed(Runnable closed);
+
+  /** How long a client that was closed has to take what was queued for it before its connection is dropped. */
+  long CLOSING_GRACE_MS = 5000;
+
+  /**
+   * Ends a connection at once, discarding what is queued on it: for a client that reads nothing,
+   * which would otherwise keep it until the idle timeout (the public close waits for the queue).
+   */
+  static void drop(HttpConnection connection) {
+    if (!(connection instanceof ConnectionBase base)) {
+      connection.close();
+      return;
+    }
+    // Closed from the first handler on: Vert.x's own handler, further on, would wait for the queue.
+    ChannelHandlerContext first = base.channel().pipeline().firstContext();
+    if (first != null) {
+      first.close();
+    } else {
+      base.channel().close();
+    }
+  }
 }

@@ -1,5 +1,8 @@
 package io.streamchat.gateway;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
@@ -9,12 +12,16 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class EventStreamTransport implements ClientTransport {
 
+  private final Vertx vertx;
   private final HttpServerResponse response;
+  private final HttpConnection connection;
   private Runnable closed = () -> { };
   private boolean ended;
 
-  EventStreamTransport(HttpServerResponse response) {
+  EventStreamTransport(Vertx vertx, HttpServerResponse response, HttpConnection connection) {
+    this.vertx = vertx;
     this.response = response;
+    this.connection = connection;
     response.setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")
@@ -73,7 +80,13 @@ final class EventStreamTransport implements ClientTransport {
   @Override
   public void close(short code, String reason) {
     if (!ended && !response.ended()) {
-      response.end();
+      Future<Void> written = response.end();
+      // A client that reads nothing never takes the stream's end, queued behind what it did not take.
+      vertx.setTimer(CLOSING_GRACE_MS, id -> {
+        if (!written.isComplete()) {
+          ClientTransport.drop(connection);
+        }
+      });
     }
     end();
   }

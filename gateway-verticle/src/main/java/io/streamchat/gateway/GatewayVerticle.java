@@ -269,7 +269,8 @@ public final class GatewayVerticle extends VerticleBase {
         .compose(caller -> admit(id, sessionId, caller, tokens.userFor(caller, userId), clientAddressOf(request)))
         .onFailure(failure -> sendError(ctx, ChatException.of(failure)))
         .onSuccess(admitted -> request.toWebSocket().onSuccess(socket -> {
-          ClientConnection connection = connect(id, sessionId, admitted, new WebSocketTransport(socket));
+          ClientConnection connection = connect(id, sessionId, admitted,
+              new WebSocketTransport(vertx, socket, request.connection()));
           socket.frameHandler(connection::onFrame);
           socket.exceptionHandler(connection::onSocketError);
           connection.open(cursorSeq, cursorEpoch);
@@ -314,7 +315,8 @@ public final class GatewayVerticle extends VerticleBase {
             admitted.release().run();
             return;
           }
-          ClientConnection connection = connect(id, sessionId, admitted, new EventStreamTransport(ctx.response()));
+          ClientConnection connection = connect(id, sessionId, admitted,
+              new EventStreamTransport(vertx, ctx.response(), ctx.request().connection()));
           connection.open(cursor == null ? null : cursor.seq(), cursor == null ? null : cursor.epoch());
         });
   }

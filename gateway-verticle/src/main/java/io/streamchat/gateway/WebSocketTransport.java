@@ -1,15 +1,27 @@
 package io.streamchat.gateway;
 
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.ServerWebSocket;
 
 /** Frames as WebSocket text messages. */
 final class WebSocketTransport implements ClientTransport {
 
+  private final Vertx vertx;
   private final ServerWebSocket socket;
+  private final HttpConnection connection;
+  private Runnable closed = () -> { };
+  private boolean ended;
 
-  WebSocketTransport(ServerWebSocket socket) {
+  WebSocketTransport(Vertx vertx, ServerWebSocket socket, HttpConnection connection) {
+    this.vertx = vertx;
     this.socket = socket;
+    this.connection = connection;
+    socket.closeHandler(v -> {
+      ended = true;
+      closed.run();
+    });
   }
 
   @Override
@@ -50,6 +62,13 @@ final class WebSocketTransport implements ClientTransport {
   @Override
   public void close(short code, String reason) {
     socket.close(code, reason);
+    // A client that reads nothing never gets the close frame, queued behind what it did not take,
+    // and would keep its connection until the idle timeout: it is dropped, what is queued with it.
+    vertx.setTimer(CLOSING_GRACE_MS, id -> {
+      if (!ended) {
+        ClientTransport.drop(connection);
+      }
+    });
   }
 
   @Override
@@ -59,6 +78,6 @@ final class WebSocketTransport implements ClientTransport {
 
   @Override
   public void onClosed(Runnable closed) {
-    socket.closeHandler(v -> closed.run());
+    this.closed = closed;
   }
 }
