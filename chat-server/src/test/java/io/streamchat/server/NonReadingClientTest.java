@@ -3,6 +3,13 @@ package io.streamchat.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -10,6 +17,8 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -123,5 +132,36 @@ class NonReadingClientTest {
       assertThat(read).as("some of the answer was sent before the client stopped reading").isPositive();
     }
     assertThat(node.history("never-reads-sse").getJsonArray("messages")).hasSize(2);
+  }
+
+  @Test
+  void overHttp2OnlyTheStreamThatReadsNothingIsResetNotTheConnectionItShares() throws Exception {
+    node.ai.script(Script.tokens(1500, 1).paddedBy(8192));
+    // Prior-knowledge h2c, as a proxy in front of the node may speak it for many clients at once.
+    HttpClient client = node.clientVertx.createHttpClient(new HttpClientOptions()
+        .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        .setInitialSettings(new Http2Settings().setInitialWindowSize(16 * 1024)));
+    try {
+      CompletableFuture<Throwable> reset = new CompletableFuture<>();
+      HttpClientResponse events = client.request(HttpMethod.GET, node.port, "127.0.0.1",
+              "/api/chat/events?session_id=never-reads-h2&user_id=u-never")
+          .compose(request -> request.send()).await(10, TimeUnit.SECONDS);
+      assertThat(events.version()).isEqualTo(HttpVersion.HTTP_2);
+      events.pause();
+      events.exceptionHandler(reset::complete);
+      Thread.sleep(500);
+      assertThat(node.post("/api/chat", new JsonObject().put("session_id", "never-reads-h2")
+          .put("user_id", "u-never").put("message", "a long answer, please").encode()).statusCode()).isEqualTo(202);
+
+      Throwable failure = reset.get(30, TimeUnit.SECONDS);
+      assertThat(failure).as("the stream is cancelled").isInstanceOf(StreamResetException.class);
+      assertThat(((StreamResetException) failure).getCode()).isEqualTo(0x8);
+      HttpClientResponse other = client.request(HttpMethod.GET, node.port, "127.0.0.1", "/health/live")
+          .compose(request -> request.send()).await(10, TimeUnit.SECONDS);
+      assertThat(other.statusCode()).as("another stream of the same connection").isEqualTo(200);
+      assertThat(other.request().connection()).isSameAs(events.request().connection());
+    } finally {
+      client.close().await(10, TimeUnit.SECONDS);
+    }
   }
 }

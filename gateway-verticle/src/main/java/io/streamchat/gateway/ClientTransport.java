@@ -52,8 +52,9 @@ interface ClientTransport {
   long CLOSING_GRACE_MS = 5000;
 
   /**
-   * Ends a connection at once, discarding what is queued on it: for a client that reads nothing,
-   * which would otherwise keep it until the idle timeout (the public close waits for the queue).
+   * Ends an HTTP/1.1 connection at once, discarding what is queued on it: for a client that reads
+   * nothing, which would otherwise keep it until the idle timeout (the public close waits for the
+   * queue). Not for HTTP/2, where other streams may share the connection.
    */
   static void drop(HttpConnection connection) {
     if (!(connection instanceof ConnectionBase base)) {

@@ -2,8 +2,9 @@ package io.streamchat.gateway;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 /**
  * Frames as Server-Sent Events: {@code id: <epoch>:<seq>} on every event of the session and on the
@@ -12,16 +13,19 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class EventStreamTransport implements ClientTransport {
 
+  /** HTTP/2's CANCEL: the stream is no longer needed. */
+  private static final long CANCEL = 0x8;
+
   private final Vertx vertx;
+  private final HttpServerRequest request;
   private final HttpServerResponse response;
-  private final HttpConnection connection;
   private Runnable closed = () -> { };
   private boolean ended;
 
-  EventStreamTransport(Vertx vertx, HttpServerResponse response, HttpConnection connection) {
+  EventStreamTransport(Vertx vertx, HttpServerRequest request) {
     this.vertx = vertx;
-    this.response = response;
-    this.connection = connection;
+    this.request = request;
+    this.response = request.response();
     response.setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")
@@ -83,8 +87,14 @@ final class EventStreamTransport implements ClientTransport {
       Future<Void> written = response.end();
       // A client that reads nothing never takes the stream's end, queued behind what it did not take.
       vertx.setTimer(CLOSING_GRACE_MS, id -> {
-        if (!written.isComplete()) {
-          ClientTransport.drop(connection);
+        if (written.isComplete()) {
+          return;
+        }
+        if (request.version() == HttpVersion.HTTP_2) {
+          // One stream of a connection other clients may share (a proxy's): only the stream goes.
+          response.reset(CANCEL);
+        } else {
+          ClientTransport.drop(request.connection());
         }
       });
     }

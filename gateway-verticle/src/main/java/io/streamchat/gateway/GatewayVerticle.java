@@ -316,7 +316,7 @@ public final class GatewayVerticle extends VerticleBase {
             return;
           }
           ClientConnection connection = connect(id, sessionId, admitted,
-              new EventStreamTransport(vertx, ctx.response(), ctx.request().connection()));
+              new EventStreamTransport(vertx, ctx.request()));
           connection.open(cursor == null ? null : cursor.seq(), cursor == null ? null : cursor.epoch());
         });
   }
