@@ -91,7 +91,9 @@ public final class ChatServer {
   private final PauseDetector pauses;
   private final ExecutorService rejoiner = Executors.newSingleThreadExecutor(runnable -> {
     Thread thread = new Thread(runnable, REJOIN_THREAD);
-    thread.setDaemon(true);
+    // Not a daemon: between the old member's stop and the new one's start it can be the only
+    // thread left, and the process would exit in the middle of its rejoin. stop() ends it.
+    thread.setDaemon(false);
     return thread;
   });
   /** The running node; replaced when it rejoins the cluster. Guarded by {@code this}. */
