@@ -64,16 +64,23 @@ class NonReadingClientTest {
     return frame.toByteArray();
   }
 
+  /** A raw connection with a 4 KB receive buffer, so that an answer soon fills it, and its request sent. */
+  private static Socket connectWithASmallWindow(String request) throws Exception {
+    Socket socket = new Socket();
+    socket.setReceiveBufferSize(4096);
+    socket.connect(new InetSocketAddress("127.0.0.1", node.port), 5000);
+    socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
+    return socket;
+  }
+
   @Test
   void aClientThatReadsNothingIsDroppedSoonAfterItIsClosed() throws Exception {
     node.ai.script(Script.tokens(1500, 1).paddedBy(8192));
-    try (Socket socket = new Socket()) {
-      socket.setReceiveBufferSize(4096);
-      socket.connect(new InetSocketAddress("127.0.0.1", node.port), 5000);
+    try (Socket socket = connectWithASmallWindow("GET /ws/chat?session_id=never-reads&user_id=u-never HTTP/1.1\r\n"
+        + "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")) {
       OutputStream out = socket.getOutputStream();
-      out.write(("GET /ws/chat?session_id=never-reads&user_id=u-never HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-          + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       InputStream in = socket.getInputStream();
       StringBuilder head = new StringBuilder();
       while (!head.toString().endsWith("\r\n\r\n")) {
@@ -107,12 +114,9 @@ class NonReadingClientTest {
   @Test
   void anEventStreamThatReadsNothingIsDroppedSoonAfterItIsEnded() throws Exception {
     node.ai.script(Script.tokens(1500, 1).paddedBy(8192));
-    try (Socket socket = new Socket()) {
-      socket.setReceiveBufferSize(4096);
-      socket.connect(new InetSocketAddress("127.0.0.1", node.port), 5000);
-      socket.getOutputStream().write(("GET /api/chat/events?session_id=never-reads-sse&user_id=u-never HTTP/1.1\r\n"
-          + "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      socket.getOutputStream().flush();
+    try (Socket socket = connectWithASmallWindow(
+        "GET /api/chat/events?session_id=never-reads-sse&user_id=u-never HTTP/1.1\r\n"
+        + "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")) {
       Thread.sleep(500);
       assertThat(node.post("/api/chat", new JsonObject().put("session_id", "never-reads-sse")
           .put("user_id", "u-never").put("message", "a long answer, please").encode()).statusCode()).isEqualTo(202);
