@@ -44,21 +44,26 @@ public final class CacheVerticle extends VerticleBase {
   public Future<?> start() {
     Codecs.register(vertx);
     CacheConfig settings = CacheConfig.from(ConfigSource.of(config()));
-    RedisOptions options = new RedisOptions()
-        .setConnectionString(settings.redisUrl())
-        .setMaxPoolSize(settings.poolSize())
-        .setMaxPoolWaiting(10_000)
-        .setMaxWaitingHandlers(100_000);
-    if (settings.caPath() != null) {
-      options.setNetClientOptions(new NetClientOptions().setSsl(true).setHostnameVerificationAlgorithm("HTTPS")
-          .setTrustOptions(new PemTrustOptions().addCertPath(settings.caPath())));
-    }
-    client = Redis.createClient(vertx, options);
+    client = Redis.createClient(vertx, redisOptions(settings));
     store = new RedisSessionStore(client, settings);
     Metrics metrics = Metrics.of(vertx);
     appends = metrics.storeWrites(Metrics.Store.REDIS, true);
     appendFailures = metrics.storeWrites(Metrics.Store.REDIS, false);
     return Nearest.ready(Nearest.consumers(vertx, Addresses.CACHE, this::handle));
+  }
+
+  /** The Redis client of the store: a pool whose connections each carry one pipelined batch at a time. */
+  static RedisOptions redisOptions(CacheConfig settings) {
+    RedisOptions options = new RedisOptions()
+        .setConnectionString(settings.redisUrl())
+        .setMaxPoolSize(settings.poolSize())
+        .setMaxPoolWaiting(10_000)
+        .setMaxWaitingHandlers(RedisSessionStore.MAX_PIPELINED);
+    if (settings.caPath() != null) {
+      options.setNetClientOptions(new NetClientOptions().setSsl(true).setHostnameVerificationAlgorithm("HTTPS")
+          .setTrustOptions(new PemTrustOptions().addCertPath(settings.caPath())));
+    }
+    return options;
   }
 
   @Override

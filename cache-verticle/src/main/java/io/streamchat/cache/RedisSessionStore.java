@@ -54,6 +54,13 @@ final class RedisSessionStore {
 
   static final String FENCED = "fenced";
 
+  /**
+   * Requests pipelined on one connection at most: the Redis client gives every connection a queue
+   * of this many reply handlers, allocated whole when the connection opens. The appends of a batch
+   * (one request per session) fit in one.
+   */
+  static final int MAX_PIPELINED = 4096;
+
   /** A session's keys, in the order the scripts take them: {@code chat:{<id>}:<name>}. */
   private static final List<String> KEY_NAMES = List.of("meta", "log", "messages", "order");
   private static final byte[] KEY_START = ascii("chat:{");
@@ -160,15 +167,36 @@ final class RedisSessionStore {
 
   /** A pipelined batch; when Redis has lost the scripts (a restart, a failover), they are loaded and the batch sent again. */
   private Future<List<Response>> batchWithScripts(List<Request> requests) {
-    return client.batch(requests)
+    return pipelined(requests)
         .recover(failure -> {
           if (failure.getMessage() == null || !failure.getMessage().contains("NOSCRIPT")) {
             return Future.failedFuture(failure);
           }
           return Future.all(scripts.values().stream().map(script -> redis.script(List.of("LOAD", script))).toList())
-              .compose(loaded -> client.batch(requests));
+              .compose(loaded -> pipelined(requests));
         })
         .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The requests pipelined, at most {@link #MAX_PIPELINED} on one connection (each connection of
+   * the pool has room for that many replies), the replies in the order of the requests.
+   */
+  private Future<List<Response>> pipelined(List<Request> requests) {
+    if (requests.size() <= MAX_PIPELINED) {
+      return client.batch(requests);
+    }
+    List<Future<List<Response>>> parts = new ArrayList<>();
+    for (int from = 0; from < requests.size(); from += MAX_PIPELINED) {
+      parts.add(client.batch(requests.subList(from, Math.min(requests.size(), from + MAX_PIPELINED))));
+    }
+    return Future.all(parts).map(all -> {
+      List<Response> responses = new ArrayList<>(requests.size());
+      for (Future<List<Response>> part : parts) {
+        responses.addAll(part.result());
+      }
+      return responses;
+    });
   }
 
   /** Fills the history of a session Redis had forgotten with its messages from the durable tier. */
@@ -269,7 +297,7 @@ final class RedisSessionStore {
     if (places.isEmpty()) {
       return Future.succeededFuture();
     }
-    return client.batch(places.stream().map(place -> Request.cmd(Command.ZREM).arg(place.key()).arg(place.holderId()))
+    return pipelined(places.stream().map(place -> Request.cmd(Command.ZREM).arg(place.key()).arg(place.holderId()))
             .toList())
         .timeout(config.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
   }

@@ -18,6 +18,7 @@ import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,9 +46,10 @@ class RedisSessionStoreTest {
 
   @BeforeEach
   void connect(Vertx vertx) {
-    Redis client = Redis.createClient(vertx, redis.url());
+    CacheConfig config = new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2, null);
+    Redis client = Redis.createClient(vertx, CacheVerticle.redisOptions(config));
     api = RedisAPI.api(client);
-    store = new RedisSessionStore(client, new CacheConfig(redis.url(), 3600, 1000, 3, 2000, 2, null));
+    store = new RedisSessionStore(client, config);
   }
 
   private static StoredEvent user(long seq, String id) {
@@ -80,6 +82,24 @@ class RedisSessionStoreTest {
     Thread.sleep(400);
     assertThat(store.hold(List.of(new Place("chat:limit:test:user:b", "c2", 1, 300))).await())
         .as("the place of a holder that stopped renewing lapsed").isEqualTo(-1);
+  }
+
+  @Test
+  void moreRequestsThanAConnectionPipelinesAreSplitOverSeveralInOrder() {
+    // A gateway renews the places of all its connections at once: far more than one connection takes.
+    int many = RedisSessionStore.MAX_PIPELINED * 2 + 10;
+    List<Place> held = new ArrayList<>();
+    List<Place> refusing = new ArrayList<>();
+    for (int i = 0; i < many; i++) {
+      held.add(new Place("chat:limit:many:" + i, "c", 1, 60_000));
+      refusing.add(new Place("chat:limit:other:" + i, "d", i == many - 1 ? 0 : 1, 60_000));
+    }
+    assertThat(store.hold(held).await()).isEqualTo(-1);
+    assertThat(store.renew(held).await()).isEqualTo(many);
+    assertThat(store.hold(refusing).await()).as("the full place, last of the last part").isEqualTo(many - 1);
+    assertThat(store.renew(refusing).await()).as("none kept when one is refused").isZero();
+    store.vacate(held).await();
+    assertThat(store.renew(held).await()).as("every place given up").isZero();
   }
 
   @Test
