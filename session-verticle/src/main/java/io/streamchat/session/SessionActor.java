@@ -342,8 +342,7 @@ final class SessionActor {
       status = RecoveryStatus.RECOVERED;
       for (int index = Math.max(0, reconnect.lastChunkIndex() + 1); index < answer.chunkCount(); index++) {
         long seq = answer.chunkSeq(index);
-        resend.add(new LoggedEvent(seq, LoggedEvent.CHUNK, SessionFrames.chunk(seq, answer.messageId, index, answer.chunk(index)),
-            answer.messageId, index, null));
+        resend.add(LoggedEvent.chunk(seq, answer.messageId, index, answer.chunk(index)));
       }
     } else if (conversation.isAssistant(reconnect.messageId())) {
       status = RecoveryStatus.COMPLETE;
@@ -373,7 +372,7 @@ final class SessionActor {
     if (messageId != null && conversation.isAssistant(messageId)) {
       for (LoggedEvent event : log.eventsOf(messageId, recover.lastChunkIndex())) {
         if (event.isChunk()) {
-          chunks.add(new RecoveredChunk(event.index(), event.seq(), SessionFrames.readChunk(event.json()).content()));
+          chunks.add(new RecoveredChunk(event.index(), event.seq(), event.chunkContent()));
         }
       }
       return new RecoverResult(RecoveryStatus.COMPLETE, messageId, chunks);

@@ -98,7 +98,11 @@ final class SessionLog {
     if (seq <= storedSeq) {
       return;
     }
+    long from = Math.max(storedSeq + 1, log.firstSeq());
     storedSeq = Math.min(seq, log.lastSeq());
+    for (long stored = from; stored <= storedSeq; stored++) {
+      log.get(stored).storedAway();
+    }
     log.trim(storedSeq);
     for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
       LoggedEvent end = it.next().getValue();

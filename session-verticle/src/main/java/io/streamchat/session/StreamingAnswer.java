@@ -241,12 +241,11 @@ final class StreamingAnswer {
   private void appendChunk(String text) {
     long seq = events.nextSeq();
     int index = answer.chunkCount();
-    String json = SessionFrames.chunk(seq, answer.messageId, index, text);
     answer.addChunk(text, seq);
     if (index == 0 && answer.askedMs > 0) {
       effects.firstToken(effects.nowMs() - answer.askedMs);
     }
-    events.append(new LoggedEvent(seq, LoggedEvent.CHUNK, json, answer.messageId, index, null));
+    events.append(LoggedEvent.chunk(seq, answer.messageId, index, text));
   }
 
   /** How far the owner is with an answer's tokens, for the generator's acknowledgement. */

@@ -74,4 +74,19 @@ class SessionLogTest {
     events.stored(3);
     assertThat(storedEnds).containsExactly("m@bridge-a");
   }
+
+  @Test
+  void aStoredChunkRendersTheSameJsonAgainInsteadOfHoldingIt() {
+    LoggedEvent chunk = events.append(LoggedEvent.chunk(events.nextSeq(), "m", 0, "caf\u00e9 \"quoted\"\n"));
+    LoggedEvent other = append(LoggedEvent.USER_MESSAGE, "u");
+    String live = chunk.json();
+    assertThat(chunk.json()).as("held while it is not stored").isSameAs(live);
+
+    events.stored(2);
+    assertThat(chunk.json()).as("rendered again").isNotSameAs(live).isEqualTo(live);
+    assertThat(chunk.frame().json()).isEqualTo(live);
+    assertThat(chunk.chunkContent()).isEqualTo("caf\u00e9 \"quoted\"\n");
+    assertThat(other.json()).as("only chunks are rendered again").isSameAs(other.json());
+    assertThat(SessionFrames.readChunk(live).content()).isEqualTo(chunk.chunkContent());
+  }
 }
