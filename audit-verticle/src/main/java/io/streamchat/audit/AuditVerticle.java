@@ -137,7 +137,8 @@ public final class AuditVerticle extends VerticleBase {
         RecordBatch.CURRENT_MAGIC_VALUE)) {
       out.write(0);
       return true;
-    } catch (IOException | LinkageError unavailable) {
+    } catch (IOException | RuntimeException | LinkageError unavailable) {
+      // Kafka wraps a library that does not load in a KafkaException.
       LOG.warn("zstd is not available here ({}); the audit log is compressed with lz4", unavailable.toString());
       return false;
     }

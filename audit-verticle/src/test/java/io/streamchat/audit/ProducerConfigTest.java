@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.ConfigSource;
 import io.vertx.core.json.JsonObject;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ProducerConfigTest {
@@ -31,5 +34,23 @@ class ProducerConfigTest {
     assertThat(config).containsEntry("compression.type", "lz4").containsEntry("linger.ms", "20")
         .containsEntry("security.protocol", "SASL_SSL")
         .containsEntry("acks", "all").containsEntry("enable.idempotence", "true");
+  }
+
+  @Test
+  void lz4WhereZstdsNativeLibraryCannotLoad() throws Exception {
+    // Once per JVM (a class's initialization): a JVM of its own, told to load zstd from nowhere.
+    Process process = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(),
+        "-DZstdNativePath=/nonexistent/libzstd.so", "-cp", System.getProperty("java.class.path"),
+        PrintCompression.class.getName()).redirectErrorStream(true).start();
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(output).contains("zstd is not available here").endsWith("compression.type=lz4\n");
+  }
+
+  /** Prints the compression the producer gets by default. */
+  public static final class PrintCompression {
+    public static void main(String[] args) {
+      System.out.println("compression.type=" + producerConfig(new JsonObject()).get("compression.type"));
+    }
   }
 }
