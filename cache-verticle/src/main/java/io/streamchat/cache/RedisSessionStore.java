@@ -180,23 +180,23 @@ final class RedisSessionStore {
 
   /**
    * The requests pipelined, at most {@link #MAX_PIPELINED} on one connection (each connection of
-   * the pool has room for that many replies), the replies in the order of the requests.
+   * the pool has room for that many replies), the replies in the order of the requests. The parts
+   * of a larger batch go one after another, so that it takes one connection of the pool at a time.
    */
   private Future<List<Response>> pipelined(List<Request> requests) {
     if (requests.size() <= MAX_PIPELINED) {
       return client.batch(requests);
     }
-    List<Future<List<Response>>> parts = new ArrayList<>();
+    List<Response> responses = new ArrayList<>(requests.size());
+    Future<Void> sent = Future.succeededFuture();
     for (int from = 0; from < requests.size(); from += MAX_PIPELINED) {
-      parts.add(client.batch(requests.subList(from, Math.min(requests.size(), from + MAX_PIPELINED))));
+      List<Request> part = requests.subList(from, Math.min(requests.size(), from + MAX_PIPELINED));
+      sent = sent.compose(v -> client.batch(part)).map(replies -> {
+        responses.addAll(replies);
+        return null;
+      });
     }
-    return Future.all(parts).map(all -> {
-      List<Response> responses = new ArrayList<>(requests.size());
-      for (Future<List<Response>> part : parts) {
-        responses.addAll(part.result());
-      }
-      return responses;
-    });
+    return sent.map(v -> responses);
   }
 
   /** Fills the history of a session Redis had forgotten with its messages from the durable tier. */
