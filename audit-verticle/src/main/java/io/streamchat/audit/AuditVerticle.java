@@ -126,7 +126,8 @@ public final class AuditVerticle extends VerticleBase {
    * with no Java fallback (a folder mounted noexec stops it). zstd reuses its buffers and compresses
    * chat text better than lz4, which allocates two 64 KB block buffers for every batch (about 9 KB
    * per event with batches of 5 ms); lz4 falls back to Java where its native code cannot load.
-   * Tried once, when the first producer's config is made (off the event loop).
+   * Tried once, when the first producer's config is made (off the event loop), unless the operator
+   * chose the compression.
    */
   private static final class Zstd {
     static final boolean LOADS = zstdLoads();
@@ -139,15 +140,17 @@ public final class AuditVerticle extends VerticleBase {
       return true;
     } catch (IOException | RuntimeException | LinkageError unavailable) {
       // Kafka wraps a library that does not load in a KafkaException.
-      LOG.warn("zstd is not available here ({}); the audit log is compressed with lz4", unavailable.toString());
+      LOG.warn("zstd cannot load here ({}): this node writes the audit log with lz4, and cannot read what nodes "
+          + "that load zstd wrote; let the temporary folder run native code, or set "
+          + "CHAT_KAFKA_CLIENT_COMPRESSION_TYPE=lz4 on every node", unavailable.toString());
       return false;
     }
   }
 
   /** Called off the event loop. */
   static Map<String, String> producerConfig(AuditSettings settings) {
-    // The operator's properties first (security, and batching and compression may be changed);
-    // those that make the writes exactly-once cannot be overridden.
+    // The operator's properties first (security; the compression may be chosen); those that make
+    // the writes exactly-once, and the timing they depend on, cannot be overridden.
     Map<String, String> config = new HashMap<>(settings.clientProperties());
     config.put("bootstrap.servers", settings.bootstrap());
     config.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
@@ -156,8 +159,10 @@ public final class AuditVerticle extends VerticleBase {
     config.put("enable.idempotence", "true");
     config.put("max.in.flight.requests.per.connection", "5");
     config.put("retries", Integer.toString(Integer.MAX_VALUE));
-    config.putIfAbsent("linger.ms", "5");
-    config.putIfAbsent("compression.type", Zstd.LOADS ? "zstd" : "lz4");
+    config.put("linger.ms", "5");
+    if (!config.containsKey("compression.type")) {
+      config.put("compression.type", Zstd.LOADS ? "zstd" : "lz4");
+    }
     long delivery = settings.deliveryTimeoutMs();
     config.put("request.timeout.ms", Long.toString(Math.min(10_000, delivery / 3)));
     config.put("delivery.timeout.ms", Long.toString(delivery));
