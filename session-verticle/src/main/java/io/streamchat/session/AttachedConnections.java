@@ -41,6 +41,15 @@ final class AttachedConnections {
     this.delivery = delivery;
   }
 
+  /** The oldest event some attached connection has still to be sent; past the log's end when none has. */
+  long firstUnsentSeq() {
+    long first = log.lastSeq() + 1;
+    for (Connection connection : connections.values()) {
+      first = Math.min(first, connection.nextSeq);
+    }
+    return first;
+  }
+
   /**
    * Attaches a connection with its cursor after the log's last event; the caller queues what it gets
    * first and then {@link #pump}s it. Null when this very attachment is already here (a repeat). A

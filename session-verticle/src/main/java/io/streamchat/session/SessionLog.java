@@ -32,6 +32,8 @@ final class SessionLog {
   private final AttachedConnections connections;
   private final Outlet outlet;
   private long storedSeq;
+  /** Chunks up to here have let their JSON go. */
+  private long compactedSeq;
   /** While tokens taken as they came are appended: when the provider gave them (see {@code FrameBatch}). */
   private long liveSinceMicros;
   /** Ended answers whose generator waits to hear that the end is stored, by message id. */
@@ -43,6 +45,7 @@ final class SessionLog {
     this.connections = connections;
     this.outlet = outlet;
     this.storedSeq = storedSeq;
+    this.compactedSeq = storedSeq;
   }
 
   long nextSeq() {
@@ -98,11 +101,14 @@ final class SessionLog {
     if (seq <= storedSeq) {
       return;
     }
-    long from = Math.max(storedSeq + 1, log.firstSeq());
     storedSeq = Math.min(seq, log.lastSeq());
-    for (long stored = from; stored <= storedSeq; stored++) {
-      log.get(stored).storedAway();
+    // A chunk lets its JSON go once it is stored and sent to every connection: a connection that
+    // lags (its window full) takes it from here later, and would have it rendered again.
+    long compactTo = Math.min(storedSeq, connections.firstUnsentSeq() - 1);
+    for (long event = Math.max(compactedSeq + 1, log.firstSeq()); event <= compactTo; event++) {
+      log.get(event).storedAway();
     }
+    compactedSeq = Math.max(compactedSeq, compactTo);
     log.trim(storedSeq);
     for (Iterator<Map.Entry<String, LoggedEvent>> it = awaitingStore.entrySet().iterator(); it.hasNext(); ) {
       LoggedEvent end = it.next().getValue();

@@ -3,6 +3,8 @@ package io.streamchat.session;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.protocol.CacheCommand.StoredEvent;
+import io.streamchat.protocol.SessionCommand.Attach;
+import io.streamchat.protocol.SessionCommand.Credit;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,8 +33,9 @@ class SessionLogTest {
   };
 
   private final EventLog log = new EventLog(100, 0);
-  private final SessionLog events = new SessionLog(log, new AttachedConnections(log, 1, 16, () -> null, (gateway, batch) -> {
-  }), outlet, 0);
+  private final AttachedConnections connections = new AttachedConnections(log, 1, 2, () -> null, (gateway, batch) -> {
+  });
+  private final SessionLog events = new SessionLog(log, connections, outlet, 0);
 
   private LoggedEvent append(String type, String messageId) {
     return events.append(type, "{\"type\":\"" + type + "\",\"seq\":" + events.nextSeq() + "}", messageId, 0, null);
@@ -88,5 +91,24 @@ class SessionLogTest {
     assertThat(chunk.chunkContent()).isEqualTo("caf\u00e9 \"quoted\"\n");
     assertThat(other.json()).as("only chunks are rendered again").isSameAs(other.json());
     assertThat(SessionFrames.readChunk(live).content()).isEqualTo(chunk.chunkContent());
+  }
+
+  @Test
+  void aStoredChunkKeepsItsJsonUntilEveryConnectionWasSentIt() {
+    connections.open(new Attach("c1", 1, "gw", null, null, null, false), 0);
+    List<LoggedEvent> chunks = new ArrayList<>();
+    for (int index = 0; index < 4; index++) {
+      chunks.add(events.append(LoggedEvent.chunk(events.nextSeq(), "m", index, "t" + index)));
+    }
+    List<String> rendered = chunks.stream().map(LoggedEvent::json).toList();
+
+    events.stored(4);
+    assertThat(chunks.get(1).json()).as("sent (the window is 2): let go").isNotSameAs(rendered.get(1));
+    assertThat(chunks.get(2).json()).as("not sent yet: kept for the connection").isSameAs(rendered.get(2));
+    connections.credit(new Credit("c1", 1, 4, false), 10);
+    append(LoggedEvent.USER_MESSAGE, "u");
+    events.stored(5);
+    assertThat(chunks.get(3).json()).as("sent since, and stored: let go").isNotSameAs(rendered.get(3))
+        .isEqualTo(rendered.get(3));
   }
 }
