@@ -9,7 +9,7 @@ import io.streamchat.protocol.FrameBatch.Frame;
  *
  * <p>Chunks are most of a log, and a log lives as long as its session: every young collection
  * copies what a live answer's chunks hold. A chunk therefore keeps its rendered JSON only while it is
- * hot (delivered, published, stored) and drops it once Redis holds it ({@link #storedAway()}); a
+ * hot, until Redis holds it and every attached connection was sent it ({@link #releaseJson()}); a
  * replay renders it again from the chunk's text, to the same characters.
  */
 final class LoggedEvent {
@@ -85,8 +85,8 @@ final class LoggedEvent {
     return CHUNK.equals(type);
   }
 
-  /** Redis holds the event: a chunk that can render its JSON again lets it go. */
-  void storedAway() {
+  /** Nothing needs the rendered JSON at hand any more: a chunk that can render it again lets it go. */
+  void releaseJson() {
     if (content != null) {
       json = null;
     }

@@ -106,7 +106,7 @@ final class SessionLog {
     // lags (its window full) takes it from here later, and would have it rendered again.
     long compactTo = Math.min(storedSeq, connections.firstUnsentSeq() - 1);
     for (long event = Math.max(compactedSeq + 1, log.firstSeq()); event <= compactTo; event++) {
-      log.get(event).storedAway();
+      log.get(event).releaseJson();
     }
     compactedSeq = Math.max(compactedSeq, compactTo);
     log.trim(storedSeq);
