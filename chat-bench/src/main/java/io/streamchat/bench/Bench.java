@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -45,10 +46,11 @@ public final class Bench {
   static BenchResult run(BenchOptions options) throws Exception {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
     List<NodeProcess> nodes = new ArrayList<>();
-    try (EmbeddedRedis redis = EmbeddedRedis.start();
+    Path data = options.embedded() ? Files.createTempDirectory("bench-node-data") : null;
+    try (EmbeddedRedis redis = options.embedded() ? null : EmbeddedRedis.start();
          KafkaProcess kafka = options.audit() ? KafkaProcess.start() : null) {
       try {
-        return measure(options, vertx, redis, kafka, nodes);
+        return measure(options, vertx, redis, kafka, nodes, data);
       } finally {
         // The nodes stop before Redis and Kafka do, so that they hand their sessions off cleanly.
         for (NodeProcess node : nodes) {
@@ -58,14 +60,25 @@ public final class Bench {
       }
     } finally {
       vertx.close().await();
+      if (data != null) {
+        deleteTree(data);
+      }
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (var paths = Files.walk(root)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
     }
   }
 
   private static BenchResult measure(BenchOptions options, Vertx vertx, EmbeddedRedis redis, KafkaProcess kafka,
-                                     List<NodeProcess> nodes) throws Exception {
+                                     List<NodeProcess> nodes, Path data) throws Exception {
     FakeOpenAi ai = FakeOpenAi.start(vertx);
     ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
-    startNodes(options, redis, kafka, ai, nodes);
+    startNodes(options, redis, kafka, ai, nodes, data);
     BenchResult result = new BenchResult(options);
     result.machine = machine();
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
@@ -76,7 +89,7 @@ public final class Bench {
       ai.script(Script.tokens(50, Math.max(1, 1000 / options.rate())).stamped());
       BenchOptions warmup = new BenchOptions("stream", options.warmup(), 50, options.rate(), options.rampBatch(),
           options.nodes(), options.heap(), options.timeoutSec(), null, 0, options.audit(), 0, false, 1,
-          options.compression());
+          options.compression(), options.embedded());
       stream(warmup, client, nodes, redis, ai, new BenchResult(options));
       ai.script(Script.tokens(options.tokens(), Math.max(1, 1000 / options.rate())).stamped());
     }
@@ -99,11 +112,18 @@ public final class Bench {
   }
 
   private static void startNodes(BenchOptions options, EmbeddedRedis redis, KafkaProcess kafka, FakeOpenAi ai,
-                                 List<NodeProcess> nodes) throws Exception {
+                                 List<NodeProcess> nodes, Path data) throws Exception {
     int clusterPort = NodeProcess.freePortBlock(options.nodes());
     List<String> members = new ArrayList<>();
     for (int i = 0; i < options.nodes(); i++) {
       members.add("127.0.0.1:" + (clusterPort + i));
+    }
+    if (options.embedded()) {
+      Map<String, String> env = Map.of("CHAT_AI_PROVIDER", "openai", "CHAT_AI_BASE_URL", ai.baseUrl(),
+          "CHAT_DATA_DIR", data.toString());
+      List<String> jvm = extraJvmOptions(options, 0);
+      nodes.add(NodeProcess.start("bench-node1", env, jvm).awaitReady(1, Duration.ofSeconds(120)));
+      return;
     }
     for (int i = 0; i < options.nodes(); i++) {
       Map<String, String> env = new HashMap<>(Map.of(
@@ -122,22 +142,29 @@ public final class Bench {
       }
       List<String> jvm = new ArrayList<>(List.of("-Xmx" + options.heap(), "-Xms" + options.heap(),
           "-XX:+AlwaysPreTouch"));
-      String extra = System.getenv("BENCH_SERVER_JVM_OPTIONS");
-      if (extra != null && !extra.isBlank()) {
-        jvm.addAll(List.of(extra.trim().split("\\s+")));
-      }
+      jvm.addAll(extraJvmOptions(options, i));
       if (jvm.stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
         jvm.add("-XX:+UseG1GC");
-      }
-      if (options.jfr() != null) {
-        jvm.add("-XX:StartFlightRecording=filename=" + options.jfr().replace(".jfr", "-" + (i + 1) + ".jfr")
-            + ",settings=profile,dumponexit=true");
       }
       nodes.add(NodeProcess.start("bench-node" + (i + 1), env, jvm));
     }
     for (NodeProcess node : nodes) {
       node.awaitReady(options.nodes(), Duration.ofSeconds(90));
     }
+  }
+
+  /** {@code BENCH_SERVER_JVM_OPTIONS}, and the flight recording when one is asked for. */
+  private static List<String> extraJvmOptions(BenchOptions options, int node) {
+    List<String> jvm = new ArrayList<>();
+    String extra = System.getenv("BENCH_SERVER_JVM_OPTIONS");
+    if (extra != null && !extra.isBlank()) {
+      jvm.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    if (options.jfr() != null) {
+      jvm.add("-XX:StartFlightRecording=filename=" + options.jfr().replace(".jfr", "-" + (node + 1) + ".jfr")
+          + ",settings=profile,dumponexit=true");
+    }
+    return jvm;
   }
 
   private static List<BenchSession> sessions(BenchOptions options, Recorder latency, Recorder firstToken) {
@@ -175,7 +202,7 @@ public final class Bench {
       s.ask("benchmark question " + s.id);
     });
     long cpuBefore = cpu(nodes);
-    long redisCpuBefore = ProcessCpu.millis(redis.pid());
+    long redisCpuBefore = redisCpu(redis, nodes);
     long allocatedBefore = allocated(nodes);
     long start = System.nanoTime();
     connectAll(options, client, nodes, sessions, result);
@@ -183,7 +210,7 @@ public final class Bench {
     sampleMemoryWhile(done, options, nodes, result);
     result.wallSeconds = (System.nanoTime() - start) / 1e9;
     result.serverCpuPercent = 100.0 * (cpu(nodes) - cpuBefore) / (result.wallSeconds * 1000);
-    result.redisCpuPercent = 100.0 * (ProcessCpu.millis(redis.pid()) - redisCpuBefore) / (result.wallSeconds * 1000);
+    result.redisCpuPercent = 100.0 * (redisCpu(redis, nodes) - redisCpuBefore) / (result.wallSeconds * 1000);
     result.allocatedBytes = allocated(nodes) - allocatedBefore;
     result.latency = latency.getIntervalHistogram();
     result.firstToken = firstToken.getIntervalHistogram();
@@ -323,12 +350,18 @@ public final class Bench {
     return total;
   }
 
+  /** The nodes' CPU; a node with an embedded stack counts its child processes (Redis, PostgreSQL) too. */
   private static long cpu(List<NodeProcess> nodes) throws IOException {
     long total = 0;
     for (NodeProcess node : nodes) {
-      total += node.cpuMillis();
+      total += node.cpuMillisWithChildren();
     }
     return total;
+  }
+
+  /** The tool's Redis, or the one a node with an embedded stack runs as its child. */
+  private static long redisCpu(EmbeddedRedis redis, List<NodeProcess> nodes) throws IOException {
+    return redis != null ? ProcessCpu.millis(redis.pid()) : nodes.get(0).childCpuMillis("redis-server");
   }
 
   private static String machine() {

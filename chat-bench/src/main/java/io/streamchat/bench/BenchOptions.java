@@ -26,10 +26,15 @@ import java.util.List;
  *                    while, its JIT done, against one freshly started); each round is reported
  * @param compression {@code --compression on}: the clients offer permessage-deflate, as browsers and most WebSocket
  *                    libraries do (the server decides whether to accept it)
+ * @param embedded    {@code --stack embedded}: the node is started as the README's first command starts it, with only
+ *                    the provider set: its own embedded Redis, PostgreSQL and Kafka, the shipped JVM options and
+ *                    the JVM's default heap ({@code --heap} and {@code --audit} do not apply); its CPU is that of
+ *                    the whole process tree. {@code external} (default): the tool's Redis (and Kafka with
+ *                    {@code --audit on}), no durable tier, {@code --heap} fixed and touched
  */
 record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBatch, int nodes, String heap,
                     int timeoutSec, String jfr, int warmup, boolean audit, int largeAnswerTokens,
-                    boolean largeReaderStops, int rounds, boolean compression) {
+                    boolean largeReaderStops, int rounds, boolean compression, boolean embedded) {
 
   static BenchOptions parse(String[] args) {
     String mode = "stream";
@@ -47,6 +52,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     boolean stops = false;
     int rounds = 1;
     boolean compression = false;
+    String stack = "external";
     List<String> rest = new ArrayList<>(List.of(args));
     for (int i = 0; i + 1 < rest.size(); i += 2) {
       String value = rest.get(i + 1);
@@ -65,6 +71,7 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
         case "--large-answer" -> largeAnswer = Integer.parseInt(value);
         case "--rounds" -> rounds = Integer.parseInt(value);
         case "--compression" -> compression = "on".equals(value);
+        case "--stack" -> stack = value;
         case "--slow-reader" -> {
           largeAnswer = Integer.parseInt(value);
           stops = true;
@@ -75,7 +82,14 @@ record BenchOptions(String mode, int sessions, int tokens, int rate, int rampBat
     if (!List.of("stream", "idle", "storm").contains(mode)) {
       throw new IllegalArgumentException("--mode must be stream, idle or storm");
     }
+    if (!List.of("external", "embedded").contains(stack)) {
+      throw new IllegalArgumentException("--stack must be external or embedded");
+    }
+    boolean embedded = "embedded".equals(stack);
+    if (embedded && (nodes > 1 || audit)) {
+      throw new IllegalArgumentException("--stack embedded runs one node with its own Kafka: no --nodes, no --audit");
+    }
     return new BenchOptions(mode, sessions, tokens, rate, rampBatch, nodes, heap, timeout, jfr, warmup, audit,
-        largeAnswer, stops, Math.max(1, rounds), compression);
+        largeAnswer, stops, Math.max(1, rounds), compression, embedded);
   }
 }

@@ -19,7 +19,7 @@ public sealed interface DurableCommand {
     /** A conversation's title from its first question: the first line, at most 80 characters. */
     public static String titleOf(String content) {
       String line = content.strip().lines().findFirst().orElse("").strip();
-      return line.length() <= 80 ? line : line.substring(0, 80);
+      return Characters.first(line, 80);
     }
   }
 

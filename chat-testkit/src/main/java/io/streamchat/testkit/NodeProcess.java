@@ -6,6 +6,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -153,6 +154,34 @@ public final class NodeProcess implements AutoCloseable {
   /** CPU time used by the process so far (user + system), from /proc, in milliseconds. */
   public long cpuMillis() throws IOException {
     return ProcessCpu.millis(process.pid());
+  }
+
+  /** CPU time of the process and of every process it started (an embedded Redis, PostgreSQL), in milliseconds. */
+  public long cpuMillisWithChildren() throws IOException {
+    long total = cpuMillis();
+    for (ProcessHandle child : process.descendants().toList()) {
+      total += childMillis(child);
+    }
+    return total;
+  }
+
+  /** CPU time of the processes this one started whose command contains {@code name}, in milliseconds. */
+  public long childCpuMillis(String name) throws IOException {
+    long total = 0;
+    for (ProcessHandle child : process.descendants().toList()) {
+      if (child.info().command().orElse("").contains(name)) {
+        total += childMillis(child);
+      }
+    }
+    return total;
+  }
+
+  private static long childMillis(ProcessHandle child) throws IOException {
+    try {
+      return ProcessCpu.millis(child.pid());
+    } catch (NoSuchFileException exited) {
+      return 0;
+    }
   }
 
   /** Asks the JVM for a full GC (jcmd), so that heap use after it is what is live. */

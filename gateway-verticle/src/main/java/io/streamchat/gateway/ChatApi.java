@@ -2,6 +2,7 @@ package io.streamchat.gateway;
 
 import io.streamchat.protocol.JsonText;
 import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.Characters;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Identifiers;
 import io.streamchat.client.SessionClient;
@@ -65,7 +66,7 @@ final class ChatApi {
   Future<JsonObject> rename(String user, String rawSessionId, JsonObject body) {
     String sessionId = sessionId(rawSessionId);
     Object title = body.getValue("title");
-    if (!(title instanceof String text) || text.strip().isEmpty() || text.length() > MAX_TITLE_CHARS) {
+    if (!(title instanceof String text) || text.strip().isEmpty() || Characters.over(text.strip(), MAX_TITLE_CHARS)) {
       throw badRequest("title must be a string of 1 to " + MAX_TITLE_CHARS + " characters");
     }
     if (!JsonText.isWellFormed(text)) {

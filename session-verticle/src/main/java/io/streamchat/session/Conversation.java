@@ -57,7 +57,10 @@ final class Conversation {
     }
     if (message.isAssistant() && message.replyTo() != null) {
       MessageView question = messages.get(message.replyTo());
-      if (question != null && question.clientMessageId() != null) {
+      // A repeat of the question gets its original answer, not a regeneration or continuation of it.
+      MessageAccepted known = question == null || question.clientMessageId() == null ? null
+          : byClientMessageId.get(question.clientMessageId());
+      if (question != null && question.clientMessageId() != null && (known == null || known.replyMessageId() == null)) {
         byClientMessageId.put(question.clientMessageId(),
             new MessageAccepted(sessionId, question.messageId(), message.messageId()));
       }

@@ -6,6 +6,7 @@ import io.streamchat.protocol.RecoveryStatus;
 import io.streamchat.protocol.CacheCommand.Claimed;
 import io.streamchat.protocol.CacheCommand.StoredEvent;
 import io.streamchat.protocol.ChatException;
+import io.streamchat.protocol.Characters;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.FrameBatch.Frame;
@@ -191,7 +192,7 @@ final class SessionActor {
     if (send.content() == null || send.content().isEmpty()) {
       throw new ChatException(ErrorCode.BAD_REQUEST, "content must be a non-empty string");
     }
-    if (send.content().length() > settings.maxMessageChars()) {
+    if (Characters.over(send.content(), settings.maxMessageChars())) {
       throw new ChatException(ErrorCode.TOO_LARGE,
           "content exceeds the message limit of " + settings.maxMessageChars() + " characters");
     }

@@ -295,6 +295,15 @@ class SessionActorTest {
   }
 
   @Test
+  void theMessageLimitCountsCharactersNotUtf16Units() {
+    SessionActor actor = actor(100);
+    assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "\uD83D\uDE00".repeat(51), null)))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.TOO_LARGE));
+    assertThat(actor.send(new SendMessage(null, "u", "\uD83D\uDE00".repeat(50), null)).replyMessageId())
+        .as("50 emoji are 50 characters, though Java counts 100 units").isNotNull();
+  }
+
+  @Test
   void messagesAreRefusedWhileStreamingTooLongOrWhenStorageIsFarBehind() {
     SessionActor actor = actor(100);
     assertThatThrownBy(() -> actor.send(new SendMessage(null, "u", "x".repeat(51), null)))
@@ -441,6 +450,17 @@ class SessionActorTest {
     JsonObject start = effects.frames.stream().map(f -> new JsonObject(f.json()))
         .filter(e -> "stream_start".equals(e.getString("type"))).toList().get(1);
     assertThat(start.getString("reply_to")).isEqualTo(first.messageId());
+  }
+
+  @Test
+  void aRepeatedClientMessageIdGetsTheOriginalIdsAfterARegeneration() {
+    SessionActor actor = actor(100);
+    MessageAccepted first = actor.send(new SendMessage(null, "u", "q1", "c-1"));
+    finishWith(actor, first.replyMessageId(), "old");
+    MessageAccepted again = actor.regenerate(new Regenerate(null, "u", null, null));
+    finishWith(actor, again.replyMessageId(), "new");
+    assertThat(again.replyMessageId()).isNotEqualTo(first.replyMessageId());
+    assertThat(actor.send(new SendMessage(null, "u", "q1", "c-1"))).isEqualTo(first);
   }
 
   @Test
