@@ -46,9 +46,12 @@ final class BenchResult {
   String report() {
     StringBuilder out = new StringBuilder();
     out.append(String.format(Locale.ROOT, "machine: %s%n", machine));
-    out.append(String.format(Locale.ROOT, "run: mode=%s sessions=%d tokens=%d rate=%d/s nodes=%d heap=%s audit=%s "
+    out.append(String.format(Locale.ROOT, "run: mode=%s sessions=%d tokens=%d rate=%d/s nodes=%d %s "
         + "compression=%s%n", options.mode(), options.sessions(), options.tokens(), options.rate(), options.nodes(),
-        options.heap(), options.audit() ? "on" : "off", options.compression() ? "offered" : "off"));
+        options.embedded()
+            ? "stack=embedded (Redis, PostgreSQL and Kafka of the node's own; the JVM's default heap)"
+            : "heap=" + options.heap() + " audit=" + (options.audit() ? "on" : "off"),
+        options.compression() ? "offered" : "off"));
     switch (options.mode()) {
       case "idle" -> out.append(String.format(Locale.ROOT,
           "idle: connections=%d ramp=%.1fs heap_before=%.1fMB heap_after=%.1fMB per_connection=%.1fKB "

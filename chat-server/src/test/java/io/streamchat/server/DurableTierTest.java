@@ -106,6 +106,22 @@ class DurableTierTest {
   }
 
   @Test
+  void aConversationIsListedAndCanBeRenamedAsSoonAsItsFirstMessageIsAccepted() throws Exception {
+    node.ai.script(Script.tokens(3, 2));
+    for (int i = 0; i < 5; i++) {
+      String session = "at-once-" + i;
+      HttpResponse<String> sent = node.post("/api/chat",
+          new JsonObject().put("session_id", session).put("user_id", "cara").put("message", "first words " + i).encode());
+      assertThat(sent.statusCode()).isEqualTo(202);
+      JsonObject listed = conversation("cara", session);
+      assertThat(listed).as("listed right after the 202").isNotNull();
+      assertThat(listed.getString("title")).isEqualTo("first words " + i);
+      assertThat(patch("/api/sessions/" + session, "{\"title\":\"renamed " + i + "\"}").statusCode())
+          .as("renamed right after the 202").isEqualTo(200);
+    }
+  }
+
+  @Test
   void theListIsTheUsersNewestFirstAndItCanBeRenamedAndDeleted() throws Exception {
     node.ai.script(Script.tokens(3, 2));
     for (String session : List.of("list-a", "list-b")) {

@@ -32,6 +32,7 @@ import io.streamchat.protocol.SessionCommand.DeleteConversation;
 import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -71,6 +72,8 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
+  /** The longest a conversation's first message waits for PostgreSQL to list it before it is replied to. */
+  private static final long LISTED_WITHIN_MS = 1000;
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
@@ -592,10 +595,16 @@ public final class SessionVerticle extends VerticleBase {
             return;
           }
           long before = session.actor.lastSeq();
+          boolean hadConversation = session.actor.hasConversation();
           try {
             // Another user may have taken the session while the place was asked for.
             session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
-            message.reply(SessionCommands.execute(session.actor, message.body(), clusterNodeId));
+            Object accepted = SessionCommands.execute(session.actor, message.body(), clusterNodeId);
+            if (hadConversation || durableWrites == null) {
+              message.reply(accepted);
+            } else {
+              replyOnceListed(session, message, accepted);
+            }
           } catch (RuntimeException e) {
             replyFailure(session, message, e);
           } finally {
@@ -604,6 +613,21 @@ public final class SessionVerticle extends VerticleBase {
             }
           }
         });
+  }
+
+  /**
+   * The first message of a conversation is replied to once the durable tier lists it (or after
+   * {@link #LISTED_WITHIN_MS}, when PostgreSQL is slow or away), so that a client that lists its
+   * conversations after the reply finds it. Its answer streams meanwhile.
+   */
+  private void replyOnceListed(ActiveSession session, Message<SessionCommand> message, Object accepted) {
+    Promise<Void> listed = Promise.promise();
+    long timer = vertx.setTimer(LISTED_WITHIN_MS, t -> listed.tryComplete());
+    durableWrites.whenWritten(write -> write.sessionId().equals(session.id), () -> {
+      vertx.cancelTimer(timer);
+      listed.tryComplete();
+    });
+    listed.future().onComplete(v -> message.reply(accepted));
   }
 
   private void giveBack(ActiveSession session, String user) {

@@ -28,6 +28,8 @@ final class WriteBehind<T> {
   private final int maxPending;
   private final BiConsumer<Integer, Throwable> onFailure;
   private final ArrayDeque<T> pending = new ArrayDeque<>();
+  /** Each waits for items that are pending, so there are never more than the items accepted. */
+  private final List<Waiter<T>> waiters = new ArrayList<>();
   private List<T> inFlight;
   private boolean scheduled;
   private int failures;
@@ -62,6 +64,21 @@ final class WriteBehind<T> {
     return false;
   }
 
+  /**
+   * Runs {@code then} once no item that matches waits any more: at once when none does, else after
+   * the batch that writes the last of them. The caller bounds the wait (a sink that keeps failing).
+   */
+  void whenWritten(Predicate<T> match, Runnable then) {
+    if (anyPending(match)) {
+      waiters.add(new Waiter<>(match, then));
+    } else {
+      then.run();
+    }
+  }
+
+  private record Waiter<T>(Predicate<T> match, Runnable then) {
+  }
+
   /** Items not yet written, the batch in flight included. */
   int pending() {
     return pending.size();
@@ -76,6 +93,12 @@ final class WriteBehind<T> {
       scheduled = false;
       flush();
     });
+  }
+
+  private void releaseWaiters() {
+    List<Runnable> ready = new ArrayList<>();
+    waiters.removeIf(waiter -> !anyPending(waiter.match()) && ready.add(waiter.then()));
+    ready.forEach(Runnable::run);
   }
 
   private void flush() {
@@ -98,6 +121,7 @@ final class WriteBehind<T> {
           pending.pollFirst();
         }
         scheduleFlush(0);
+        releaseWaiters();
       } else {
         failures++;
         onFailure.accept(failures, failure);

@@ -41,6 +41,26 @@ class WriteBehindTest {
   }
 
   @Test
+  void aWaiterRunsOnceTheBatchThatWritesTheLastOfItsItemsSucceeded() {
+    List<String> ran = new ArrayList<>();
+    queue.whenWritten(item -> item == 9, () -> ran.add("nothing pending"));
+    assertThat(ran).containsExactly("nothing pending");
+    for (int i = 1; i <= 4; i++) {
+      queue.offer(i);
+    }
+    queue.whenWritten(item -> item == 4, () -> ran.add("4 written"));
+    runDue();
+    callbacks.get(0).accept(null);
+    assertThat(ran).as("4 is in the next batch").hasSize(1);
+    runDue();
+    callbacks.get(1).accept(new IllegalStateException("refused"));
+    assertThat(ran).as("a failed batch wrote nothing").hasSize(1);
+    runDue();
+    callbacks.get(2).accept(null);
+    assertThat(ran).containsExactly("nothing pending", "4 written");
+  }
+
+  @Test
   void itemsAreWrittenInOrderInBatchesOneAtATime() {
     for (int i = 1; i <= 4; i++) {
       queue.offer(i);
