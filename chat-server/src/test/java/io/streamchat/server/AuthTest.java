@@ -249,6 +249,16 @@ class AuthTest {
       assertThat(renewed.until("error").getString("code")).isEqualTo("unauthorized");
       assertThat(renewed.awaitClose(Duration.ofSeconds(5))).isEqualTo((short) 1008);
     }
+    for (String invalid : new String[] {"", "not-a-token"}) {
+      try (TestSocket socket = node.connect("session_id=renewed&access_token=" + token("carol", 600))) {
+        socket.next();
+        socket.send(new JsonObject().put("type", "auth"));
+        assertThat(socket.until("error").getString("code")).as("no token at all").isEqualTo("bad_request");
+        socket.send(new JsonObject().put("type", "auth").put("access_token", invalid));
+        assertThat(socket.until("error").getString("code")).as("token '%s'", invalid).isEqualTo("unauthorized");
+        assertThat(socket.awaitClose(Duration.ofSeconds(5))).isEqualTo((short) 1008);
+      }
+    }
   }
 
   @Test

@@ -91,9 +91,10 @@ sealed interface ClientFrame {
 
   private static ClientFrame auth(JsonObject json) {
     String token = string(json, "access_token", null);
-    if (token == null || token.isBlank()) {
+    if (token == null) {
       throw new IllegalArgumentException("access_token is required");
     }
+    // An empty token is a token that is not valid: unauthorized, as any other.
     return new Auth(token);
   }
 
