@@ -29,11 +29,15 @@ public final class NodeProcess implements AutoCloseable {
   private final Process process;
   public final Path log;
 
-  private NodeProcess(String nodeId, int httpPort, Process process, Path log) {
+  /** CHAT_DATA_DIR when set: servers the node embeds keep their files there. */
+  private final String dataDir;
+
+  private NodeProcess(String nodeId, int httpPort, Process process, Path log, String dataDir) {
     this.nodeId = nodeId;
     this.httpPort = httpPort;
     this.process = process;
     this.log = log;
+    this.dataDir = dataDir;
   }
 
   /**
@@ -64,7 +68,7 @@ public final class NodeProcess implements AutoCloseable {
     builder.environment().put("CHAT_NODE_ID", nodeId);
     builder.environment().put("CHAT_HTTP_PORT", Integer.toString(port));
     builder.environment().put("CHAT_HTTP_HOST", "127.0.0.1");
-    return new NodeProcess(nodeId, port, builder.start(), log);
+    return new NodeProcess(nodeId, port, builder.start(), log, env.get("CHAT_DATA_DIR"));
   }
 
   /** Waits until the node is ready and sees {@code members} cluster members. */
@@ -156,11 +160,25 @@ public final class NodeProcess implements AutoCloseable {
     return ProcessCpu.millis(process.pid());
   }
 
-  /** CPU time of the process and of every process it started (an embedded Redis, PostgreSQL), in milliseconds. */
+  /**
+   * CPU time of the process and of every process it started, in milliseconds: its children (an
+   * embedded Redis) and the servers that detached from it but keep their files in its CHAT_DATA_DIR
+   * (PostgreSQL's postmaster, which {@code pg_ctl} starts as a daemon, and its backends).
+   */
   public long cpuMillisWithChildren() throws IOException {
     long total = cpuMillis();
     for (ProcessHandle child : process.descendants().toList()) {
       total += childMillis(child);
+    }
+    if (dataDir != null) {
+      for (ProcessHandle server : ProcessHandle.allProcesses()
+          .filter(other -> other.info().commandLine().orElse("").contains(dataDir))
+          .filter(other -> other.parent().map(parent -> parent.pid() != process.pid()).orElse(true)).toList()) {
+        total += childMillis(server);
+        for (ProcessHandle child : server.descendants().toList()) {
+          total += childMillis(child);
+        }
+      }
     }
     return total;
   }
