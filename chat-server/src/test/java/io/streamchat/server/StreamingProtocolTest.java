@@ -251,6 +251,24 @@ class StreamingProtocolTest {
   }
 
   @Test
+  void theOwnersFirstFrameComesBeforeAnyReplyToFramesSentAtOnce() {
+    for (String cursor : new String[] {"", "&last_seq=0&epoch=none"}) {
+      for (int i = 0; i < 5; i++) {
+        try (TestSocket socket = node.connect("session_id=greeted-" + i + (cursor.isEmpty() ? "" : "-c") + cursor)) {
+          socket.send("{\"type\":\"ping\"}");
+          socket.send("{\"type\":\"heartbeat\"}");
+          socket.send("{\"type\":\"nonsense\"}");
+          assertThat(socket.next().getString("type")).as("first frame, cursor '%s'", cursor)
+              .isEqualTo(cursor.isEmpty() ? "history" : "recovery_status");
+          assertThat(socket.until("pong")).isNotNull();
+          assertThat(socket.until("heartbeat_ack")).isNotNull();
+          assertThat(socket.until("error").getString("code")).isEqualTo("bad_request");
+        }
+      }
+    }
+  }
+
+  @Test
   void heartbeatsAndPingsFloodedDuringAStreamAllGetWholeAcks() {
     node.ai.script(Script.tokens(300, 1));
     ChatFollower follower = new ChatFollower();

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -61,6 +62,10 @@ final class ClientConnection {
   private final String gatewayAddress;
   private final Runnable onClosed;
   private final ArrayDeque<Pending> commands = new ArrayDeque<>();
+  /** The gateway's own replies (type, JSON) until the owner's first frame is written; bounded by the command queue's size. */
+  private final List<String[]> heldReplies = new ArrayList<>();
+  /** The owner's first frame (history or recovery_status) is written. */
+  private boolean greeted;
   private final InboundMessages inbound;
   private boolean commandInFlight;
   private boolean closed;
@@ -156,9 +161,9 @@ final class ClientConnection {
   private void onText(String text) {
     ClientFrame frame = ClientFrame.parse(text);
     if (frame instanceof ClientFrame.Heartbeat) {
-      write("heartbeat_ack", ServerFrames.HEARTBEAT_ACK);
+      replyLocally("heartbeat_ack", ServerFrames.HEARTBEAT_ACK);
     } else if (frame instanceof ClientFrame.Ping) {
-      write("pong", ServerFrames.PONG);
+      replyLocally("pong", ServerFrames.PONG);
     } else if (frame instanceof ClientFrame.Message message) {
       submit(new SessionCommand.SendMessage(id, userId, message.content(), message.clientMessageId(),
           id + "/" + ++messagesSent), "message");
@@ -179,7 +184,7 @@ final class ClientConnection {
   }
 
   private void badFrame(String message, String ref) {
-    writeError(ErrorCode.BAD_REQUEST, message, ref);
+    replyLocally("error", ErrorReplies.frame(ErrorCode.BAD_REQUEST, message, ref));
     if (++badFrames > settings.maxBadFrames()) {
       close(ErrorCode.BAD_REQUEST.closeCode(), "too many bad frames");
     }
@@ -190,7 +195,7 @@ final class ClientConnection {
       return;
     }
     if (commands.size() >= settings.maxQueuedCommands()) {
-      writeError(ErrorCode.RATE_LIMITED, "too many frames waiting; slow down", ref);
+      replyLocally("error", ErrorReplies.frame(ErrorCode.RATE_LIMITED, "too many frames waiting; slow down", ref));
       return;
     }
     commands.addLast(new Pending(command, ref));
@@ -266,7 +271,8 @@ final class ClientConnection {
   /** A new token for this socket: it must be valid and name the same user, or the socket is closed. */
   private void renew(String token) {
     if (!tokens.enabled()) {
-      writeError(ErrorCode.BAD_REQUEST, "authentication is off on this server; no token is needed", "auth");
+      replyLocally("error", ErrorReplies.frame(ErrorCode.BAD_REQUEST, "authentication is off on this server; no token is needed",
+          "auth"));
       return;
     }
     tokens.verify(token).onComplete(result -> {
@@ -281,7 +287,7 @@ final class ClientConnection {
       }
       expiresAtMs = result.result().expiresAtMs();
       scheduleExpiry();
-      write("auth_ack", ServerFrames.authAck(expiresAtMs));
+      replyLocally("auth_ack", ServerFrames.authAck(expiresAtMs));
     });
   }
 
@@ -327,6 +333,11 @@ final class ClientConnection {
         lastSeq = frame.seq();
       }
       write(frame.type(), seq, frame.json());
+      if (!greeted) {
+        greeted = true;
+        heldReplies.forEach(held -> write(held[0], held[1]));
+        heldReplies.clear();
+      }
     }
     if (batch.liveSinceMicros() > 0) {
       deliveryLatency.record(Math.max(0, WallClock.micros() - batch.liveSinceMicros()), TimeUnit.MICROSECONDS);
@@ -389,6 +400,19 @@ final class ClientConnection {
   }
 
   // ---- the transport ----
+
+  /**
+   * A reply of the gateway's own (pong, heartbeat_ack, auth_ack, a refused frame) waits for the
+   * owner's first frame, which the protocol puts first ({@code history} or {@code recovery_status}).
+   * A client that floods frames before it is beyond the queue's bound gets its replies at once.
+   */
+  private void replyLocally(String type, String json) {
+    if (greeted || heldReplies.size() >= settings.maxQueuedCommands()) {
+      write(type, json);
+    } else {
+      heldReplies.add(new String[] {type, json});
+    }
+  }
 
   private void writeError(ErrorCode code, String message, String ref) {
     write("error", ErrorReplies.frame(code, message, ref));
