@@ -600,7 +600,7 @@ public final class SessionVerticle extends VerticleBase {
             // Another user may have taken the session while the place was asked for.
             session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
             Object accepted = SessionCommands.execute(session.actor, message.body(), clusterNodeId);
-            if (hadConversation || durableWrites == null) {
+            if (hadConversation || durableWrites == null || !fromApi(message.body())) {
               message.reply(accepted);
             } else {
               replyOnceListed(session, message, accepted);
@@ -616,9 +616,18 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   /**
-   * The first message of a conversation is replied to once the durable tier lists it (or after
-   * {@link #LISTED_WITHIN_MS}, when PostgreSQL is slow or away), so that a client that lists its
-   * conversations after the reply finds it. Its answer streams meanwhile.
+   * A message sent over the HTTP API (or {@code chat.api}): its client sees the reply. A socket's
+   * client sees the message's events instead, and its next frame waits for the reply, so a cancel
+   * sent right after the message must not wait for PostgreSQL.
+   */
+  private static boolean fromApi(SessionCommand command) {
+    return command instanceof SessionCommand.SendMessage send && send.connectionId() == null;
+  }
+
+  /**
+   * The first message of a conversation sent over the API is replied to once the durable tier lists
+   * it (or after {@link #LISTED_WITHIN_MS}, when PostgreSQL is slow or away), so that a client that
+   * lists its conversations after the 202 finds it. Its answer streams meanwhile.
    */
   private void replyOnceListed(ActiveSession session, Message<SessionCommand> message, Object accepted) {
     Promise<Void> listed = Promise.promise();
