@@ -207,9 +207,17 @@ class AuthTest {
             new DeliveryOptions().addHeader("authorization", "Bearer " + token("alice", 600)))
         .await(10, TimeUnit.SECONDS).body();
     assertThat(history.getJsonArray("messages")).hasSize(2);
+
+    JsonObject asText = new JsonObject().put("action", "history").put("session_id", "bus-owned");
+    String alice = token("alice", 600);
+    assertThat(busFailure(asText.encode(), alice)).as("the request as JSON text").isEqualTo(200);
+    assertThat(busFailure(asText.toBuffer(), alice)).as("the request as JSON bytes").isEqualTo(200);
+    assertThat(busFailure("not json", alice)).as("text that is not JSON").isEqualTo(400);
+    assertThat(busFailure("[1,2]", alice)).as("JSON that is not an object").isEqualTo(400);
+    assertThat(busFailure(42, alice)).as("a number").isEqualTo(400);
   }
 
-  private static int busFailure(JsonObject request, String bearer) {
+  private static int busFailure(Object request, String bearer) {
     DeliveryOptions options = new DeliveryOptions();
     if (bearer != null) {
       options.addHeader("authorization", "Bearer " + bearer);

@@ -97,7 +97,7 @@ class DeploymentFilesTest {
     String readme = read("README.md");
     Pattern setting = Pattern.compile("\\b(CHAT_[A-Z0-9_]+)\\b");
     Set<String> undocumented = new TreeSet<>();
-    for (String file : List.of("docker-compose.yml", "docker-compose.cluster.yml", "deploy/kubernetes/chat.yaml",
+    for (String file : List.of("docker-compose.yml", "docker-compose.single.yml", "deploy/kubernetes/chat.yaml",
         "deploy/kubernetes/backends-secret.example.yaml", "Dockerfile")) {
       Matcher matcher = setting.matcher(read(file));
       while (matcher.find()) {
@@ -124,7 +124,7 @@ class DeploymentFilesTest {
     }
     assertThat((Integer) pod.get("terminationGracePeriodSeconds")).isGreaterThanOrEqualTo(30);
 
-    for (String compose : List.of("docker-compose.yml", "docker-compose.cluster.yml")) {
+    for (String compose : List.of("docker-compose.yml", "docker-compose.single.yml")) {
       @SuppressWarnings("unchecked")
       Map<String, Map<String, Object>> services = (Map<String, Map<String, Object>>)
           ((Map<?, ?>) yamlDocuments(compose).get(0)).get("services");

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The cluster shape of docker-compose.cluster.yml on loopback: the same jar three times behind
+ * The cluster shape of docker-compose.yml on loopback: the same jar three times behind
  * nginx, with the compose file's nginx configuration (round robin, no stickiness, WebSocket
  * upgrade). A rolling restart of every node while 50 clients stream answers back to back through
  * nginx: every answer completes exactly, no client sees an error frame, and /metrics, scraped from

@@ -24,6 +24,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PfxOptions;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -98,8 +99,8 @@ public final class GatewayVerticle extends VerticleBase {
         connection.deliver(message.body());
       }
     });
-    MessageConsumer<JsonObject> chatApi = vertx.eventBus().consumer(Addresses.API, message ->
-        apiRequest(message.headers(), message.body()).onComplete(result -> {
+    MessageConsumer<Object> chatApi = vertx.eventBus().consumer(Addresses.API, message ->
+        apiRequest(message.headers(), apiBody(message.body())).onComplete(result -> {
           if (result.succeeded()) {
             message.reply(result.result());
           } else {
@@ -424,6 +425,22 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   /** A {@code chat.api} request: its token in the {@code authorization} header or an {@code access_token} field. */
+  /** A {@code chat.api} request as a JSON object, whether it came as one, as its text or as its bytes; else null. */
+  private static JsonObject apiBody(Object body) {
+    try {
+      if (body instanceof JsonObject json) {
+        return json;
+      } else if (body instanceof String text) {
+        return new JsonObject(text);
+      } else if (body instanceof Buffer bytes) {
+        return new JsonObject(bytes);
+      }
+    } catch (DecodeException notAnObject) {
+      // A 400 below.
+    }
+    return null;
+  }
+
   private Future<JsonObject> apiRequest(MultiMap headers, JsonObject body) {
     if (body == null) {
       return Future.failedFuture(ChatApi.badRequest("the request must be a JSON object"));
