@@ -251,6 +251,30 @@ class StreamingProtocolTest {
   }
 
   @Test
+  void anAnswerWhoseSocketsAllClosedGoesOnToItsEnd() throws Exception {
+    node.ai.script(Script.tokens(40, 20));
+    String answer;
+    try (TestSocket first = node.connect("session_id=unattended");
+         TestSocket second = node.connect("session_id=unattended")) {
+      first.next();
+      second.next();
+      first.send(message("go on without me", null));
+      answer = second.until("stream_start").getString("message_id");
+      second.until("chunk");
+    }
+    long deadline = System.currentTimeMillis() + 10_000;
+    JsonObject stored;
+    do {
+      Thread.sleep(100);
+      JsonArray messages = node.history("unattended").getJsonArray("messages");
+      stored = messages.getJsonObject(messages.size() - 1);
+    } while (!"completed".equals(stored.getString("status")) && System.currentTimeMillis() < deadline);
+    assertThat(stored.getString("message_id")).isEqualTo(answer);
+    assertThat(stored.getString("status")).as("nobody was connected; only cancel stops an answer").isEqualTo("completed");
+    assertThat(stored.getString("content")).isEqualTo(expectedAnswer(40));
+  }
+
+  @Test
   void theOwnersFirstFrameComesBeforeAnyReplyToFramesSentAtOnce() {
     for (String cursor : new String[] {"", "&last_seq=0&epoch=none"}) {
       for (int i = 0; i < 5; i++) {
