@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.streamchat.testkit.ChatFollower;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
+import io.streamchat.testkit.PrometheusText;
 import io.streamchat.testkit.TestSocket;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.UpgradeRejectedException;
@@ -293,7 +294,7 @@ class StreamingProtocolTest {
   }
 
   @Test
-  void heartbeatsAndPingsFloodedDuringAStreamAllGetWholeAcks() {
+  void heartbeatsAndPingsFloodedDuringAStreamAllGetWholeAcks() throws Exception {
     node.ai.script(Script.tokens(300, 1));
     ChatFollower follower = new ChatFollower();
     try (TestSocket socket = node.connect("session_id=flood", follower)) {
@@ -316,6 +317,10 @@ class StreamingProtocolTest {
       }
       assertThat(heartbeats).isEqualTo(150);
       assertThat(pongs).isEqualTo(150);
+      String metrics = node.get("/metrics").body();
+      assertThat(metrics).contains("chat_connection_writes_off_event_loop_total");
+      assertThat(PrometheusText.parse(metrics).sum("chat_connection_writes_off_event_loop_total"))
+          .as("every frame, the owner's and the gateway's own, written by the connection's event loop").isZero();
       assertThat(socket.malformed()).isEmpty();
       assertThat(follower.violations()).isEmpty();
       assertThat(follower.messages().values().stream().filter(m -> m.role.equals("assistant")).findFirst().orElseThrow()

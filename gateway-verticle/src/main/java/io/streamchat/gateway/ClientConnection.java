@@ -1,6 +1,5 @@
 package io.streamchat.gateway;
 
-import io.micrometer.core.instrument.Timer;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.InternalFailure;
@@ -83,14 +82,17 @@ final class ClientConnection {
   private long ownerFence = -1;
   private String ownerNode;
   private boolean probeInFlight;
-  private final Timer deliveryLatency;
+  private final ConnectionMeters meters;
+  /** The gateway's event loop, where the connection was opened: the only thread that writes to it. */
+  private final Thread eventLoop;
   /** Counts this socket's attachments; the owner ignores repeats of one and progress of another. */
   private int generation;
 
   ClientConnection(String id, String sessionId, AccessTokens.Caller caller, ClientTransport transport,
                    GatewaySettings settings, SessionClient sessions, String gatewayAddress, AccessTokens tokens,
-                   Vertx vertx, Timer deliveryLatency, Runnable onClosed) {
-    this.deliveryLatency = deliveryLatency;
+                   Vertx vertx, ConnectionMeters meters, Runnable onClosed) {
+    this.meters = meters;
+    this.eventLoop = Thread.currentThread();
     this.id = id;
     this.sessionId = sessionId;
     this.userId = caller.userId();
@@ -340,7 +342,7 @@ final class ClientConnection {
       }
     }
     if (batch.liveSinceMicros() > 0) {
-      deliveryLatency.record(Math.max(0, WallClock.micros() - batch.liveSinceMicros()), TimeUnit.MICROSECONDS);
+      meters.deliveryLatency().record(Math.max(0, WallClock.micros() - batch.liveSinceMicros()), TimeUnit.MICROSECONDS);
     }
     credit();
   }
@@ -429,6 +431,11 @@ final class ClientConnection {
   private void write(String type, long seq, String json) {
     if (closed || closing || transport.isClosed()) {
       return;
+    }
+    if (Thread.currentThread() != eventLoop) {
+      meters.offContextWrites().increment();
+      LOG.atError().addKeyValue("session_id", sessionId)
+          .log("Session {}: a {} frame was written to connection {} off its event loop", sessionId, type, id);
     }
     transport.write(type, seq, epoch, json);
     lastWriteMs = System.currentTimeMillis();

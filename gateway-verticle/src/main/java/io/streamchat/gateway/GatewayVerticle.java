@@ -1,6 +1,5 @@
 package io.streamchat.gateway;
 
-import io.micrometer.core.instrument.Timer;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.CacheCommand;
@@ -55,7 +54,7 @@ public final class GatewayVerticle extends VerticleBase {
   private final Map<String, ClientConnection> connections = new HashMap<>();
   /** Open connections by transport, read by the metrics scrape on another thread. */
   private final Map<ClientTransport.Kind, AtomicInteger> openConnections = new EnumMap<>(ClientTransport.Kind.class);
-  private Timer deliveryLatency;
+  private ConnectionMeters connectionMeters;
   private static final String CALLER = "caller";
 
   private GatewaySettings settings;
@@ -90,8 +89,10 @@ public final class GatewayVerticle extends VerticleBase {
       openConnections.put(kind, open);
       metrics.gauge("chat_connections", "Open client connections, by transport", open::get, "transport", kind.label());
     }
-    deliveryLatency = metrics.latency("chat_chunk_delivery",
-        "From a token given by the AI provider to its chunk written to a client connection (live delivery)");
+    connectionMeters = new ConnectionMeters(metrics.latency("chat_chunk_delivery",
+        "From a token given by the AI provider to its chunk written to a client connection (live delivery)"),
+        metrics.counter("chat_connection_writes_off_event_loop_total",
+            "Frames written to a client connection off its event loop (always 0: socket writes are serialized)"));
     address = Addresses.gateway(settings.nodeId(), UUID.randomUUID().toString());
     MessageConsumer<FrameBatch> frames = vertx.eventBus().consumer(address, message -> {
       ClientConnection connection = connections.get(message.body().connectionId());
@@ -360,7 +361,7 @@ public final class GatewayVerticle extends VerticleBase {
     AtomicInteger open = openConnections.get(transport.kind());
     open.incrementAndGet();
     ClientConnection connection = new ClientConnection(id, sessionId, admitted.caller(), transport, settings,
-        sessions, address, tokens, vertx, deliveryLatency, () -> {
+        sessions, address, tokens, vertx, connectionMeters, () -> {
           connections.remove(id);
           open.decrementAndGet();
           admitted.release().run();
