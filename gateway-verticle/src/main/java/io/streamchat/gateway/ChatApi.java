@@ -65,15 +65,15 @@ final class ChatApi {
   /** Renames a conversation: its entry. */
   Future<JsonObject> rename(String user, String rawSessionId, JsonObject body) {
     String sessionId = sessionId(rawSessionId);
-    Object title = body.getValue("title");
-    if (!(title instanceof String text) || text.strip().isEmpty() || Characters.over(text.strip(), MAX_TITLE_CHARS)) {
+    String title = body.getValue("title") instanceof String text ? text.strip() : "";
+    if (title.isEmpty() || Characters.over(title, MAX_TITLE_CHARS)) {
       throw badRequest("title must be a string of 1 to " + MAX_TITLE_CHARS + " characters");
     }
-    if (!JsonText.isWellFormed(text)) {
+    if (!JsonText.isWellFormed(title)) {
       throw badRequest("title must be Unicode text: it holds a lone surrogate");
     }
     return authorize(user, sessionId)
-        .compose(v -> durableTier(new DurableCommand.Rename(sessionId, text.strip())))
+        .compose(v -> durableTier(new DurableCommand.Rename(sessionId, title)))
         .map(reply -> entry((DurableCommand.ConversationEntry) reply));
   }
 

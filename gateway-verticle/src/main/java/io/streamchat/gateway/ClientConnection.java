@@ -273,8 +273,8 @@ final class ClientConnection {
   /** A new token for this socket: it must be valid and name the same user, or the socket is closed. */
   private void renew(String token) {
     if (!tokens.enabled()) {
-      replyLocally("error", ErrorReplies.frame(ErrorCode.BAD_REQUEST, "authentication is off on this server; no token is needed",
-          "auth"));
+      replyLocally("error",
+          ErrorReplies.frame(ErrorCode.BAD_REQUEST, "authentication is off on this server; no token is needed", "auth"));
       return;
     }
     tokens.verify(token).onComplete(result -> {
@@ -433,7 +433,7 @@ final class ClientConnection {
       return;
     }
     if (Thread.currentThread() != eventLoop) {
-      meters.offContextWrites().increment();
+      meters.offEventLoopWrites().increment();
       LOG.atError().addKeyValue("session_id", sessionId)
           .log("Session {}: a {} frame was written to connection {} off its event loop", sessionId, type, id);
     }

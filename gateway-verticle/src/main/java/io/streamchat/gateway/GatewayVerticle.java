@@ -14,6 +14,7 @@ import io.streamchat.protocol.Metrics;
 import io.streamchat.client.SessionClient;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpMethod;
@@ -23,7 +24,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PfxOptions;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -425,7 +425,6 @@ public final class GatewayVerticle extends VerticleBase {
     return tokens.userFor(ctx.get(CALLER), user);
   }
 
-  /** A {@code chat.api} request: its token in the {@code authorization} header or an {@code access_token} field. */
   /** A {@code chat.api} request as a JSON object, whether it came as one, as its text or as its bytes; else null. */
   private static JsonObject apiBody(Object body) {
     try {
@@ -442,6 +441,7 @@ public final class GatewayVerticle extends VerticleBase {
     return null;
   }
 
+  /** A {@code chat.api} request: its token in the {@code authorization} header or an {@code access_token} field. */
   private Future<JsonObject> apiRequest(MultiMap headers, JsonObject body) {
     if (body == null) {
       return Future.failedFuture(ChatApi.badRequest("the request must be a JSON object"));

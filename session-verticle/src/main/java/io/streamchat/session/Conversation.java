@@ -57,12 +57,11 @@ final class Conversation {
     }
     if (message.isAssistant() && message.replyTo() != null) {
       MessageView question = messages.get(message.replyTo());
+      String repeatable = question == null ? null : question.clientMessageId();
+      MessageAccepted known = repeatable == null ? null : byClientMessageId.get(repeatable);
       // A repeat of the question gets its original answer, not a regeneration or continuation of it.
-      MessageAccepted known = question == null || question.clientMessageId() == null ? null
-          : byClientMessageId.get(question.clientMessageId());
-      if (question != null && question.clientMessageId() != null && (known == null || known.replyMessageId() == null)) {
-        byClientMessageId.put(question.clientMessageId(),
-            new MessageAccepted(sessionId, question.messageId(), message.messageId()));
+      if (repeatable != null && (known == null || known.replyMessageId() == null)) {
+        byClientMessageId.put(repeatable, new MessageAccepted(sessionId, question.messageId(), message.messageId()));
       }
     }
     Iterator<MessageView> oldest = messages.values().iterator();
