@@ -2,13 +2,15 @@ package io.streamchat.session;
 
 import io.vertx.core.Future;
 import io.vertx.core.shareddata.AsyncMap;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
  * The cluster-wide lease that makes one session verticle the only candidate owner of a session. A
  * lease names its holder: the holder's cluster node id, then a suffix unique to the verticle
- * instance. It is valid while that node is a cluster member; the lease of a departed member is
+ * instance, then the number of the attempt that took it. It is valid while that node is a cluster member; the lease of a departed member is
  * taken over with a compare-and-set, so that two nodes racing for it end with one holder. (Writes
  * are fenced in Redis as well: the lease decides who claims, the fencing token who may write.)
  */
@@ -31,6 +33,13 @@ final class LeaseKeeper {
   private final LeaseMap leases;
   private final Predicate<String> isMember;
   private final String holder;
+  /**
+   * The value of this keeper's latest attempt at each session's lease, until released. Every
+   * attempt writes a value of its own, so that the release of an attempt that timed out (and may
+   * still land late in the cluster) can never remove the lease a later attempt took.
+   */
+  private final Map<String, String> attempts = new HashMap<>();
+  private long attemptCount;
 
   /**
    * @param isMember      whether a cluster node id is a member now
@@ -40,7 +49,7 @@ final class LeaseKeeper {
   LeaseKeeper(LeaseMap leases, Predicate<String> isMember, String clusterNodeId, String instanceId) {
     this.leases = leases;
     this.isMember = isMember;
-    this.holder = clusterNodeId + SEPARATOR + instanceId;
+    this.holder = clusterNodeId + SEPARATOR + instanceId + SEPARATOR;
   }
 
   /**
@@ -66,24 +75,30 @@ final class LeaseKeeper {
     };
   }
 
-  /** Takes the session's lease, unless a live member holds it; a lease this keeper holds already counts as taken. */
+  /**
+   * Takes the session's lease, unless a live member holds it. A lease this keeper took in an earlier
+   * attempt (one whose caller gave up, but which landed) is taken over by this one.
+   */
   Future<Outcome> acquire(String sessionId) {
-    return leases.putIfAbsent(sessionId, holder).compose(current -> {
-      if (current == null || current.equals(holder)) {
+    String attempt = holder + (++attemptCount);
+    attempts.put(sessionId, attempt);
+    return leases.putIfAbsent(sessionId, attempt).compose(current -> {
+      if (current == null) {
         return Future.succeededFuture(Outcome.ACQUIRED);
       }
-      if (isMember.test(nodeOf(current))) {
+      if (!current.startsWith(holder) && isMember.test(nodeOf(current))) {
         return Future.succeededFuture(Outcome.HELD_ELSEWHERE);
       }
-      // The holder's node left the cluster: take the lease over, unless another node just did.
-      return leases.replaceIfPresent(sessionId, current, holder)
+      // Its node left the cluster, or it is this keeper's own earlier attempt: take it over, unless another node just did.
+      return leases.replaceIfPresent(sessionId, current, attempt)
           .map(replaced -> replaced ? Outcome.ACQUIRED : Outcome.HELD_ELSEWHERE);
     });
   }
 
-  /** Gives the lease back, if this keeper still holds it. */
+  /** Gives the lease back, if this keeper's latest attempt at it still holds it. */
   Future<Boolean> release(String sessionId) {
-    return leases.removeIfPresent(sessionId, holder);
+    String attempt = attempts.remove(sessionId);
+    return attempt == null ? Future.succeededFuture(false) : leases.removeIfPresent(sessionId, attempt);
   }
 
   private static String nodeOf(String holder) {

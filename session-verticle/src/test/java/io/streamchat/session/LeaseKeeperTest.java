@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamchat.session.LeaseKeeper.Outcome;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
@@ -18,6 +21,9 @@ class LeaseKeeperTest {
   private final Set<String> members = new HashSet<>(Set.of("node-a", "node-b"));
   /** Runs before a compare-and-set: another node racing for the same lease. */
   private Runnable beforeReplace = () -> { };
+  /** Removals held back, as calls to a hung member are, until they are run. */
+  private boolean delayRemoves;
+  private final List<Runnable> delayedRemoves = new ArrayList<>();
 
   private final LeaseKeeper.LeaseMap leases = new LeaseKeeper.LeaseMap() {
     @Override
@@ -33,7 +39,12 @@ class LeaseKeeperTest {
 
     @Override
     public Future<Boolean> removeIfPresent(String sessionId, String holder) {
-      return Future.succeededFuture(map.remove(sessionId, holder));
+      if (!delayRemoves) {
+        return Future.succeededFuture(map.remove(sessionId, holder));
+      }
+      Promise<Boolean> removed = Promise.promise();
+      delayedRemoves.add(() -> removed.complete(map.remove(sessionId, holder)));
+      return removed.future();
     }
   };
 
@@ -50,7 +61,7 @@ class LeaseKeeperTest {
     LeaseKeeper a = keeper("node-a", "1");
     assertThat(acquire(a, "s")).isEqualTo(Outcome.ACQUIRED);
     assertThat(acquire(a, "s")).isEqualTo(Outcome.ACQUIRED);
-    assertThat(map).containsEntry("s", "node-a|1");
+    assertThat(map.get("s")).startsWith("node-a|1|");
   }
 
   @Test
@@ -61,7 +72,7 @@ class LeaseKeeperTest {
     assertThat(acquire(b, "s")).isEqualTo(Outcome.HELD_ELSEWHERE);
     members.remove("node-a");
     assertThat(acquire(b, "s")).isEqualTo(Outcome.ACQUIRED);
-    assertThat(map).containsEntry("s", "node-b|1");
+    assertThat(map.get("s")).startsWith("node-b|1|");
   }
 
   @Test
@@ -70,10 +81,22 @@ class LeaseKeeperTest {
     LeaseKeeper b = keeper("node-b", "1");
     LeaseKeeper c = keeper("node-c", "1");
     members.add("node-c");
-    beforeReplace = () -> map.put("s", "node-c|1");
+    beforeReplace = () -> map.put("s", "node-c|1|1");
     assertThat(acquire(b, "s")).as("node c took it over first").isEqualTo(Outcome.HELD_ELSEWHERE);
     beforeReplace = () -> { };
     assertThat(acquire(c, "s")).isEqualTo(Outcome.ACQUIRED);
+  }
+
+  @Test
+  void aLateReleaseOfAFailedAttemptNeverRemovesTheLeaseOfALaterOne() {
+    LeaseKeeper a = keeper("node-a", "1");
+    assertThat(acquire(a, "s")).as("the first attempt, whose activation then fails").isEqualTo(Outcome.ACQUIRED);
+    delayRemoves = true;
+    a.release("s");
+    assertThat(acquire(a, "s")).as("the next attempt, while the release is on its way").isEqualTo(Outcome.ACQUIRED);
+    delayedRemoves.forEach(Runnable::run);
+    assertThat(map.get("s")).as("the lease of the next attempt stays").startsWith("node-a|1|");
+    assertThat(acquire(keeper("node-b", "1"), "s")).isEqualTo(Outcome.HELD_ELSEWHERE);
   }
 
   @Test
