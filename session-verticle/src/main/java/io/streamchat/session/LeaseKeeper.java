@@ -10,9 +10,10 @@ import java.util.function.Predicate;
 /**
  * The cluster-wide lease that makes one session verticle the only candidate owner of a session. A
  * lease names its holder: the holder's cluster node id, then a suffix unique to the verticle
- * instance, then the number of the attempt that took it. It is valid while that node is a cluster member; the lease of a departed member is
- * taken over with a compare-and-set, so that two nodes racing for it end with one holder. (Writes
- * are fenced in Redis as well: the lease decides who claims, the fencing token who may write.)
+ * instance, then the number of the attempt that took it. It is valid while that node is a cluster
+ * member; the lease of a departed member is taken over with a compare-and-set, so that two nodes
+ * racing for it end with one holder. (Writes are fenced in Redis as well: the lease decides who
+ * claims, the fencing token who may write.)
  */
 final class LeaseKeeper {
 
@@ -89,10 +90,20 @@ final class LeaseKeeper {
       if (!current.startsWith(holder) && isMember.test(nodeOf(current))) {
         return Future.succeededFuture(Outcome.HELD_ELSEWHERE);
       }
-      // Its node left the cluster, or it is this keeper's own earlier attempt: take it over, unless another node just did.
+      // Its node left the cluster, or it is this keeper's own earlier attempt: take it over,
+      // unless another node just did.
       return leases.replaceIfPresent(sessionId, current, attempt)
           .map(replaced -> replaced ? Outcome.ACQUIRED : Outcome.HELD_ELSEWHERE);
+    }).onSuccess(outcome -> {
+      if (outcome == Outcome.HELD_ELSEWHERE) {
+        attempts.remove(sessionId, attempt);
+      }
     });
+  }
+
+  /** Sessions whose lease this keeper holds or is taking: no more than it owns and activates. */
+  int attemptsHeld() {
+    return attempts.size();
   }
 
   /** Gives the lease back, if this keeper's latest attempt at it still holds it. */

@@ -28,7 +28,7 @@ final class WriteBehind<T> {
   private final int maxPending;
   private final BiConsumer<Integer, Throwable> onFailure;
   private final ArrayDeque<T> pending = new ArrayDeque<>();
-  /** Each waits for items that are pending, so there are never more than the items accepted. */
+  /** Each waits for pending items of its own (a conversation's first message): no more than the items accepted. */
   private final List<Waiter<T>> waiters = new ArrayList<>();
   private List<T> inFlight;
   private boolean scheduled;

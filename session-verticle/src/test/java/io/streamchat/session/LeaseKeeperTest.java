@@ -106,7 +106,10 @@ class LeaseKeeperTest {
     acquire(a, "s");
     assertThat(otherInstance.release("s").result()).isFalse();
     assertThat(acquire(otherInstance, "s")).as("another instance of a live node holds it").isEqualTo(Outcome.HELD_ELSEWHERE);
+    assertThat(otherInstance.attemptsHeld()).as("an attempt that found it held keeps nothing").isZero();
+    assertThat(a.attemptsHeld()).isEqualTo(1);
     assertThat(a.release("s").result()).isTrue();
     assertThat(map).doesNotContainKey("s");
+    assertThat(a.attemptsHeld()).isZero();
   }
 }
