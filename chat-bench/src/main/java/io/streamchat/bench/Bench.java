@@ -1,6 +1,7 @@
 package io.streamchat.bench;
 
 import io.streamchat.cache.EmbeddedRedis;
+import io.streamchat.protocol.LocalServers;
 import io.streamchat.testkit.FakeOpenAi;
 import io.streamchat.testkit.FakeOpenAi.Script;
 import io.streamchat.testkit.KafkaProcess;
@@ -17,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -61,15 +61,7 @@ public final class Bench {
     } finally {
       vertx.close().await();
       if (data != null) {
-        deleteTree(data);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (var paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
+        LocalServers.deleteTree(data);
       }
     }
   }
@@ -113,17 +105,17 @@ public final class Bench {
 
   private static void startNodes(BenchOptions options, EmbeddedRedis redis, KafkaProcess kafka, FakeOpenAi ai,
                                  List<NodeProcess> nodes, Path data) throws Exception {
-    int clusterPort = NodeProcess.freePortBlock(options.nodes());
-    List<String> members = new ArrayList<>();
-    for (int i = 0; i < options.nodes(); i++) {
-      members.add("127.0.0.1:" + (clusterPort + i));
-    }
     if (options.embedded()) {
       Map<String, String> env = Map.of("CHAT_AI_PROVIDER", "openai", "CHAT_AI_BASE_URL", ai.baseUrl(),
           "CHAT_DATA_DIR", data.toString());
       List<String> jvm = extraJvmOptions(options, 0);
       nodes.add(NodeProcess.start("bench-node1", env, jvm).awaitReady(1, Duration.ofSeconds(120)));
       return;
+    }
+    int clusterPort = NodeProcess.freePortBlock(options.nodes());
+    List<String> members = new ArrayList<>();
+    for (int i = 0; i < options.nodes(); i++) {
+      members.add("127.0.0.1:" + (clusterPort + i));
     }
     for (int i = 0; i < options.nodes(); i++) {
       Map<String, String> env = new HashMap<>(Map.of(
