@@ -245,9 +245,9 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   public static int freePort() throws IOException {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
+    // Below the kernel's ephemeral range, like the cluster ports: a node binds its HTTP port seconds
+    // after it was chosen, and an outbound connection (Hazelcast, Redis) could take an ephemeral one meanwhile.
+    return freePortBlock(1);
   }
 
   @Override
