@@ -16,10 +16,14 @@ public sealed interface DurableCommand {
   record Write(String sessionId, String userId, String messageId, String messageJson, String title,
                boolean streaming, long atMs) {
 
-    /** A conversation's title from its first question: the first line, at most 80 characters. */
+    /**
+     * A conversation's title from its first question: the first line, at most 80 characters. A
+     * U+0000 in it becomes U+FFFD: PostgreSQL's text cannot hold it (the message itself is stored
+     * as JSON, where it is escaped).
+     */
     public static String titleOf(String content) {
       String line = content.strip().lines().findFirst().orElse("").strip();
-      return Characters.first(line, 80);
+      return Characters.first(line, 80).replace('\u0000', '\uFFFD');
     }
   }
 

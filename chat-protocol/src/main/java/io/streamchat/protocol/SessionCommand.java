@@ -75,8 +75,17 @@ public sealed interface SessionCommand {
   record DeleteConversation(String userId) implements SessionCommand, ForUser {
   }
 
-  /** {@code messageId} null means the answer streaming now. */
-  record Cancel(String connectionId, String messageId, String userId) implements SessionCommand, ForUser {
+  /**
+   * {@code messageId} null means the answer streaming now. {@code times}: how many times in a row
+   * the connection sent this cancel (its gateway joins a burst into one command); each is
+   * acknowledged, the later ones as any repeated cancel is. Below 1 counts as 1.
+   */
+  record Cancel(String connectionId, String messageId, String userId, int times) implements SessionCommand, ForUser {
+
+    /** The same cancel, sent once more. */
+    public Cancel repeated() {
+      return new Cancel(connectionId, messageId, userId, times + 1);
+    }
   }
 
   /** The compat {@code reconnect} frame of a connection. */

@@ -27,5 +27,6 @@ class CharactersTest {
   void aTitleIsTheFirstLineCutTo80Characters() {
     assertThat(DurableCommand.Write.titleOf("\n  first line  \nsecond")).isEqualTo("first line");
     assertThat(DurableCommand.Write.titleOf(EMOJI.repeat(90))).isEqualTo(EMOJI.repeat(80));
+    assertThat(DurableCommand.Write.titleOf("a\u0000b")).as("PostgreSQL text cannot hold U+0000").isEqualTo("a\uFFFDb");
   }
 }

@@ -161,6 +161,42 @@ class DurableTierTest {
     assertThat(delete("/api/sessions/never-was").statusCode()).isEqualTo(404);
   }
 
+  @Test
+  void textWithUPlus0000IsKeptAndHoldsUpNoOtherConversation() throws Exception {
+    node.ai.script(Script.tokens(3, 2));
+    try (TestSocket socket = node.connect("session_id=nul-1&user_id=dana", new ChatFollower())) {
+      socket.next();
+      socket.send(message("before\u0000after", null));
+      assertThat(socket.until("user_message").getString("content")).isEqualTo("before\u0000after");
+      assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
+    }
+    assertThat(awaitConversation("dana", "nul-1", 2).getString("title"))
+        .as("PostgreSQL text cannot hold U+0000: the title shows U+FFFD").isEqualTo("before\uFFFDafter");
+    try (TestSocket socket = node.connect("session_id=nul-2&user_id=dana", new ChatFollower())) {
+      socket.next();
+      ask(socket, "the next conversation");
+    }
+    awaitConversation("dana", "nul-2", 2);
+    assertThat(node.history("nul-1").getJsonArray("messages").getJsonObject(0).getString("content"))
+        .isEqualTo("before\u0000after");
+    HttpResponse<String> renamed = patch("/api/sessions/nul-1", "{\"title\":\"a\\u0000b\"}");
+    assertThat(renamed.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(renamed.body()).getJsonObject("error").getString("code")).isEqualTo("bad_request");
+  }
+
+  @Test
+  void deletingASessionWithNoConversationIs404AndChangesNothing() throws Exception {
+    try (TestSocket open = node.connect("session_id=empty-1&user_id=erin", new ChatFollower())) {
+      String epoch = open.next().getString("epoch");
+      HttpResponse<String> deleted = delete("/api/sessions/empty-1?user_id=erin");
+      assertThat(deleted.statusCode()).isEqualTo(404);
+      assertThat(new JsonObject(deleted.body()).getJsonObject("error").getString("code")).isEqualTo("not_found");
+      open.send(new JsonObject().put("type", "ping"));
+      assertThat(open.next().getString("type")).as("the socket stays open, told nothing").isEqualTo("pong");
+      assertThat(node.history("empty-1").getString("epoch")).as("the same conversation").isEqualTo(epoch);
+    }
+  }
+
   private static HttpResponse<String> patch(String path, String body) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port + path))
         .header("content-type", "application/json").method("PATCH", HttpRequest.BodyPublishers.ofString(body)).build(),

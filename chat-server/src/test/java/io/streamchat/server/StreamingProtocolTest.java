@@ -12,6 +12,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -168,6 +169,9 @@ class StreamingProtocolTest {
     }
     assertThatThrownBy(() -> node.connect("session_id=bad%20id"))
         .satisfies(e -> assertThat(rootStatus(e)).isEqualTo(400));
+    HttpResponse<String> plain = node.get("/ws/chat?session_id=epochs");
+    assertThat(plain.statusCode()).as("no upgrade asked for").isEqualTo(400);
+    assertThat(new JsonObject(plain.body()).getJsonObject("error").getString("code")).isEqualTo("bad_request");
   }
 
   private static int rootStatus(Throwable e) {
@@ -212,17 +216,20 @@ class StreamingProtocolTest {
       socket.send(message("long one", null));
       String messageId = socket.until("stream_start").getString("message_id");
       socket.until("chunk");
-      for (int i = 0; i < 10; i++) {
+      // More than the frames a connection may have waiting (CHAT_WS_MAX_QUEUED_COMMANDS): every cancel is acknowledged.
+      int cancels = 200;
+      for (int i = 0; i < cancels; i++) {
         socket.send(new JsonObject().put("type", "cancel").put("message_id", messageId));
       }
       List<JsonObject> frames = new java.util.ArrayList<>();
-      while (frames.stream().filter(f -> "cancel_ack".equals(f.getString("type"))).count() < 10) {
+      while (frames.stream().filter(f -> "cancel_ack".equals(f.getString("type"))).count() < cancels) {
         frames.add(socket.next());
+        assertThat(frames.get(frames.size() - 1).getString("type")).isNotEqualTo("error");
       }
       List<JsonObject> acks = frames.stream().filter(f -> "cancel_ack".equals(f.getString("type"))).toList();
       assertThat(acks.get(0).getString("status")).isEqualTo("cancelling");
       int total = acks.get(0).getInteger("total_chunks");
-      assertThat(acks.subList(1, 10)).allSatisfy(ack -> {
+      assertThat(acks.subList(1, cancels)).allSatisfy(ack -> {
         assertThat(ack.getString("status")).isEqualTo("already_cancelled");
         assertThat(ack.getInteger("total_chunks")).isEqualTo(total);
       });
@@ -233,8 +240,14 @@ class StreamingProtocolTest {
       assertThat(complete.getString("status")).isEqualTo("cancelled");
       assertThat(complete.getInteger("total_chunks")).isEqualTo(total);
       assertThat(frames).noneMatch(f -> "error".equals(f.getString("type")));
-      socket.send("{\"type\":\"cancel\",\"message_id\":null}");
-      assertThat(socket.until("cancel_ack").getString("status")).isEqualTo("not_found");
+      for (int i = 0; i < cancels; i++) {
+        socket.send("{\"type\":\"cancel\",\"message_id\":null}");
+      }
+      for (int i = 0; i < cancels; i++) {
+        JsonObject ack = socket.next();
+        assertThat(ack.getString("type")).isEqualTo("cancel_ack");
+        assertThat(ack.getString("status")).as("nothing streams").isEqualTo("not_found");
+      }
       long deadline = System.currentTimeMillis() + 1000;
       while (node.ai.closedEarly() == closedBefore && System.currentTimeMillis() < deadline) {
         Thread.sleep(10);

@@ -13,6 +13,7 @@ import io.streamchat.protocol.DurableCommand.Load;
 import io.streamchat.protocol.DurableCommand.Rename;
 import io.streamchat.protocol.DurableCommand.Save;
 import io.streamchat.protocol.DurableCommand.Saved;
+import io.streamchat.protocol.DurableCommand.Write;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
@@ -42,6 +43,7 @@ public final class DurableVerticle extends VerticleBase {
   private int maxMessages;
   private Counter writes;
   private Counter failures;
+  private Counter refusedWrites;
   private Counter saves;
   private Counter saveFailures;
 
@@ -57,6 +59,8 @@ public final class DurableVerticle extends VerticleBase {
     Metrics metrics = Metrics.of(vertx);
     writes = metrics.counter("chat_db_writes_total", "Conversation changes written to PostgreSQL");
     failures = metrics.counter("chat_db_failures_total", "PostgreSQL requests that failed");
+    refusedWrites = metrics.counter("chat_db_refused_writes_total",
+        "Conversation changes PostgreSQL refuses for their data, skipped so that the others are written");
     saves = metrics.storeWrites(Metrics.Store.POSTGRES, true);
     saveFailures = metrics.storeWrites(Metrics.Store.POSTGRES, false);
     return Migrations.apply(pool).compose(v -> Nearest.ready(Nearest.consumers(vertx, Addresses.DURABLE, this::handle)));
@@ -80,7 +84,7 @@ public final class DurableVerticle extends VerticleBase {
     DurableCommand command = message.body();
     Future<?> result;
     if (command instanceof Save save) {
-      result = store.save(save.writes()).map(Saved::new).onComplete(saved -> {
+      result = store.save(save.writes(), this::refused).map(Saved::new).onComplete(saved -> {
         if (saved.succeeded()) {
           writes.increment(saved.result().count());
           saves.increment();
@@ -108,7 +112,15 @@ public final class DurableVerticle extends VerticleBase {
       }
       failures.increment();
       LOG.warn("PostgreSQL {} failed: {}", command.getClass().getSimpleName(), failure.toString());
-      message.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+      ErrorCode code = PostgresStore.refusesData(failure) ? ErrorCode.BAD_REQUEST : ErrorCode.UNAVAILABLE;
+      message.fail(code.httpStatus(), code.wire());
     });
+  }
+
+  private void refused(Write write, Throwable failure) {
+    refusedWrites.increment();
+    LOG.atError().addKeyValue("session_id", write.sessionId())
+        .log("PostgreSQL refuses a change to conversation {} (message {}), which is skipped; the conversation's "
+            + "other changes are written: {}", write.sessionId(), write.messageId(), failure.toString());
   }
 }

@@ -4,6 +4,7 @@ import io.streamchat.protocol.DurableCommand.ConversationEntry;
 import io.streamchat.protocol.DurableCommand.StoredConversation;
 import io.streamchat.protocol.DurableCommand.Write;
 import io.vertx.core.Future;
+import io.vertx.sqlclient.DatabaseException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Conversations and their finished messages in PostgreSQL. Writes are idempotent: a message is
@@ -41,6 +43,35 @@ final class PostgresStore {
 
   PostgresStore(Pool pool) {
     this.pool = pool;
+  }
+
+  /**
+   * Writes in order, in one transaction. When PostgreSQL refuses the data of one of them (it could
+   * never store it as it is), the writes are saved one by one instead, and each refused write is
+   * handed to {@code refused} and skipped: one bad write must not hold up every later one.
+   * Completes with the number of writes stored.
+   */
+  Future<Integer> save(List<Write> writes, BiConsumer<Write, Throwable> refused) {
+    return save(writes).recover(failure -> {
+      if (!refusesData(failure)) {
+        return Future.failedFuture(failure);
+      }
+      if (writes.size() == 1) {
+        refused.accept(writes.get(0), failure);
+        return Future.succeededFuture(0);
+      }
+      Future<Integer> stored = Future.succeededFuture(0);
+      for (Write write : writes) {
+        stored = stored.compose(count -> save(List.of(write), refused).map(one -> count + one));
+      }
+      return stored;
+    });
+  }
+
+  /** Whether PostgreSQL refused the data itself (SQLSTATE class 22, such as U+0000 in text): no retry can store it. */
+  static boolean refusesData(Throwable failure) {
+    return failure instanceof DatabaseException database && database.getSqlState() != null
+        && database.getSqlState().startsWith("22");
   }
 
   /** Writes in order, in one transaction. */

@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamchat.protocol.DurableCommand.ConversationEntry;
 import io.streamchat.protocol.DurableCommand.StoredConversation;
 import io.streamchat.protocol.DurableCommand.Write;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,6 +96,25 @@ class PostgresStoreTest {
     assertThat(store.delete("list-1").await()).isFalse();
     assertThat(store.load("list-1", 10).await().found()).isFalse();
     assertThat(store.list("alice", 50, 0).await()).extracting(ConversationEntry::sessionId).doesNotContain("list-1");
+  }
+
+  @Test
+  void aWritePostgresqlRefusesIsSkippedAndTheOthersAreStored() {
+    Write refusedTitle = new Write("bad-1", "alice", "x1", "{\"message_id\":\"x1\"}", "a\u0000b", true, 5_100);
+    List<Write> refused = new ArrayList<>();
+    int stored = store.save(List.of(user("bad-0", "x0", "before", 5_000), refusedTitle, answer("bad-0", "x2", 5_200)),
+        (write, failure) -> refused.add(write)).await();
+    assertThat(stored).isEqualTo(2);
+    assertThat(refused).containsExactly(refusedTitle);
+    assertThat(store.load("bad-0", 10).await().messages()).hasSize(2);
+    assertThat(store.load("bad-1", 10).await().found()).isFalse();
+
+    Write escaped = user("bad-2", "x3", "a\\u0000b", 5_300);
+    assertThat(store.save(List.of(escaped), (write, failure) -> refused.add(write)).await())
+        .as("U+0000 escaped in a message's JSON is stored").isEqualTo(1);
+    Throwable renaming = store.rename("bad-2", "a\u0000b", 5_400)
+        .transform(result -> Future.succeededFuture(result.cause())).await();
+    assertThat(PostgresStore.refusesData(renaming)).as("%s", renaming).isTrue();
   }
 
   @Test

@@ -72,6 +72,9 @@ final class ChatApi {
     if (!JsonText.isWellFormed(title)) {
       throw badRequest("title must be Unicode text: it holds a lone surrogate");
     }
+    if (title.indexOf('\u0000') >= 0) {
+      throw badRequest("title must not hold U+0000");
+    }
     return authorize(user, sessionId)
         .compose(v -> durableTier(new DurableCommand.Rename(sessionId, title)))
         .map(reply -> entry((DurableCommand.ConversationEntry) reply));
@@ -200,7 +203,7 @@ final class ChatApi {
   Future<JsonObject> cancel(String user, JsonObject body) {
     String sessionId = sessionId(body.getValue("session_id"));
     String messageId = optionalString(body, "message_id");
-    return sessions.<SessionReply.CancelResult>request(sessionId, new SessionCommand.Cancel(null, messageId, user))
+    return sessions.<SessionReply.CancelResult>request(sessionId, new SessionCommand.Cancel(null, messageId, user, 1))
         .map(result -> {
           JsonObject reply = new JsonObject();
           if (result.messageId() != null) {

@@ -20,6 +20,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -175,7 +176,7 @@ final class ClientConnection {
     } else if (frame instanceof ClientFrame.Continue request) {
       submit(new SessionCommand.Continue(id, userId, request.messageId(), id + "/" + ++messagesSent), "continue");
     } else if (frame instanceof ClientFrame.Cancel cancel) {
-      submit(new SessionCommand.Cancel(id, cancel.messageId(), userId), "cancel");
+      submit(new SessionCommand.Cancel(id, cancel.messageId(), userId, 1), "cancel");
     } else if (frame instanceof ClientFrame.Reconnect reconnect) {
       submit(new SessionCommand.Reconnect(id, reconnect.messageId(), reconnect.lastChunkIndex()), "reconnect");
     } else if (frame instanceof ClientFrame.Auth auth) {
@@ -192,11 +193,25 @@ final class ClientConnection {
     }
   }
 
+  /**
+   * Queues a frame's command for the owner. The protocol acknowledges every cancel, so a cancel is
+   * never refused for the queue's sake: a repeat of the cancel queued last joins it (up to the queue's
+   * bound of repeats), and another may take one place over the bound.
+   */
   private void submit(SessionCommand command, String ref) {
     if (closed) {
       return;
     }
-    if (commands.size() >= settings.maxQueuedCommands()) {
+    Pending queued = commands.peekLast();
+    if (command instanceof SessionCommand.Cancel cancel && queued != null
+        && queued.command() instanceof SessionCommand.Cancel last && Objects.equals(last.messageId(), cancel.messageId())
+        && last.times() < settings.maxQueuedCommands()) {
+      commands.pollLast();
+      commands.addLast(new Pending(last.repeated(), ref));
+      return;
+    }
+    int bound = settings.maxQueuedCommands() + (command instanceof SessionCommand.Cancel ? 1 : 0);
+    if (commands.size() >= bound) {
       replyLocally("error", ErrorReplies.frame(ErrorCode.RATE_LIMITED, "too many frames waiting; slow down", ref));
       return;
     }

@@ -37,6 +37,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.UUID;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.function.BiFunction;
 import org.slf4j.Logger;
@@ -229,6 +230,10 @@ public final class GatewayVerticle extends VerticleBase {
 
   private void upgrade(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
+    if (!isWebSocketUpgrade(request)) {
+      refuse(ctx, ErrorCode.BAD_REQUEST, "this path opens a WebSocket: send Connection: Upgrade and Upgrade: websocket");
+      return;
+    }
     String sessionId = sessionIdOf(ctx);
     if (sessionId == null) {
       return;
@@ -280,6 +285,12 @@ public final class GatewayVerticle extends VerticleBase {
           admitted.release().run();
           LOG.debug("WebSocket upgrade failed: {}", e.toString());
         }));
+  }
+
+  private static boolean isWebSocketUpgrade(HttpServerRequest request) {
+    String connection = request.getHeader("connection");
+    return "websocket".equalsIgnoreCase(request.getHeader("upgrade")) && connection != null
+        && connection.toLowerCase(Locale.ROOT).contains("upgrade");
   }
 
   /**

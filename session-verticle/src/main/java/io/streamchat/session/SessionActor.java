@@ -297,7 +297,16 @@ final class SessionActor {
     }
   }
 
+  /** Cancels as many times as the connection asked; the result is the first one's. */
   CancelResult cancel(Cancel cancel) {
+    CancelResult first = cancelOnce(cancel);
+    for (int repeat = 1; repeat < cancel.times(); repeat++) {
+      cancelOnce(cancel);
+    }
+    return first;
+  }
+
+  private CancelResult cancelOnce(Cancel cancel) {
     touch();
     Answer answer = answers.current();
     String messageId = cancel.messageId() != null ? cancel.messageId() : answer == null ? null : answer.messageId;

@@ -467,8 +467,30 @@ public final class SessionVerticle extends VerticleBase {
    * and Redis forgets it last (which also fences this owner out). The id then starts afresh.
    */
   private void deleteConversation(ActiveSession session, Message<SessionCommand> request) {
+    if (session.actor.hasConversation()) {
+      deleteConversation(session, request, true);
+      return;
+    }
+    // Nothing said here yet: unless the durable tier has the conversation, the reply is not_found and
+    // nothing changes (the sockets stay, the epoch too).
+    Future<Boolean> stored = !settings.durable() ? Future.succeededFuture(false)
+        : Nearest.<DurableCommand.StoredConversation>request(vertx, Addresses.DURABLE,
+            new DurableCommand.Load(session.id), requestOptions).map(reply -> reply.body().found());
+    stored.onComplete(result -> {
+      if (result.failed()) {
+        request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
+      } else if (!result.result()) {
+        request.reply(new SessionReply.Deleted(false));
+      } else if (sessions.get(session.id) == session && !session.closing) {
+        deleteConversation(session, request, false);
+      } else {
+        request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
+      }
+    });
+  }
+
+  private void deleteConversation(ActiveSession session, Message<SessionCommand> request, boolean held) {
     session.closing = true;
-    boolean held = session.actor.hasConversation();
     session.actor.abandonAnswer();
     for (Connection connection : session.actor.detachAll()) {
       vertx.eventBus().send(connection.gatewayAddress, FrameBatch.deleted(connection.id, session.fence));

@@ -207,7 +207,7 @@ class SessionActorTest {
     assertThat(actor.streaming()).isTrue();
     assertThat(actor.wouldStartAnswer(first)).as("a repeat").isFalse();
     assertThat(actor.wouldStartAnswer(new SendMessage(null, "u", "again", null, "r-2"))).as("busy").isFalse();
-    actor.cancel(new Cancel(null, answer, null));
+    actor.cancel(new Cancel(null, answer, null, 1));
     assertThat(effects.answersEnded).containsExactly("u");
     assertThat(actor.wouldStartAnswer(first)).as("a repeat, after the end").isFalse();
     assertThat(actor.wouldStartAnswer(new Regenerate(null, "u", null, "r-3"))).isTrue();
@@ -230,8 +230,8 @@ class SessionActorTest {
     actor.attach(attach("c1", null, null));
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
     actor.tokens(new Tokens(answer, 0, List.of("a", "b", "c"), "bridge", runOf(answer)));
-    assertThat(actor.cancel(new Cancel("c1", answer, null)).status()).isEqualTo(CancelStatus.CANCELLING);
-    assertThat(actor.cancel(new Cancel("c1", answer, null)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
+    assertThat(actor.cancel(new Cancel("c1", answer, null, 1)).status()).isEqualTo(CancelStatus.CANCELLING);
+    assertThat(actor.cancel(new Cancel("c1", answer, null, 1)).status()).isEqualTo(CancelStatus.ALREADY_CANCELLED);
     assertThat(actor.tokens(new Tokens(answer, 3, List.of("late"), "bridge", runOf(answer))).streaming()).isFalse();
     for (int credit = 3; credit <= 30; credit += 3) {
       actor.credit(new Credit("c1", 0, credit, false));
@@ -365,13 +365,13 @@ class SessionActorTest {
   void commandsOfAConnectionNotAttachedHereAreRepliedNotAttachedSoThatItsGatewayAttachesFirst() {
     SessionActor actor = actor(100);
     String answer = actor.send(new SendMessage(null, "u", "hi", null)).replyMessageId();
-    assertThatThrownBy(() -> SessionCommands.execute(actor, new Cancel("elsewhere", answer, null), "node-a"))
+    assertThatThrownBy(() -> SessionCommands.execute(actor, new Cancel("elsewhere", answer, null, 1), "node-a"))
         .isInstanceOfSatisfying(ChatException.class, refusal -> assertThat(
             io.streamchat.protocol.InternalFailure.NOT_ATTACHED.is(refusal.toReplyException())).isTrue());
     assertThat(actor.streaming()).as("nothing was cancelled").isTrue();
     assertThat(SessionCommands.execute(actor, attach("c1", null, null), "node-a"))
         .isEqualTo(new io.streamchat.protocol.SessionReply.Attached(actor.fence(), "node-a"));
-    assertThat(SessionCommands.execute(actor, new Cancel("c1", answer, null), "node-a"))
+    assertThat(SessionCommands.execute(actor, new Cancel("c1", answer, null, 1), "node-a"))
         .extracting(result -> ((io.streamchat.protocol.SessionReply.CancelResult) result).status())
         .isEqualTo(CancelStatus.CANCELLING);
   }
@@ -478,7 +478,7 @@ class SessionActorTest {
     MessageAccepted question = actor.send(new SendMessage(null, "u", "q1", null));
     String cut = question.replyMessageId();
     actor.tokens(new Tokens(cut, 0, List.of("Hello", " wor"), "bridge", runOf(cut)));
-    actor.cancel(new Cancel(null, cut, null));
+    actor.cancel(new Cancel(null, cut, null, 1));
     MessageAccepted more = actor.continueAnswer(new Continue(null, "u", null, null));
     Recorder.Generation generation = effects.generations.get(1);
     assertThat(generation.prefix()).isEqualTo("Hello wor");
