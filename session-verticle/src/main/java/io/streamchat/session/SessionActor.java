@@ -87,7 +87,9 @@ final class SessionActor {
 
   /**
    * Whether the command would start a new answer now: it is no repeat and nothing streams. Only then
-   * is the user's cluster-wide limit asked; a repeat is answered and a busy session refused without it.
+   * is the user's cluster-wide limit asked; a repeat is answered and a busy session refused without it,
+   * and a regenerate or continue that cannot be carried out is refused here (thrown), as it would be
+   * when run.
    */
   boolean wouldStartAnswer(SessionCommand command) {
     if (answers.current() != null) {
@@ -96,9 +98,18 @@ final class SessionActor {
     if (command instanceof SendMessage send) {
       return conversation.repeatedMessage(send.requestId(), send.clientMessageId()) == null;
     } else if (command instanceof Regenerate regenerate) {
-      return conversation.repeatedRegeneration(regenerate.requestId(), regenerate.clientMessageId()) == null;
+      if (conversation.repeatedRegeneration(regenerate.requestId(), regenerate.clientMessageId()) != null) {
+        return false;
+      }
+      // A request that cannot be carried out is refused as such, before any limit is counted.
+      questionToAnswerAgain();
+      return true;
     } else if (command instanceof Continue request) {
-      return conversation.repeatedRequest(request.requestId()) == null;
+      if (conversation.repeatedRequest(request.requestId()) != null) {
+        return false;
+      }
+      continuation(request);
+      return true;
     }
     return false;
   }
@@ -226,10 +237,7 @@ final class SessionActor {
       return new MessageAccepted(sessionId, answer.replyTo, answer.messageId);
     }
     requireIdle();
-    MessageView question = conversation.lastQuestion();
-    if (question == null) {
-      throw new ChatException(ErrorCode.NOT_FOUND, "this session has no message to answer again");
-    }
+    MessageView question = questionToAnswerAgain();
     answers.admit(userId != null ? userId : regenerate.userId());
     MessageAccepted accepted = answers.start(question.messageId(), null, regenerate.clientMessageId(), "", now());
     answerStreaming();
@@ -249,6 +257,28 @@ final class SessionActor {
       return repeated;
     }
     requireIdle();
+    Continuation continuation = continuation(request);
+    answers.admit(userId != null ? userId : request.userId());
+    MessageAccepted accepted = answers.start(continuation.target().replyTo(), continuation.target().messageId(), null,
+        continuation.prefix(), now());
+    answerStreaming();
+    conversation.requestAccepted(accepted, request.requestId());
+    return accepted;
+  }
+
+  private MessageView questionToAnswerAgain() {
+    MessageView question = conversation.lastQuestion();
+    if (question == null) {
+      throw new ChatException(ErrorCode.NOT_FOUND, "this session has no message to answer again");
+    }
+    return question;
+  }
+
+  /** The answer a continuation goes on from (the end of its chain) and its text so far. */
+  private record Continuation(MessageView target, String prefix) {
+  }
+
+  private Continuation continuation(Continue request) {
     String targetId = request.messageId() != null ? request.messageId() : latestAnswerId();
     MessageView target = conversation.get(targetId);
     if (target == null) {
@@ -272,11 +302,7 @@ final class SessionActor {
       throw new ChatException(ErrorCode.BAD_REQUEST, "this answer is as long as an answer may be ("
           + settings.maxAnswerChars() + " characters); it cannot be continued");
     }
-    answers.admit(userId != null ? userId : request.userId());
-    MessageAccepted accepted = answers.start(target.replyTo(), target.messageId(), null, prefix, now());
-    answerStreaming();
-    conversation.requestAccepted(accepted, request.requestId());
-    return accepted;
+    return new Continuation(target, prefix);
   }
 
   /** The conversation list shows an answer streaming (one that answers no new user message). */

@@ -201,6 +201,11 @@ class SessionActorTest {
   @Test
   void onlyANewAnswerAsksTheUsersLimitAndItsEndGivesThePlaceBack() {
     SessionActor actor = actor(3);
+    assertThatThrownBy(() -> actor.wouldStartAnswer(new Regenerate(null, "u", null, "r-0")))
+        .as("nothing to answer again: refused as such, before the user's limit is asked")
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.NOT_FOUND));
+    assertThatThrownBy(() -> actor.wouldStartAnswer(new Continue(null, "u", null, "r-00")))
+        .satisfies(e -> assertThat(((ChatException) e).code()).isEqualTo(ErrorCode.NOT_FOUND));
     SendMessage first = new SendMessage(null, "u", "hi", "c-1", "r-1");
     assertThat(actor.wouldStartAnswer(first)).isTrue();
     String answer = actor.send(first).replyMessageId();
