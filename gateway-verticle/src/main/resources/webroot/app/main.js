@@ -20,6 +20,8 @@ const THEMES = ['system', 'light', 'dark'];
 const MAX_FRAME_BYTES = 60 * 1024;
 const MESSAGE_TOO_BIG = 1009;
 const phoneLayout = window.matchMedia('(max-width: 760px)');
+// A conversation whose first message was blank has an empty title until renamed.
+const shownTitle = entry => entry.title || 'New chat';
 const touchKeyboard = window.matchMedia('(pointer: coarse)');
 
 const STATE_TEXT = {
@@ -758,7 +760,7 @@ class ChatApp {
   showTitle() {
     const entry = this.conversations.find(c => c.session_id === this.conversation.sessionId);
     const first = this.conversation.messages.find(m => m.role === 'user');
-    const title = entry ? entry.title : first ? first.content.split('\n')[0].slice(0, 80) : 'New chat';
+    const title = (entry ? entry.title : first ? first.content.trim().split('\n')[0].trim().slice(0, 80) : '') || 'New chat';
     if ($('conversation-title').textContent !== title) {
       $('conversation-title').textContent = title;
       document.title = title === 'New chat' ? 'Chat' : title + ' · Chat';
@@ -944,14 +946,14 @@ class ChatApp {
     } else {
       open.removeAttribute('aria-current');
     }
-    item.querySelector('.conversation-title').textContent = entry.title;
+    item.querySelector('.conversation-title').textContent = shownTitle(entry);
     const streaming = active ? this.conversation.streaming() !== null : entry.streaming;
     item.querySelector('.streaming-badge').hidden = !streaming;
     const rename = item.querySelector('.rename');
     const remove = item.querySelector('.delete');
     rename.hidden = remove.hidden = Boolean(entry.unsaved);
-    rename.setAttribute('aria-label', `Rename “${entry.title}”`);
-    remove.setAttribute('aria-label', `Delete “${entry.title}”`);
+    rename.setAttribute('aria-label', `Rename “${shownTitle(entry)}”`);
+    remove.setAttribute('aria-label', `Delete “${shownTitle(entry)}”`);
   }
 
   markStreamingInList(streaming) {
@@ -996,7 +998,7 @@ class ChatApp {
 
   askDelete(entry) {
     this.deleting = entry;
-    $('delete-name').textContent = entry.title;
+    $('delete-name').textContent = shownTitle(entry);
     $('delete-dialog').returnValue = '';
     $('delete-dialog').showModal();
   }

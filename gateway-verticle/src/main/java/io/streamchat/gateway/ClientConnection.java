@@ -71,7 +71,7 @@ final class ClientConnection {
   private boolean closed;
   /** The close frame is written: nothing follows it (RFC 6455 5.5.1). */
   private boolean closing;
-  private int badFrames;
+  private final BadFrames badFrames;
   private long messagesSent;
   private long framesReceived;
   private long framesCredited;
@@ -103,6 +103,7 @@ final class ClientConnection {
     this.vertx = vertx;
     this.inbound = new InboundMessages(settings.maxFrameBytes());
     this.settings = settings;
+    this.badFrames = new BadFrames(settings.maxBadFrames());
     this.sessions = sessions;
     this.gatewayAddress = gatewayAddress;
     this.onClosed = onClosed;
@@ -188,7 +189,7 @@ final class ClientConnection {
 
   private void badFrame(String message, String ref) {
     replyLocally("error", ErrorReplies.frame(ErrorCode.BAD_REQUEST, message, ref));
-    if (++badFrames > settings.maxBadFrames()) {
+    if (badFrames.tooMany(System.currentTimeMillis())) {
       close(ErrorCode.BAD_REQUEST.closeCode(), "too many bad frames");
     }
   }

@@ -9,7 +9,7 @@ import io.streamchat.protocol.ConfigSource;
  * @param host           CHAT_HTTP_HOST (0.0.0.0): address the HTTP server binds
  * @param nodeId         CHAT_NODE_ID: this node's name
  * @param maxFrameBytes  CHAT_WS_MAX_FRAME_BYTES (65536): larger client frames close the socket with 1009
- * @param maxBadFrames   CHAT_WS_MAX_BAD_FRAMES (50): a socket sending more bad frames than this is closed with 1008
+ * @param maxBadFrames   CHAT_WS_MAX_BAD_FRAMES (50): a socket sending more bad frames than this in a minute is closed with 1008
  * @param maxBodyBytes   CHAT_HTTP_MAX_BODY_BYTES (1048576): larger HTTP bodies get 413
  * @param windowFrames   CHAT_CONNECTION_WINDOW_FRAMES (256): frames the owner may send before the gateway reports progress
  * @param keepAliveMs    CHAT_CONNECTION_KEEPALIVE_MS (10000): how often a connection tells its owner it is alive
