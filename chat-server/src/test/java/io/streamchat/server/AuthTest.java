@@ -75,6 +75,8 @@ class AuthTest {
         "{\"sub\":\"alice\",\"exp\":" + (Instant.now().getEpochSecond() + 600) + "}"));
     tokens.put("no subject", issuer.generateToken(new JsonObject().put("name", "alice"),
         new JWTOptions().setAlgorithm("HS256").setExpiresInSeconds(600)));
+    tokens.put("exp a string", issuer.generateToken(new JsonObject().put("sub", "alice")
+        .put("exp", Long.toString(Instant.now().getEpochSecond() + 600)), new JWTOptions().setAlgorithm("HS256")));
     return tokens;
   }
 
@@ -142,6 +144,7 @@ class AuthTest {
       HttpResponse<String> response = get("/api/history/http-owned", bad.getValue());
       assertThat(response.statusCode()).as(bad.getKey()).isEqualTo(401);
       assertThat(new JsonObject(response.body()).getJsonObject("error").getString("code")).isEqualTo("unauthorized");
+      assertThat(response.headers().firstValue("www-authenticate")).as("RFC 6750").contains("Bearer");
       assertThat(post("/api/chat", bad.getValue(), new JsonObject().put("session_id", "http-owned")
           .put("message", "hi")).statusCode()).as(bad.getKey()).isEqualTo(401);
     }
@@ -257,7 +260,7 @@ class AuthTest {
       assertThat(renewed.until("error").getString("code")).isEqualTo("unauthorized");
       assertThat(renewed.awaitClose(Duration.ofSeconds(5))).isEqualTo((short) 1008);
     }
-    for (String invalid : new String[] {"", "not-a-token"}) {
+    for (String invalid : new String[] {"", "not-a-token", badTokens().get("exp a string")}) {
       try (TestSocket socket = node.connect("session_id=renewed&access_token=" + token("carol", 600))) {
         socket.next();
         socket.send(new JsonObject().put("type", "auth"));

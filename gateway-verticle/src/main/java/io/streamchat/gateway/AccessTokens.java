@@ -10,10 +10,12 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.User;
 import io.vertx.ext.auth.authentication.TokenCredentials;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
@@ -36,6 +38,9 @@ final class AccessTokens {
 
   private final JWTAuth jwt;
   private final long leewayMs;
+
+  /** 9999-12-31T23:59:59Z. */
+  private static final long LATEST_EXPIRY_SECONDS = 253_402_300_799L;
 
   private AccessTokens(JWTAuth jwt, long leewayMs) {
     this.jwt = jwt;
@@ -73,6 +78,20 @@ final class AccessTokens {
     return jwt != null;
   }
 
+  private static boolean hasCriticalExtensions(String token) {
+    int dot = token.indexOf('.');
+    if (dot <= 0) {
+      return false;
+    }
+    try {
+      JsonObject header = new JsonObject(new String(Base64.getUrlDecoder().decode(token.substring(0, dot)),
+          StandardCharsets.UTF_8));
+      return header.containsKey("crit");
+    } catch (RuntimeException malformed) {
+      return false; // the provider refuses it
+    }
+  }
+
   /** When a caller whose token expires at {@code expiresAtMs} is no longer served: the clock skew tolerated past it. */
   long servedUntilMs(long expiresAtMs) {
     return expiresAtMs + leewayMs;
@@ -86,7 +105,18 @@ final class AccessTokens {
     if (token == null || token.isBlank()) {
       return Future.failedFuture(new ChatException(ErrorCode.UNAUTHORIZED, "an access token is required"));
     }
-    return jwt.authenticate(new TokenCredentials(token.strip())).transform(result -> {
+    if (hasCriticalExtensions(token.strip())) {
+      // RFC 7515 §4.1.11: a token that needs extensions this server does not implement is refused.
+      return Future.failedFuture(new ChatException(ErrorCode.UNAUTHORIZED, "the access token is not valid"));
+    }
+    Future<User> authenticated;
+    try {
+      authenticated = jwt.authenticate(new TokenCredentials(token.strip()));
+    } catch (RuntimeException malformed) {
+      // The provider throws, rather than fails, on claims of the wrong type (an "exp" that is a string).
+      authenticated = Future.failedFuture(malformed);
+    }
+    return authenticated.transform(result -> {
       if (result.failed()) {
         return Future.failedFuture(new ChatException(ErrorCode.UNAUTHORIZED, "the access token is not valid"));
       }
@@ -98,8 +128,9 @@ final class AccessTokens {
             "the access token's subject must be a user id of letters, digits and _.@:- (at most 128)"));
       }
       Object exp = claims.getValue("exp");
+      // An "exp" past the year 9999 has no RFC 3339 form: such a token is treated as never expiring.
       long expiresAtMs = exp instanceof Number seconds && seconds.longValue() > 0
-          ? Math.min(seconds.longValue(), Long.MAX_VALUE / 1000) * 1000 : 0;
+          && seconds.longValue() <= LATEST_EXPIRY_SECONDS ? seconds.longValue() * 1000 : 0;
       return Future.succeededFuture(new Caller(user, expiresAtMs));
     });
   }

@@ -33,7 +33,10 @@ final class ErrorReplies {
     return error.encode();
   }
 
-  /** The error as an HTTP response: status, {@code Retry-After} when rate limited, {@code {"error":{code,message}}}. */
+  /**
+   * The error as an HTTP response: status, {@code Retry-After} when rate limited, {@code WWW-Authenticate}
+   * when unauthorized, {@code {"error":{code,message}}}.
+   */
   static void send(HttpServerResponse response, ChatException error) {
     if (response.ended()) {
       return;
@@ -43,6 +46,8 @@ final class ErrorReplies {
     response.setStatusCode(error.code().httpStatus()).putHeader("content-type", "application/json");
     if (error.code() == ErrorCode.RATE_LIMITED) {
       response.putHeader("retry-after", Long.toString(Math.max(1, (retryAfterMs(error) + 999) / 1000)));
+    } else if (error.code() == ErrorCode.UNAUTHORIZED) {
+      response.putHeader("www-authenticate", "Bearer");
     }
     response.end(body.encode());
   }

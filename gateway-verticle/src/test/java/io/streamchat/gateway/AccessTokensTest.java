@@ -14,6 +14,7 @@ import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -25,6 +26,8 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,6 +150,35 @@ class AccessTokensTest {
     assertThat(refusal(tokens, good)).isNull();
     assertThat(refusal(tokens, otherIssuer)).isEqualTo(ErrorCode.UNAUTHORIZED);
     assertThat(refusal(tokens, otherAudience)).isEqualTo(ErrorCode.UNAUTHORIZED);
+  }
+
+  /** An HS256 token of any header and claims, as a client could make it. */
+  private static String hs256(String secret, JsonObject header, JsonObject claims) throws Exception {
+    Base64.Encoder base64 = Base64.getUrlEncoder().withoutPadding();
+    String signed = base64.encodeToString(header.encode().getBytes(StandardCharsets.UTF_8)) + "."
+        + base64.encodeToString(claims.encode().getBytes(StandardCharsets.UTF_8));
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return signed + "." + base64.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void signedTokensWithClaimsOfTheWrongTypeOrUnknownCriticalExtensionsAreUnauthorized() throws Exception {
+    String secret = "a-secret-long-enough-for-hs256-signing-y";
+    AccessTokens tokens = tokens(Map.of("CHAT_AUTH_JWT_SECRET", secret));
+    JsonObject header = new JsonObject().put("alg", "HS256").put("typ", "JWT");
+    assertThat(refusal(tokens, hs256(secret, header, claims("kim")))).as("the signing is right").isNull();
+    for (String claim : new String[] {"exp", "nbf", "iat"}) {
+      for (Object value : new Object[] {"1796017000", "tomorrow", true, new JsonObject(), new JsonArray().add(1)}) {
+        assertThat(refusal(tokens, hs256(secret, header, new JsonObject().put("sub", "kim").put(claim, value))))
+            .as("%s: %s", claim, value).isEqualTo(ErrorCode.UNAUTHORIZED);
+      }
+    }
+    assertThat(refusal(tokens, hs256(secret, header.copy().put("crit", new JsonArray().add("foo")).put("foo", 1),
+        claims("kim")))).as("RFC 7515: a critical extension this server does not know").isEqualTo(ErrorCode.UNAUTHORIZED);
+    AccessTokens.Caller farFuture = tokens.verify(hs256(secret, header,
+        new JsonObject().put("sub", "kim").put("exp", 1_000_000_000_000L))).await(5, TimeUnit.SECONDS);
+    assertThat(farFuture.expiresAtMs()).as("after the year 9999: never, as without exp").isZero();
   }
 
   @Test
