@@ -77,6 +77,8 @@ public final class SessionVerticle extends VerticleBase {
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
+  /** Sessions lost to a newer owner are not claimed again at once: two sides of a split would take them in turn. */
+  private final ReclaimBackoff reclaims = new ReclaimBackoff(2_000, 16_000);
   private SessionSettings settings;
   private NodeSettings node;
 
@@ -269,10 +271,15 @@ public final class SessionVerticle extends VerticleBase {
       request.reply(InternalFailure.MOVED.reply());
       return;
     }
-    if (sessions.containsKey(sessionId) || !activating.add(sessionId)) {
+    if (sessions.containsKey(sessionId) || activating.contains(sessionId)) {
       request.reply("owned");
       return;
     }
+    if (reclaims.waitMs(sessionId, System.currentTimeMillis()) > 0) {
+      request.fail(ErrorCode.UNAVAILABLE.httpStatus(), ErrorCode.UNAVAILABLE.wire());
+      return;
+    }
+    activating.add(sessionId);
     leases.acquire(sessionId)
         .compose(outcome -> outcome == LeaseKeeper.Outcome.ACQUIRED ? claim(sessionId) : Future.succeededFuture("elsewhere"))
         .onComplete(result -> {
@@ -361,6 +368,7 @@ public final class SessionVerticle extends VerticleBase {
   private void tick() {
     countPending();
     long now = System.currentTimeMillis();
+    reclaims.expire(now);
     long sinceLastTick = now - lastTickMs;
     lastTickMs = now;
     if (sinceLastTick > PAUSE_SUSPECTED_MS && sinceLastTick < now) {
@@ -539,6 +547,7 @@ public final class SessionVerticle extends VerticleBase {
     LOG.atWarn().addKeyValue("session_id", session.id)
         .log("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
     meters.leasesLost.increment();
+    reclaims.lost(session.id, System.currentTimeMillis());
     session.ownedElsewhere = true;
     session.closing = true;
     for (Connection connection : session.actor.detachAll()) {
