@@ -105,13 +105,12 @@ final class AccessTokens {
     if (token == null || token.isBlank()) {
       return Future.failedFuture(new ChatException(ErrorCode.UNAUTHORIZED, "an access token is required"));
     }
-    if (hasCriticalExtensions(token.strip())) {
-      // RFC 7515 §4.1.11: a token that needs extensions this server does not implement is refused.
-      return Future.failedFuture(new ChatException(ErrorCode.UNAUTHORIZED, "the access token is not valid"));
-    }
+    String jwtText = token.strip();
     Future<User> authenticated;
     try {
-      authenticated = jwt.authenticate(new TokenCredentials(token.strip()));
+      // RFC 7515 §4.1.11: a token that needs extensions this server does not implement is refused.
+      authenticated = hasCriticalExtensions(jwtText) ? Future.failedFuture("a critical extension")
+          : jwt.authenticate(new TokenCredentials(jwtText));
     } catch (RuntimeException malformed) {
       // The provider throws, rather than fails, on claims of the wrong type (an "exp" that is a string).
       authenticated = Future.failedFuture(malformed);
