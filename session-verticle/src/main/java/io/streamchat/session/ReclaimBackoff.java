@@ -41,7 +41,7 @@ final class ReclaimBackoff {
 
   /** Forgets the sessions whose last loss is long past. */
   void expire(long nowMs) {
-    lost.values().removeIf(entry -> nowMs - entry.untilMs() > maxMs);
+    lost.values().removeIf(entry -> longPast(entry, nowMs));
   }
 
   int size() {
@@ -50,10 +50,14 @@ final class ReclaimBackoff {
 
   private Lost current(String sessionId, long nowMs) {
     Lost entry = lost.get(sessionId);
-    if (entry != null && nowMs - entry.untilMs() > maxMs) {
+    if (entry != null && longPast(entry, nowMs)) {
       lost.remove(sessionId);
       return null;
     }
     return entry;
+  }
+
+  private boolean longPast(Lost entry, long nowMs) {
+    return nowMs - entry.untilMs() > maxMs;
   }
 }
