@@ -122,7 +122,7 @@ final class BusEffects implements SessionEffects {
 
   @Override
   public void answerEnded(String userId, AnswerStatus status, AnswerError errorCode) {
-    services.userAnswers().release(userId, session.id);
+    services.userQuotas().answerEnded(userId, session.id);
     services.meters().answerEnded(status, errorCode);
   }
 

@@ -1,7 +1,6 @@
 package io.streamchat.session;
 
 import io.streamchat.protocol.Addresses;
-import io.streamchat.protocol.CacheCommand;
 import io.streamchat.protocol.AuditSettings;
 import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.EpochHistory;
@@ -12,14 +11,11 @@ import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.CheckFence;
 import io.streamchat.protocol.CacheCommand.Claim;
 import io.streamchat.protocol.CacheCommand.Claimed;
-import io.streamchat.protocol.CacheCommand.Forget;
-import io.streamchat.protocol.CacheCommand.Release;
 import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
 import io.streamchat.protocol.ErrorCode;
-import io.streamchat.protocol.FrameBatch;
 import io.streamchat.protocol.Identifiers;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
@@ -66,8 +62,6 @@ public final class SessionVerticle extends VerticleBase {
   /** Conversation changes in one PostgreSQL transaction. */
   private static final int MAX_DURABLE_BATCH = 256;
   private static final long TICK_MS = 1000;
-  /** How long a user's streaming answer counts on its own; renewed while it streams. */
-  private static final long USER_ANSWER_LEASE_MS = 30_000;
   /** How often streamed tokens are acknowledged to their generators; well under CHAT_AI_DELIVERY_TIMEOUT_MS. */
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
@@ -92,8 +86,7 @@ public final class SessionVerticle extends VerticleBase {
   private volatile long cachePendingEvents;
   private volatile long auditPendingEvents;
   private AnswerAdmission admission;
-  private UserAnswerLimit userAnswers;
-  private UserAnswerRate userAnswerRate;
+  private UserQuotas userQuotas;
   /** The activation consumers; null once this node was dropped from the cluster and takes no session. */
   private List<MessageConsumer<String>> activations;
   private AppendPipeline appends;
@@ -101,6 +94,7 @@ public final class SessionVerticle extends VerticleBase {
   private WriteBehind<DurableCommand.Write> durableWrites;
   /** Stored events to the Kafka audit log. */
   private SessionAuditLog auditLog;
+  private SessionDepartures departures;
   private long lastTickMs;
   /** Clients retry an activation many times a second while it cannot succeed (Redis away, no quorum). */
   private final WarningThrottle activationWarnings = new WarningThrottle(5000);
@@ -122,14 +116,8 @@ public final class SessionVerticle extends VerticleBase {
     metrics.gauge("chat_token_acks_due", "Answers whose streamed tokens wait for their bulk acknowledgement "
         + "(at most one per streaming answer)", tokenAcks::pending);
     admission = nodeAdmission(metrics);
-    userAnswers = new UserAnswerLimit(new CachePlaces(), node.maxAnswersPerUser(), USER_ANSWER_LEASE_MS,
-        metrics.counter("chat_answers_refused_user_total",
-            "New answers refused rate_limited because the user has as many streaming as CHAT_AI_MAX_ACTIVE_PER_USER"),
-        metrics.counter("chat_answers_user_limit_unchecked_total",
-            "New answers let through because Redis could not be asked for the user's limit"));
-    userAnswerRate = new UserAnswerRate(new CacheWindows(), node.maxAnswersPerUserMinute(), metrics.limitRefusals(),
-        metrics.limitsUnchecked());
-    vertx.setPeriodic(USER_ANSWER_LEASE_MS / 3, id -> userAnswers.renew(sessions.values().stream()
+    userQuotas = UserQuotas.inRedis(vertx, requestOptions, node, metrics);
+    vertx.setPeriodic(userQuotas.renewEveryMs(), id -> userQuotas.renew(sessions.values().stream()
         .filter(session -> !session.closing && session.actor.streaming() && session.actor.userId() != null)
         .map(session -> new UserAnswerLimit.Streaming(session.actor.userId(), session.id)).toList()));
     appends = new AppendPipeline(this::storeBatch, new LoopClock(), (sessionId, failure) -> {
@@ -138,20 +126,8 @@ public final class SessionVerticle extends VerticleBase {
           .log("Storing session {} failed ({}); live delivery goes on and the append is retried",
               sessionId, failure.toString());
     }, MAX_APPEND_BATCH, settings.appendLingerMs());
-    if (settings.durable()) {
-      Counter durableFailures = metrics.counter("chat_db_write_failures_total",
-          "Batches of conversation changes that PostgreSQL refused or did not answer (they are retried)");
-      durableWrites = new WriteBehind<>(this::storeDurably, new LoopClock(), MAX_DURABLE_BATCH,
-          settings.maxPendingDurableWrites(), (inARow, failure) -> {
-        durableFailures.increment();
-        if (inARow == 1 || inARow % 20 == 0) {
-          LOG.warn("Writing conversations to PostgreSQL failed ({} in a row: {}); live delivery goes on and the "
-              + "writes are retried in order", inARow, failure.toString());
-        }
-      });
-      metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", durableWrites::pending);
-    }
-    services = new SessionServices(vertx, settings, requestOptions, meters, appends, admission, userAnswers,
+    durableWrites = settings.durable() ? durableWriteBehind(metrics) : null;
+    services = new SessionServices(vertx, settings, requestOptions, meters, appends, admission, userQuotas,
         durableWrites);
     AuditSettings auditSettings = AuditSettings.from(config);
     auditLog = SessionAuditLog.start(vertx, auditSettings, metrics, new LoopClock(), node.nodeId(),
@@ -163,7 +139,7 @@ public final class SessionVerticle extends VerticleBase {
 
           @Override
           public void lostOwnership(ActiveSession session) {
-            SessionVerticle.this.lostOwnership(session);
+            departures.lostOwnership(session);
           }
 
           @Override
@@ -171,6 +147,7 @@ public final class SessionVerticle extends VerticleBase {
             return SessionVerticle.this.checkFence(session);
           }
         });
+    departures = new SessionDepartures(vertx, services, sessions, auditLog, reclaims, id -> leases.release(id));
     if (auditSettings.enabled()) {
       metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log", () -> auditPendingEvents);
     }
@@ -229,6 +206,22 @@ public final class SessionVerticle extends VerticleBase {
     auditPendingEvents = audit;
   }
 
+  /** Conversation changes to PostgreSQL, behind live delivery, in order, retried. */
+  private WriteBehind<DurableCommand.Write> durableWriteBehind(Metrics metrics) {
+    Counter failures = metrics.counter("chat_db_write_failures_total",
+        "Batches of conversation changes that PostgreSQL refused or did not answer (they are retried)");
+    WriteBehind<DurableCommand.Write> writes = new WriteBehind<>(this::storeDurably, new LoopClock(), MAX_DURABLE_BATCH,
+        settings.maxPendingDurableWrites(), (inARow, failure) -> {
+      failures.increment();
+      if (inARow == 1 || inARow % 20 == 0) {
+        LOG.warn("Writing conversations to PostgreSQL failed ({} in a row: {}); live delivery goes on and the "
+            + "writes are retried in order", inARow, failure.toString());
+      }
+    });
+    metrics.gauge("chat_db_pending_writes", "Conversation changes waiting for PostgreSQL", writes::pending);
+    return writes;
+  }
+
   /** One admission limit for the node, shared by its session verticle instances. */
   private AnswerAdmission nodeAdmission(Metrics metrics) {
     LocalMap<String, AnswerAdmission> shared = vertx.sharedData().getLocalMap("streamchat.admission");
@@ -247,11 +240,11 @@ public final class SessionVerticle extends VerticleBase {
     stopping = true;
     List<Future<Void>> handOffs = new ArrayList<>();
     for (ActiveSession session : new ArrayList<>(sessions.values())) {
-      handOffs.add(handOff(session));
+      handOffs.add(departures.handOff(session));
     }
     // The durable tier stops after this verticle: what is queued for it is written first (time-bound).
     long deadline = System.currentTimeMillis() + settings.requestTimeoutMs();
-    return Future.join(handOffs).transform(v -> durablyWritten(null, deadline))
+    return Future.join(handOffs).transform(v -> departures.durablyWritten(null, deadline))
         .recover(e -> {
           LOG.warn("{} conversation changes were not written to PostgreSQL before the stop: {}",
               durableWrites.pending(), e.getMessage());
@@ -310,7 +303,7 @@ public final class SessionVerticle extends VerticleBase {
     return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
         .compose(reply -> fromDurableTier(sessionId, reply.body()))
         .compose(claimed -> {
-          ActiveSession session = new ActiveSession(sessionId, claimed.fence(), this::lostOwnership, this::storedForAudit);
+          ActiveSession session = new ActiveSession(sessionId, claimed.fence(), departures::lostOwnership, this::storedForAudit);
           session.audit = auditLog.cursor(claimed);
           session.actor = new SessionActor(sessionId, settings, new BusEffects(session, services), claimed);
           session.consumer = vertx.eventBus().consumer(Addresses.session(sessionId), message -> handle(session, message));
@@ -388,7 +381,7 @@ public final class SessionVerticle extends VerticleBase {
       session.actor.tick();
       // Not while the audit log is behind: the rest would wait for the session's next activation.
       if (session.actor.canPassivate() && auditLog.caughtUp(session)) {
-        passivate(session);
+        departures.passivate(session);
       }
     }
   }
@@ -399,161 +392,13 @@ public final class SessionVerticle extends VerticleBase {
         .<Void>mapEmpty()
         .onFailure(failure -> {
           if (InternalFailure.FENCED.is(failure)) {
-            lostOwnership(session);
+            departures.lostOwnership(session);
           }
         });
   }
 
   private void storedForAudit(ActiveSession session) {
     auditLog.stored(session);
-  }
-
-  /**
-   * Idle: the session leaves memory. It is released (a clean hand-off) only once its changes are in
-   * the durable tier too, so that a next owner's writes cannot land before them; otherwise the next
-   * owner treats it as taken over and writes its newest messages again.
-   */
-  private void passivate(ActiveSession session) {
-    session.closing = true;
-    session.consumer.unregister()
-        .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> auditLog.handedOff(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> release(session))
-        .onComplete(v -> forget(session));
-  }
-
-  /** Graceful hand-off: connections re-attach elsewhere, every event is stored, then the session is released. */
-  private Future<Void> handOff(ActiveSession session) {
-    session.closing = true;
-    for (Connection connection : session.actor.detachAll()) {
-      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id, session.fence));
-    }
-    return session.consumer.unregister()
-        .compose(v -> flushed(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> durablyWritten(session.id, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> auditLog.handedOff(session, System.currentTimeMillis() + settings.requestTimeoutMs()))
-        .compose(v -> release(session))
-        .onComplete(v -> forget(session))
-        .recover(e -> {
-          LOG.atWarn().addKeyValue("session_id", session.id)
-              .log("Session {} was not handed off cleanly: {}", session.id, e.toString());
-          return Future.succeededFuture();
-        });
-  }
-
-  private Future<Void> flushed(ActiveSession session, long deadline) {
-    return Conditions.await(vertx, () -> session.actor.unstoredCount() == 0, deadline,
-        "session " + session.id + " still has unstored events");
-  }
-
-  private Future<Void> release(ActiveSession session) {
-    if (session.actor.unstoredCount() > 0) {
-      return Future.succeededFuture();
-    }
-    return Nearest.request(vertx, Addresses.CACHE, new Release(session.id, session.fence), requestOptions)
-        .<Void>mapEmpty()
-        .recover(e -> {
-          LOG.atWarn().addKeyValue("session_id", session.id)
-              .log("Session {} was not released cleanly: {}", session.id, e.toString());
-          return Future.succeededFuture();
-        });
-  }
-
-  private void forget(ActiveSession session) {
-    session.actor.leave();
-    appends.forget(session);
-    auditLog.forget(session);
-    if (sessions.remove(session.id, session) && !session.ownedElsewhere) {
-      meters.leasesReleased.increment();
-    }
-    leases.release(session.id);
-  }
-
-  /**
-   * Deletes the conversation from every tier but the audit log: its sockets are told and closed,
-   * an answer streaming stops, the durable tier forgets it once the writes queued before are done,
-   * and Redis forgets it last (which also fences this owner out). The id then starts afresh.
-   */
-  private void deleteConversation(ActiveSession session, Message<SessionCommand> request) {
-    if (session.actor.hasConversation()) {
-      deleteConversation(session, request, true);
-      return;
-    }
-    // Nothing said here yet: unless the durable tier has the conversation, the reply is not_found and
-    // nothing changes (the sockets stay, the epoch too).
-    Future<Boolean> stored = !settings.durable() ? Future.succeededFuture(false)
-        : Nearest.<DurableCommand.StoredConversation>request(vertx, Addresses.DURABLE,
-            new DurableCommand.Load(session.id), requestOptions).map(reply -> reply.body().found());
-    stored.onComplete(result -> {
-      if (result.failed()) {
-        request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
-      } else if (!result.result()) {
-        request.reply(new SessionReply.Deleted(false));
-      } else if (sessions.get(session.id) == session && !session.closing) {
-        deleteConversation(session, request, false);
-      } else {
-        request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
-      }
-    });
-  }
-
-  private void deleteConversation(ActiveSession session, Message<SessionCommand> request, boolean held) {
-    session.closing = true;
-    session.actor.abandonAnswer();
-    for (Connection connection : session.actor.detachAll()) {
-      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.deleted(connection.id, session.fence));
-    }
-    appends.forget(session);
-    long deadline = System.currentTimeMillis() + settings.requestTimeoutMs();
-    String userId = session.actor.userId();
-    session.consumer.unregister()
-        .compose(v -> durablyWritten(session.id, deadline))
-        .compose(v -> settings.durable()
-            ? Nearest.<DurableCommand.Deleted>request(vertx, Addresses.DURABLE, new DurableCommand.Delete(session.id),
-                requestOptions).map(reply -> reply.body().found() || held)
-            : Future.succeededFuture(held))
-        .compose(existed -> (existed ? auditLog.recordDeletion(session, userId, deadline) : Future.<Void>succeededFuture())
-            .map(existed))
-        .compose(existed -> Nearest.request(vertx, Addresses.CACHE, new Forget(session.id, session.fence), requestOptions)
-            .map(v -> existed))
-        .onComplete(result -> {
-          forget(session);
-          if (result.succeeded()) {
-            if (result.result()) {
-              LOG.atInfo().addKeyValue("session_id", session.id).log("Session {} deleted", session.id);
-            }
-            request.reply(new SessionReply.Deleted(result.result()));
-          } else {
-            LOG.atWarn().addKeyValue("session_id", session.id)
-                .log("Deleting session {} failed: {}", session.id, result.cause().toString());
-            request.reply(new ChatException(ErrorCode.UNAVAILABLE).toReplyException());
-          }
-        });
-  }
-
-  /** Waits until nothing of the session ({@code null}: of any session) waits for the durable tier. */
-  private Future<Void> durablyWritten(String sessionId, long deadline) {
-    return Conditions.await(vertx, () -> durableWrites == null
-            || !durableWrites.anyPending(write -> sessionId == null || write.sessionId().equals(sessionId)),
-        deadline, "the durable tier has not taken the conversation's last changes yet");
-  }
-
-  /** A newer owner holds the session: stop at once; connections re-attach to the new owner. */
-  private void lostOwnership(ActiveSession session) {
-    if (session.closing && !sessions.containsKey(session.id)) {
-      return;
-    }
-    auditLog.forget(session);
-    LOG.atWarn().addKeyValue("session_id", session.id)
-        .log("Session {} is owned elsewhere now (fence {} is stale); dropping it", session.id, session.fence);
-    meters.leasesLost.increment();
-    reclaims.lost(session.id, System.currentTimeMillis());
-    session.ownedElsewhere = true;
-    session.closing = true;
-    for (Connection connection : session.actor.detachAll()) {
-      vertx.eventBus().send(connection.gatewayAddress, FrameBatch.detached(connection.id, session.fence));
-    }
-    session.consumer.unregister().onComplete(v -> forget(session));
   }
 
   // ---- commands ----
@@ -570,7 +415,7 @@ public final class SessionVerticle extends VerticleBase {
         actor.authorize(forUser.userId());
       }
       if (command instanceof DeleteConversation) {
-        deleteConversation(session, message);
+        departures.deleteConversation(session, message);
         return;
       }
       if (command instanceof Tokens tokens && message.replyAddress() == null) {
@@ -613,37 +458,35 @@ public final class SessionVerticle extends VerticleBase {
    * gives both back.
    */
   private void admitThenExecute(ActiveSession session, Message<SessionCommand> message, String user) {
-    userAnswers.admit(user, session.id)
-        .compose(placed -> userAnswerRate.count(user).onFailure(refused -> userAnswers.release(user, session.id)))
-        .onComplete(admitted -> {
-          if (admitted.failed()) {
-            message.reply(ChatException.of(admitted.cause()).toReplyException());
-            return;
-          }
-          if (session.closing || sessions.get(session.id) != session) {
-            giveBack(session, user);
-            message.reply(InternalFailure.MOVED.reply());
-            return;
-          }
-          long before = session.actor.lastSeq();
-          boolean hadConversation = session.actor.hasConversation();
-          try {
-            // Another user may have taken the session while the place was asked for.
-            session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
-            Object accepted = SessionCommands.execute(session.actor, message.body(), clusterNodeId);
-            if (hadConversation || durableWrites == null || !fromApi(message.body())) {
-              message.reply(accepted);
-            } else {
-              replyOnceListed(session, message, accepted);
-            }
-          } catch (RuntimeException e) {
-            replyFailure(session, message, e);
-          } finally {
-            if (session.actor.lastSeq() == before) {
-              giveBack(session, user);
-            }
-          }
-        });
+    userQuotas.take(user, session.id).onComplete(admitted -> {
+      if (admitted.failed()) {
+        message.reply(ChatException.of(admitted.cause()).toReplyException());
+        return;
+      }
+      if (session.closing || sessions.get(session.id) != session) {
+        userQuotas.giveBack(user, session.id, session.actor.streaming());
+        message.reply(InternalFailure.MOVED.reply());
+        return;
+      }
+      long before = session.actor.lastSeq();
+      boolean hadConversation = session.actor.hasConversation();
+      try {
+        // Another user may have taken the session while the place was asked for.
+        session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
+        Object accepted = SessionCommands.execute(session.actor, message.body(), clusterNodeId);
+        if (hadConversation || durableWrites == null || !fromApi(message.body())) {
+          message.reply(accepted);
+        } else {
+          replyOnceListed(session, message, accepted);
+        }
+      } catch (RuntimeException e) {
+        replyFailure(session, message, e);
+      } finally {
+        if (session.actor.lastSeq() == before) {
+          userQuotas.giveBack(user, session.id, session.actor.streaming());
+        }
+      }
+    });
   }
 
   /**
@@ -668,45 +511,6 @@ public final class SessionVerticle extends VerticleBase {
       listed.tryComplete();
     });
     listed.future().onComplete(v -> message.reply(accepted));
-  }
-
-  private void giveBack(ActiveSession session, String user) {
-    userAnswerRate.giveBack(user);
-    if (!session.actor.streaming()) {
-      userAnswers.release(user, session.id);
-    }
-  }
-
-  /** The user's minute windows, in Redis through the cache verticles. */
-  private final class CacheWindows implements UserAnswerRate.Windows {
-    @Override
-    public Future<Long> count(CacheCommand.Count count) {
-      return Nearest.request(vertx, Addresses.CACHE, count, requestOptions).map(reply -> (Long) reply.body());
-    }
-
-    @Override
-    public void giveBack(CacheCommand.Uncount uncount) {
-      Nearest.request(vertx, Addresses.CACHE, uncount, requestOptions);
-    }
-  }
-
-  /** The user limits' places, in Redis through the cache verticles. */
-  private final class CachePlaces implements UserAnswerLimit.Places {
-    @Override
-    public Future<Integer> hold(List<CacheCommand.Place> places) {
-      return Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Hold(places), requestOptions)
-          .map(reply -> (Integer) reply.body());
-    }
-
-    @Override
-    public void renew(List<CacheCommand.Place> places) {
-      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Renew(places), requestOptions);
-    }
-
-    @Override
-    public void vacate(List<CacheCommand.Place> places) {
-      Nearest.request(vertx, Addresses.CACHE, new CacheCommand.Vacate(places), requestOptions);
-    }
   }
 
   // ---- storage ----
