@@ -1,31 +1,28 @@
 package io.streamchat.session;
 
+import io.micrometer.core.instrument.Counter;
 import io.streamchat.protocol.Addresses;
 import io.streamchat.protocol.AuditSettings;
-import io.streamchat.protocol.DurableCommand;
-import io.streamchat.protocol.EpochHistory;
 import io.streamchat.protocol.CacheCommand.Append;
 import io.streamchat.protocol.CacheCommand.AppendBatch;
 import io.streamchat.protocol.CacheCommand.AppendResult;
 import io.streamchat.protocol.CacheCommand.Appended;
 import io.streamchat.protocol.CacheCommand.CheckFence;
-import io.streamchat.protocol.CacheCommand.Claim;
-import io.streamchat.protocol.CacheCommand.Claimed;
-import io.streamchat.protocol.CacheCommand.Seed;
 import io.streamchat.protocol.ChatException;
 import io.streamchat.protocol.Codecs;
 import io.streamchat.protocol.ConfigSource;
+import io.streamchat.protocol.DurableCommand;
 import io.streamchat.protocol.ErrorCode;
 import io.streamchat.protocol.Identifiers;
+import io.streamchat.protocol.InternalFailure;
 import io.streamchat.protocol.Membership;
 import io.streamchat.protocol.Metrics;
 import io.streamchat.protocol.Nearest;
 import io.streamchat.protocol.NodeSettings;
-import io.streamchat.protocol.InternalFailure;
-import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionCommand.Credit;
 import io.streamchat.protocol.SessionCommand.DeleteConversation;
 import io.streamchat.protocol.SessionCommand.Tokens;
+import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -43,7 +40,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.BiConsumer;
-import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +91,7 @@ public final class SessionVerticle extends VerticleBase {
   /** Stored events to the Kafka audit log. */
   private SessionAuditLog auditLog;
   private SessionDepartures departures;
+  private SessionLoader loader;
   private long lastTickMs;
   /** Clients retry an activation many times a second while it cannot succeed (Redis away, no quorum). */
   private final WarningThrottle activationWarnings = new WarningThrottle(5000);
@@ -148,6 +145,7 @@ public final class SessionVerticle extends VerticleBase {
           }
         });
     departures = new SessionDepartures(vertx, services, sessions, auditLog, reclaims, id -> leases.release(id));
+    loader = new SessionLoader(vertx, settings, requestOptions);
     if (auditSettings.enabled()) {
       metrics.gauge("chat_audit_pending_events", "Stored events not yet in the audit log", () -> auditPendingEvents);
     }
@@ -299,9 +297,7 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   private Future<String> claim(String sessionId) {
-    Claim claim = new Claim(sessionId, EpochHistory.newEpoch(), settings.replayEvents(), settings.maxMessages());
-    return Nearest.<Claimed>request(vertx, Addresses.CACHE, claim, requestOptions)
-        .compose(reply -> fromDurableTier(sessionId, reply.body()))
+    return loader.load(sessionId)
         .compose(claimed -> {
           ActiveSession session = new ActiveSession(sessionId, claimed.fence(), departures::lostOwnership, this::storedForAudit);
           session.audit = auditLog.cursor(claimed);
@@ -327,34 +323,6 @@ public final class SessionVerticle extends VerticleBase {
               .log("Session {} activated (fence {}, epoch {}, seq {})", sessionId, claimed.fence(),
                   claimed.epoch(), claimed.lastSeq());
           return session.consumer.completion().map("activated");
-        });
-  }
-
-  /**
-   * A session Redis does not hold (it forgot it, or it never had it) comes back from the durable
-   * tier: its messages fill the history in Redis, under the new epoch. When the durable tier cannot
-   * answer, the activation fails (the client retries): an empty history would hide the
-   * conversation.
-   */
-  private Future<Claimed> fromDurableTier(String sessionId, Claimed claimed) {
-    boolean forgotten = claimed.epochChanged() && claimed.lastSeq() == 0 && claimed.messages().isEmpty();
-    if (!settings.durable() || !forgotten) {
-      return Future.succeededFuture(claimed);
-    }
-    return Nearest.<DurableCommand.StoredConversation>request(vertx, Addresses.DURABLE,
-            new DurableCommand.Load(sessionId), requestOptions)
-        .compose(reply -> {
-          DurableCommand.StoredConversation stored = reply.body();
-          if (!stored.found() || stored.messages().isEmpty()) {
-            return Future.succeededFuture(claimed);
-          }
-          List<String> ids = stored.messages().stream()
-              .map(json -> new io.vertx.core.json.JsonObject(json).getString("message_id")).toList();
-          Seed seed = new Seed(sessionId, claimed.fence(), stored.userId(), ids, stored.messages());
-          LOG.atInfo().addKeyValue("session_id", sessionId)
-              .log("Session {} comes back from PostgreSQL with {} messages", sessionId, ids.size());
-          return Nearest.request(vertx, Addresses.CACHE, seed, requestOptions)
-              .map(v -> claimed.withHistory(stored.userId(), stored.messages()));
         });
   }
 
