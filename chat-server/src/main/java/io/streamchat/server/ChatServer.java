@@ -19,6 +19,7 @@ import io.streamchat.protocol.ConfigSource;
 import io.streamchat.session.SessionVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
@@ -50,6 +51,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +74,8 @@ public final class ChatServer {
   private static final String REJOIN_THREAD = "cluster-rejoin";
   /** How long each step of leaving may take for a node the cluster dropped. */
   private static final long DROPPED_STEP_MS = 5000;
+  /** Tries at joining the cluster, each bound by CHAT_CLUSTER_JOIN_TIMEOUT_MS. */
+  private static final int JOIN_ATTEMPTS = 3;
 
   private static final Map<String, Supplier<Deployable>> VERTICLES = Map.of(
       "cache", CacheVerticle::new,
@@ -200,27 +204,19 @@ public final class ChatServer {
 
   /** @param rejoining the cluster dropped this node before: every step of a failed start is time-bound */
   private Running startNode(Config clusterConfig, boolean rejoining) throws Exception {
-    HazelcastInstance hazelcast = clusterConfig != null ? Hazelcast.newHazelcastInstance(clusterConfig) : null;
     VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
         .setPreferNativeTransport(true).setMetricsOptions(vertxMetricsOptions());
-    Metrics metrics = new Metrics(config.nodeId());
-    Vertx vertx;
-    try {
-      vertx = hazelcast != null
-          ? Vertx.builder().with(vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
-              .withClusterManager(new HazelcastClusterManager(hazelcast))
-              .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
-              .buildClustered().await()
-          : Vertx.builder().with(vertxOptions).withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+    Running node;
+    Metrics metrics;
+    if (clusterConfig == null) {
+      metrics = new Metrics(config.nodeId());
+      Vertx vertx = Vertx.builder().with(vertxOptions).withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
       Metrics.install(vertx, metrics);
-    } catch (Exception e) {
-      if (hazelcast != null) {
-        hazelcast.getLifecycleService().terminate();
-      }
-      throw e;
-    }
-    Running node = new Running(vertx, hazelcast);
-    if (hazelcast != null) {
+      node = new Running(vertx, null);
+    } else {
+      Joined joined = joinCluster(clusterConfig, vertxOptions);
+      metrics = joined.metrics();
+      node = new Running(joined.vertx(), joined.hazelcast());
       watchMembership(node);
     }
     metrics.gauge("jvm_heap_used_bytes", "Heap in use",
@@ -236,7 +232,7 @@ public final class ChatServer {
           // One Kafka producer per node: it batches the records of every session verticle instance.
           int instances = audits ? 1 : config.instances(role);
           DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(instances);
-          node.deployments.push(new Deployment(role, vertx.deployVerticle(VERTICLES.get(role), options).await()));
+          node.deployments.push(new Deployment(role, node.vertx.deployVerticle(VERTICLES.get(role), options).await()));
         }
       }
     } catch (Exception e) {
@@ -244,6 +240,48 @@ public final class ChatServer {
       throw e;
     }
     return node;
+  }
+
+  /** A clustered Vert.x on its Hazelcast member, and the meters it reports to. */
+  private record Joined(Vertx vertx, HazelcastInstance hazelcast, Metrics metrics) {
+  }
+
+  /**
+   * Starts a Hazelcast member and a clustered Vert.x on it. Joining can hang: a member that another
+   * suspects, but that still answers, can leave a registration waiting for it with no end (seen on
+   * two busy cores). A join that takes longer than CHAT_CLUSTER_JOIN_TIMEOUT_MS is given up; the node
+   * tries again as a new member, up to {@link #JOIN_ATTEMPTS} times.
+   */
+  private Joined joinCluster(Config firstConfig, VertxOptions vertxOptions) throws Exception {
+    Config clusterConfig = firstConfig;
+    vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost()));
+    for (int attempt = 1; ; attempt++) {
+      HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(clusterConfig);
+      Metrics metrics = new Metrics(config.nodeId());
+      Future<Vertx> started = Vertx.builder()
+          .with(vertxOptions)
+          .withClusterManager(new HazelcastClusterManager(hazelcast))
+          .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+          .buildClustered();
+      try {
+        Vertx vertx = started.await(config.clusterJoinTimeoutMs(), TimeUnit.MILLISECONDS);
+        Metrics.install(vertx, metrics);
+        return new Joined(vertx, hazelcast, metrics);
+      } catch (TimeoutException hung) {
+        hazelcast.getLifecycleService().terminate();
+        // Should it start after all, it is not the node's.
+        started.onSuccess(Vertx::close);
+        if (attempt == JOIN_ATTEMPTS) {
+          throw new IllegalStateException("joining the cluster hung " + JOIN_ATTEMPTS + " times", hung);
+        }
+        LOG.warn("Joining the cluster did not finish within {} ms (attempt {} of {}); this node tries again as a new member",
+            config.clusterJoinTimeoutMs(), attempt, JOIN_ATTEMPTS);
+        clusterConfig = hazelcast(config);
+      } catch (Exception e) {
+        hazelcast.getLifecycleService().terminate();
+        throw e;
+      }
+    }
   }
 
   /**

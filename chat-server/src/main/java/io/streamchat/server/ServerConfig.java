@@ -19,6 +19,8 @@ import java.util.UUID;
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
+ * @param clusterJoinTimeoutMs CHAT_CLUSTER_JOIN_TIMEOUT_MS (30000): how long joining the cluster may take before the
+ *                        node gives it up and joins again as a new member (three tries in all)
  * @param clusterQuorum   CHAT_CLUSTER_QUORUM (1: none): members that must see each other for a session to be
  *                        claimed; a majority of the cluster's size (2 of 3) keeps a minority side of a split from claiming
  * @param dataDir         CHAT_DATA_DIR (./data): where the embedded Redis and PostgreSQL keep their files
@@ -32,7 +34,7 @@ import java.util.UUID;
  */
 record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String clusterMembers,
                     String clusterKubernetesService, String clusterHost,
-                    int clusterPort, String clusterConfig, int clusterQuorum, Path dataDir, int embeddedRedisPort, String dbUrl,
+                    int clusterPort, String clusterConfig, long clusterJoinTimeoutMs, int clusterQuorum, Path dataDir, int embeddedRedisPort, String dbUrl,
                     int embeddedDbPort, String kafkaBootstrap, int embeddedKafkaPort, int eventLoops,
                     ConfigSource source) {
 
@@ -48,6 +50,7 @@ record ServerConfig(String nodeId, Set<String> roles, String redisUrl, String cl
         config.string("CHAT_CLUSTER_HOST", "127.0.0.1"),
         config.integer("CHAT_CLUSTER_PORT", 5701),
         config.string("CHAT_CLUSTER_CONFIG", "cluster.xml"),
+        Math.max(1, config.integer("CHAT_CLUSTER_JOIN_TIMEOUT_MS", 30_000)),
         config.integer("CHAT_CLUSTER_QUORUM", 1),
         Path.of(config.string("CHAT_DATA_DIR", "data")),
         config.integer("CHAT_EMBEDDED_REDIS_PORT", 6390),
