@@ -190,8 +190,10 @@ public final class ChatServer {
    * message, several microseconds of CPU per chunk (the node counts its own event-bus timeouts).
    */
   private MicrometerMetricsOptions vertxMetricsOptions() {
+    // Vert.x keeps a registry per name, process-wide, until the instance that made it closes: each
+    // instance gets a name of its own, so that one abandoned while it joined cannot lend its registry.
     MicrometerMetricsOptions options = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-        .setMeterCacheEnabled(true)
+        .setMeterCacheEnabled(true).setRegistryName(config.nodeId() + "-" + UUID.randomUUID())
         .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.EB_FAILURE, Label.EB_SIDE,
             Label.POOL_TYPE, Label.POOL_NAME, Label.NAMESPACE));
     for (String domain : config.source().string("CHAT_METRICS_VERTX_DISABLED", "EVENT_BUS").split(",")) {
@@ -204,17 +206,16 @@ public final class ChatServer {
 
   /** @param rejoining the cluster dropped this node before: every step of a failed start is time-bound */
   private Running startNode(Config clusterConfig, boolean rejoining) throws Exception {
-    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(config.eventLoops())
-        .setPreferNativeTransport(true).setMetricsOptions(vertxMetricsOptions());
     Running node;
     Metrics metrics;
     if (clusterConfig == null) {
       metrics = new Metrics(config.nodeId());
-      Vertx vertx = Vertx.builder().with(vertxOptions).withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+      Vertx vertx = Vertx.builder().with(vertxOptions()).withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+          .build();
       Metrics.install(vertx, metrics);
       node = new Running(vertx, null);
     } else {
-      Joined joined = joinCluster(clusterConfig, vertxOptions);
+      Joined joined = joinCluster(clusterConfig);
       metrics = joined.metrics();
       node = new Running(joined.vertx(), joined.hazelcast());
       watchMembership(node);
@@ -246,20 +247,25 @@ public final class ChatServer {
   private record Joined(Vertx vertx, HazelcastInstance hazelcast, Metrics metrics) {
   }
 
+  private VertxOptions vertxOptions() {
+    return new VertxOptions().setEventLoopPoolSize(config.eventLoops()).setPreferNativeTransport(true)
+        .setMetricsOptions(vertxMetricsOptions());
+  }
+
   /**
    * Starts a Hazelcast member and a clustered Vert.x on it. Joining can hang: a member that another
    * suspects, but that still answers, can leave a registration waiting for it with no end (seen on
-   * two busy cores). A join that takes longer than CHAT_CLUSTER_JOIN_TIMEOUT_MS is given up; the node
-   * tries again as a new member, up to {@link #JOIN_ATTEMPTS} times.
+   * two busy cores). When Vert.x has not joined CHAT_CLUSTER_JOIN_TIMEOUT_MS after the member
+   * started, the member is stopped and the node tries again as a new one, up to
+   * {@link #JOIN_ATTEMPTS} times.
    */
-  private Joined joinCluster(Config firstConfig, VertxOptions vertxOptions) throws Exception {
+  private Joined joinCluster(Config firstConfig) throws Exception {
     Config clusterConfig = firstConfig;
-    vertxOptions.setEventBusOptions(new EventBusOptions().setHost(config.clusterHost()));
     for (int attempt = 1; ; attempt++) {
       HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(clusterConfig);
       Metrics metrics = new Metrics(config.nodeId());
       Future<Vertx> started = Vertx.builder()
-          .with(vertxOptions)
+          .with(vertxOptions().setEventBusOptions(new EventBusOptions().setHost(config.clusterHost())))
           .withClusterManager(new HazelcastClusterManager(hazelcast))
           .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
           .buildClustered();
@@ -269,8 +275,7 @@ public final class ChatServer {
         return new Joined(vertx, hazelcast, metrics);
       } catch (TimeoutException hung) {
         hazelcast.getLifecycleService().terminate();
-        // Should it start after all, it is not the node's.
-        started.onSuccess(Vertx::close);
+        abandon(started);
         if (attempt == JOIN_ATTEMPTS) {
           throw new IllegalStateException("joining the cluster hung " + JOIN_ATTEMPTS + " times", hung);
         }
@@ -279,8 +284,19 @@ public final class ChatServer {
         clusterConfig = hazelcast(config);
       } catch (Exception e) {
         hazelcast.getLifecycleService().terminate();
+        abandon(started);
         throw e;
       }
+    }
+  }
+
+  /** Waits (bounded) until a start given up has failed, or closes it if it started after all. */
+  private static void abandon(Future<Vertx> started) {
+    try {
+      started.transform(result -> result.succeeded() ? result.result().close() : Future.succeededFuture())
+          .await(DROPPED_STEP_MS, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warn("A Vert.x start given up has not ended yet: {}", e.toString());
     }
   }
 

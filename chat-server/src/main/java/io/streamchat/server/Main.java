@@ -29,7 +29,15 @@ public final class Main {
       System.err.println("CHAT_LOG_FORMAT is " + logFormat + "; it must be text or json");
       System.exit(2);
     }
-    ChatServer server = ChatServer.start(new JsonObject());
+    ChatServer server;
+    try {
+      server = ChatServer.start(new JsonObject());
+    } catch (Exception e) {
+      // Exits even when a thread of what failed to start is still alive.
+      LOG.error("The node could not start", e);
+      System.exit(1);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("Shutting down node {}", server.nodeId());
       server.stop();

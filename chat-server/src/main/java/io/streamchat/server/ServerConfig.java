@@ -19,8 +19,9 @@ import java.util.UUID;
  * @param clusterHost     CHAT_CLUSTER_HOST (127.0.0.1): address bound for Hazelcast and the event bus
  * @param clusterPort     CHAT_CLUSTER_PORT (5701): first Hazelcast port tried (the next free one is taken)
  * @param clusterConfig   CHAT_CLUSTER_CONFIG (cluster.xml): Hazelcast configuration file
- * @param clusterJoinTimeoutMs CHAT_CLUSTER_JOIN_TIMEOUT_MS (30000): how long joining the cluster may take before the
- *                        node gives it up and joins again as a new member (three tries in all)
+ * @param clusterJoinTimeoutMs CHAT_CLUSTER_JOIN_TIMEOUT_MS (30000): how long Vert.x may take to join the cluster once
+ *                        the node's Hazelcast member has started; then the member is stopped and the node tries
+ *                        again as a new one (three tries in all)
  * @param clusterQuorum   CHAT_CLUSTER_QUORUM (1: none): members that must see each other for a session to be
  *                        claimed; a majority of the cluster's size (2 of 3) keeps a minority side of a split from claiming
  * @param dataDir         CHAT_DATA_DIR (./data): where the embedded Redis and PostgreSQL keep their files

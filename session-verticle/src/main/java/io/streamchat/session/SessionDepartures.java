@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The ways a session leaves this owner: idle (passivated), a shutdown (handed off), a newer owner
- * (lost), a deletion. Leaving cleanly, it waits (time-bound) until Redis, PostgreSQL and the audit
- * log hold what it kept for them, in that order, before its lease in Redis is released.
+ * (lost), a deletion. Leaving cleanly, it waits (time-bound) until PostgreSQL and the audit log hold
+ * what it kept for them (and, at a hand-off, Redis too: an idle session has nothing left to store)
+ * before its lease in Redis is released.
  */
 final class SessionDepartures {
 

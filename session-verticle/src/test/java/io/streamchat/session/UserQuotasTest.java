@@ -86,7 +86,7 @@ class UserQuotasTest {
   }
 
   @Test
-  void onlyThePlacesOfStreamingAnswersAreRenewed() {
+  void theAnswersItIsGivenAreRenewedAndNothingWhenNoneStream() {
     UserQuotas quotas = quotas(3, 0);
     quotas.renew(List.of());
     assertThat(redis.renewed).isEmpty();
