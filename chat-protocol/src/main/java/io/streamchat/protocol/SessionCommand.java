@@ -13,6 +13,14 @@ public sealed interface SessionCommand {
     String userId();
   }
 
+  /**
+   * A command that may change the conversation, sent from a socket ({@code connectionId}) or, when
+   * that is null, over the API, whose caller is replied to once the durable tier has the change.
+   */
+  interface ChangesConversation {
+    String connectionId();
+  }
+
   /** Asks whether {@code userId} may use the session, before a socket or stream is opened for it. */
   record Authorize(String userId) implements SessionCommand, ForUser {
   }
@@ -46,7 +54,7 @@ public sealed interface SessionCommand {
    * answers a repeat with the original outcome.
    */
   record SendMessage(String connectionId, String userId, String content, String clientMessageId, String requestId)
-      implements SessionCommand, ForUser {
+      implements SessionCommand, ForUser, ChangesConversation {
     public SendMessage(String connectionId, String userId, String content, String clientMessageId) {
       this(connectionId, userId, content, clientMessageId, null);
     }
@@ -57,7 +65,7 @@ public sealed interface SessionCommand {
    * and {@code requestId} make it idempotent as for {@link SendMessage}.
    */
   record Regenerate(String connectionId, String userId, String clientMessageId, String requestId)
-      implements SessionCommand, ForUser {
+      implements SessionCommand, ForUser, ChangesConversation {
   }
 
   /**
@@ -65,7 +73,7 @@ public sealed interface SessionCommand {
    * assistant message when null).
    */
   record Continue(String connectionId, String userId, String messageId, String requestId)
-      implements SessionCommand, ForUser {
+      implements SessionCommand, ForUser, ChangesConversation {
   }
 
   /**
@@ -80,7 +88,8 @@ public sealed interface SessionCommand {
    * the connection sent this cancel (its gateway joins a burst into one command); each is
    * acknowledged, the later ones as any repeated cancel is. Below 1 counts as 1.
    */
-  record Cancel(String connectionId, String messageId, String userId, int times) implements SessionCommand, ForUser {
+  record Cancel(String connectionId, String messageId, String userId, int times)
+      implements SessionCommand, ForUser, ChangesConversation {
 
     /** The same cancel, sent once more. */
     public Cancel repeated() {

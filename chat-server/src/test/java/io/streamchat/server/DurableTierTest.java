@@ -122,6 +122,34 @@ class DurableTierTest {
   }
 
   @Test
+  void theListShowsAChangeMadeOverTheApiAsSoonAsItIsReplied() throws Exception {
+    // Answers long enough to be streaming when the next request comes.
+    node.ai.script(Script.tokens(400, 5));
+    for (int i = 0; i < 5; i++) {
+      String session = "read-own-" + i;
+      assertThat(node.post("/api/chat", new JsonObject().put("session_id", session).put("user_id", "dora")
+          .put("message", "question " + i).encode()).statusCode()).isEqualTo(202);
+      JsonObject asked = conversation("dora", session);
+      assertThat(asked.getInteger("message_count")).isEqualTo(1);
+      assertThat(asked.getBoolean("streaming")).as("streaming right after the 202").isTrue();
+
+      HttpResponse<String> cancelled = node.post("/api/chat/cancel",
+          new JsonObject().put("session_id", session).put("user_id", "dora").encode());
+      assertThat(new JsonObject(cancelled.body()).getString("status")).isEqualTo("cancelling");
+      JsonObject ended = conversation("dora", session);
+      assertThat(ended.getBoolean("streaming")).as("not streaming right after the cancel's reply").isFalse();
+      assertThat(ended.getInteger("message_count")).as("the cancelled answer is counted").isEqualTo(2);
+
+      assertThat(node.post("/api/chat", new JsonObject().put("session_id", session).put("user_id", "dora")
+          .put("message", "again " + i).encode()).statusCode()).isEqualTo(202);
+      JsonObject again = conversation("dora", session);
+      assertThat(again.getInteger("message_count")).as("a second question counted right after its 202").isEqualTo(3);
+      assertThat(again.getBoolean("streaming")).isTrue();
+      node.post("/api/chat/cancel", new JsonObject().put("session_id", session).put("user_id", "dora").encode());
+    }
+  }
+
+  @Test
   void theListIsTheUsersNewestFirstAndItCanBeRenamedAndDeleted() throws Exception {
     node.ai.script(Script.tokens(3, 2));
     for (String session : List.of("list-a", "list-b")) {

@@ -62,8 +62,8 @@ public final class SessionVerticle extends VerticleBase {
   private static final long TOKEN_ACK_INTERVAL_MS = 100;
   /** A tick this late means the process was stopped (SIGSTOP, a long GC pause, a frozen VM). */
   private static final long PAUSE_SUSPECTED_MS = 3 * TICK_MS;
-  /** The longest a conversation's first message waits for PostgreSQL to list it before it is replied to. */
-  private static final long LISTED_WITHIN_MS = 1000;
+  /** The longest a change made over the API waits for PostgreSQL before it is replied to. */
+  private static final long DURABLE_REPLY_WITHIN_MS = 1000;
 
   private final Map<String, ActiveSession> sessions = new HashMap<>();
   private final Set<String> activating = new HashSet<>();
@@ -403,7 +403,7 @@ public final class SessionVerticle extends VerticleBase {
         admitThenExecute(session, message, newAnswerOf);
         return;
       }
-      message.reply(SessionCommands.execute(actor, command, clusterNodeId));
+      reply(session, message, SessionCommands.execute(actor, command, clusterNodeId));
     } catch (RuntimeException e) {
       replyFailure(session, message, e);
     }
@@ -437,16 +437,10 @@ public final class SessionVerticle extends VerticleBase {
         return;
       }
       long before = session.actor.lastSeq();
-      boolean hadConversation = session.actor.hasConversation();
       try {
         // Another user may have taken the session while the place was asked for.
         session.actor.authorize(((SessionCommand.ForUser) message.body()).userId());
-        Object accepted = SessionCommands.execute(session.actor, message.body(), clusterNodeId);
-        if (hadConversation || durableWrites == null || !fromApi(message.body())) {
-          message.reply(accepted);
-        } else {
-          replyOnceListed(session, message, accepted);
-        }
+        reply(session, message, SessionCommands.execute(session.actor, message.body(), clusterNodeId));
       } catch (RuntimeException e) {
         replyFailure(session, message, e);
       } finally {
@@ -458,27 +452,26 @@ public final class SessionVerticle extends VerticleBase {
   }
 
   /**
-   * A message sent over the HTTP API (or {@code chat.api}): its client sees the reply. A socket's
-   * client sees the message's events instead, and its next frame waits for the reply, so a cancel
-   * sent right after the message must not wait for PostgreSQL.
+   * A change made over the HTTP API (or {@code chat.api}) is replied to once the durable tier has it
+   * (or after {@link #DURABLE_REPLY_WITHIN_MS}, when PostgreSQL is slow or away), so that a client
+   * that lists its conversations after the reply finds the conversation, its message count and
+   * whether an answer streams as the change left them; an answer streams meanwhile. A socket's
+   * client sees the change's events instead, and its next frame waits for this reply, so a cancel
+   * sent right after a message is not held back behind PostgreSQL.
    */
-  private static boolean fromApi(SessionCommand command) {
-    return command instanceof SessionCommand.SendMessage send && send.connectionId() == null;
-  }
-
-  /**
-   * The first message of a conversation sent over the API is replied to once the durable tier lists
-   * it (or after {@link #LISTED_WITHIN_MS}, when PostgreSQL is slow or away), so that a client that
-   * lists its conversations after the 202 finds it. Its answer streams meanwhile.
-   */
-  private void replyOnceListed(ActiveSession session, Message<SessionCommand> message, Object accepted) {
-    Promise<Void> listed = Promise.promise();
-    long timer = vertx.setTimer(LISTED_WITHIN_MS, t -> listed.tryComplete());
+  private void reply(ActiveSession session, Message<SessionCommand> message, Object reply) {
+    if (durableWrites == null || !(message.body() instanceof SessionCommand.ChangesConversation change)
+        || change.connectionId() != null) {
+      message.reply(reply);
+      return;
+    }
+    Promise<Void> written = Promise.promise();
+    long timer = vertx.setTimer(DURABLE_REPLY_WITHIN_MS, t -> written.tryComplete());
     durableWrites.whenWritten(write -> write.sessionId().equals(session.id), () -> {
       vertx.cancelTimer(timer);
-      listed.tryComplete();
+      written.tryComplete();
     });
-    listed.future().onComplete(v -> message.reply(accepted));
+    written.future().onComplete(v -> message.reply(reply));
   }
 
   // ---- storage ----
