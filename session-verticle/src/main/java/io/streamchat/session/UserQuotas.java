@@ -70,7 +70,7 @@ final class UserQuotas {
   }
 
   long renewEveryMs() {
-    return ANSWER_LEASE_MS / 3;
+    return streaming.leaseMs() / 3;
   }
 
   /** The user's places and minute windows in Redis, through the cache verticles. */
