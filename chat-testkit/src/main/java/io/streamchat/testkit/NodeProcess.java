@@ -1,6 +1,8 @@
 package io.streamchat.testkit;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -10,8 +12,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** One node of the cluster as its own JVM process, started from the test classpath, that tests kill, stop and pause. */
@@ -23,6 +28,9 @@ public final class NodeProcess implements AutoCloseable {
   /** HTTP/1.1, as browsers and Prometheus speak to the node (they never upgrade to h2c). */
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
+
+  /** Ports {@link #freePortBlock} returned: never returned again by this JVM. */
+  private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
   public final String nodeId;
   public final int httpPort;
@@ -76,7 +84,8 @@ public final class NodeProcess implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(nodeId + " exited; see " + log.toAbsolutePath());
+        throw new IllegalStateException(nodeId + " exited with code " + process.exitValue() + " (" + whyItFailed()
+            + "); see " + log.toAbsolutePath() + ":\n" + tail(80));
       }
       try {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
@@ -102,6 +111,26 @@ public final class NodeProcess implements AutoCloseable {
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException e) {
       return "(log unreadable: " + e + ")";
+    }
+  }
+
+  /**
+   * The log's error and the causes under it, on one line: a test report's summary shows only the first
+   * line of a failure, and on a CI machine the report may be all there is to read.
+   */
+  private String whyItFailed() {
+    try {
+      List<String> reasons = new ArrayList<>();
+      for (String line : Files.readAllLines(log)) {
+        if (line.contains(" ERROR ") || line.startsWith("Caused by:") || line.startsWith("SEVERE")
+            || line.startsWith("Exception in thread") || line.startsWith("# A fatal error")) {
+          reasons.add(line.strip());
+        }
+      }
+      return reasons.isEmpty() ? "no error logged" : String.join(" | ", reasons.subList(Math.max(0, reasons.size() - 6),
+          reasons.size()));
+    } catch (IOException e) {
+      return "log unreadable: " + e;
     }
   }
 
@@ -224,20 +253,29 @@ public final class NodeProcess implements AutoCloseable {
    * The first of {@code count} consecutive free ports, below the kernel's ephemeral range (32768
    * and up), where outgoing connections could take them between the check and the bind.
    */
-  public static int freePortBlock(int count) {
-    java.util.Random random = new java.util.Random();
+  /**
+   * A block of {@code count} consecutive free ports, below the kernel's ephemeral range, reserved for
+   * this JVM: no later call returns one of them. Nodes bind their ports seconds after they were
+   * chosen, so a port that was handed out must not be handed out again meanwhile (a node's HTTP port
+   * inside the cluster's block would be taken by its own Hazelcast member first).
+   */
+  public static synchronized int freePortBlock(int count) {
+    Random random = new Random();
     for (int attempt = 0; attempt < 200; attempt++) {
       int first = 10_000 + random.nextInt(20_000);
       boolean free = true;
       for (int port = first; port < first + count && free; port++) {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1,
-            java.net.InetAddress.getLoopbackAddress())) {
+        free = !HANDED_OUT.contains(port);
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
           socket.setReuseAddress(true);
         } catch (IOException taken) {
           free = false;
         }
       }
       if (free) {
+        for (int port = first; port < first + count; port++) {
+          HANDED_OUT.add(port);
+        }
         return first;
       }
     }
