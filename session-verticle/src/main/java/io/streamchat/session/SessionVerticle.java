@@ -25,7 +25,6 @@ import io.streamchat.protocol.SessionCommand.Tokens;
 import io.streamchat.protocol.SessionCommand;
 import io.streamchat.protocol.SessionReply;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -465,13 +464,8 @@ public final class SessionVerticle extends VerticleBase {
       message.reply(reply);
       return;
     }
-    Promise<Void> written = Promise.promise();
-    long timer = vertx.setTimer(DURABLE_REPLY_WITHIN_MS, t -> written.tryComplete());
-    durableWrites.whenWritten(write -> write.sessionId().equals(session.id), () -> {
-      vertx.cancelTimer(timer);
-      written.tryComplete();
-    });
-    written.future().onComplete(v -> message.reply(reply));
+    durableWrites.whenWritten(write -> write.sessionId().equals(session.id), DURABLE_REPLY_WITHIN_MS,
+        written -> message.reply(reply));
   }
 
   // ---- storage ----

@@ -28,7 +28,7 @@ final class WriteBehind<T> {
   private final int maxPending;
   private final BiConsumer<Integer, Throwable> onFailure;
   private final ArrayDeque<T> pending = new ArrayDeque<>();
-  /** Each waits for pending items of its own (a conversation's first message): no more than the items accepted. */
+  /** Each waits for pending items of its own, at most for the time it gave: no more than the items accepted. */
   private final List<Waiter<T>> waiters = new ArrayList<>();
   private List<T> inFlight;
   private boolean scheduled;
@@ -65,15 +65,23 @@ final class WriteBehind<T> {
   }
 
   /**
-   * Runs {@code then} once no item that matches waits any more: at once when none does, else after
-   * the batch that writes the last of them. The caller bounds the wait (a sink that keeps failing).
+   * Tells {@code then} true once no item that matches waits any more: at once when none does, else
+   * after the batch that writes the last of them; or false after {@code withinMs}, when some still
+   * wait (a sink that keeps failing). Each waiter waits for items accepted before it, so it is
+   * released by a bounded amount of work.
    */
-  void whenWritten(Predicate<T> match, Runnable then) {
-    if (anyPending(match)) {
-      waiters.add(new Waiter<>(match, then));
-    } else {
-      then.run();
+  void whenWritten(Predicate<T> match, long withinMs, Consumer<Boolean> then) {
+    if (!anyPending(match)) {
+      then.accept(true);
+      return;
     }
+    Waiter<T> waiter = new Waiter<>(match, () -> then.accept(true));
+    waiters.add(waiter);
+    clock.schedule(withinMs, () -> {
+      if (waiters.removeIf(other -> other == waiter)) {
+        then.accept(false);
+      }
+    });
   }
 
   private record Waiter<T>(Predicate<T> match, Runnable then) {

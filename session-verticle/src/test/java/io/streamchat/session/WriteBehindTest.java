@@ -4,13 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /** The write-behind queue alone: a scripted sink and a manual clock. */
 class WriteBehindTest {
 
+  private static final long WAIT_WITHIN_MS = 60_000;
+
   private final List<Runnable> due = new ArrayList<>();
+  /** The waiters' time limits, run only when a test says so. */
+  private final List<Map.Entry<Long, Runnable>> waitLimits = new ArrayList<>();
   private final List<Long> delays = new ArrayList<>();
   private final List<List<Integer>> written = new ArrayList<>();
   private final List<Consumer<Throwable>> callbacks = new ArrayList<>();
@@ -24,6 +29,10 @@ class WriteBehindTest {
 
     @Override
     public void schedule(long delayMs, Runnable task) {
+      if (delayMs >= WAIT_WITHIN_MS) {
+        waitLimits.add(Map.entry(delayMs, task));
+        return;
+      }
       delays.add(delayMs);
       due.add(task);
     }
@@ -34,6 +43,10 @@ class WriteBehindTest {
     callbacks.add(done);
   }, clock, 3, 5, (count, failure) -> failuresReported = count);
 
+  private void runOut(long withinMs) {
+    waitLimits.stream().filter(limit -> limit.getKey() == withinMs).toList().forEach(limit -> limit.getValue().run());
+  }
+
   private void runDue() {
     List<Runnable> now = new ArrayList<>(due);
     due.clear();
@@ -41,23 +54,44 @@ class WriteBehindTest {
   }
 
   @Test
-  void aWaiterRunsOnceTheBatchThatWritesTheLastOfItsItemsSucceeded() {
-    List<String> ran = new ArrayList<>();
-    queue.whenWritten(item -> item == 9, () -> ran.add("nothing pending"));
-    assertThat(ran).containsExactly("nothing pending");
+  void aWaiterIsToldOnceTheBatchThatWritesTheLastOfItsItemsSucceeded() {
+    List<String> told = new ArrayList<>();
+    queue.whenWritten(item -> item == 9, WAIT_WITHIN_MS, written -> told.add("nothing pending: " + written));
+    assertThat(told).containsExactly("nothing pending: true");
     for (int i = 1; i <= 4; i++) {
       queue.offer(i);
     }
-    queue.whenWritten(item -> item == 4, () -> ran.add("4 written"));
+    queue.whenWritten(item -> item == 4, WAIT_WITHIN_MS, written -> told.add("4 written: " + written));
     runDue();
     callbacks.get(0).accept(null);
-    assertThat(ran).as("4 is in the next batch").hasSize(1);
+    assertThat(told).as("4 is in the next batch").hasSize(1);
     runDue();
     callbacks.get(1).accept(new IllegalStateException("refused"));
-    assertThat(ran).as("a failed batch wrote nothing").hasSize(1);
+    assertThat(told).as("a failed batch wrote nothing").hasSize(1);
     runDue();
     callbacks.get(2).accept(null);
-    assertThat(ran).containsExactly("nothing pending", "4 written");
+    assertThat(told).containsExactly("nothing pending: true", "4 written: true");
+    runOut(WAIT_WITHIN_MS);
+    assertThat(told).as("told once").hasSize(2);
+  }
+
+  @Test
+  void aWaiterWhoseItemsAreStillPendingWhenItsTimeRunsOutIsToldSoOnce() {
+    List<Boolean> told = new ArrayList<>();
+    queue.offer(1);
+    queue.offer(2);
+    queue.whenWritten(item -> item == 2, WAIT_WITHIN_MS, told::add);
+    queue.whenWritten(item -> item == 1, WAIT_WITHIN_MS * 2, told::add);
+    runDue();
+    callbacks.get(0).accept(new IllegalStateException("PostgreSQL is away"));
+    runOut(WAIT_WITHIN_MS);
+    assertThat(told).containsExactly(false);
+    runDue();
+    callbacks.get(1).accept(null);
+    assertThat(told).as("the other waiter, still in its time, is told when written; the first is not told again")
+        .containsExactly(false, true);
+    runOut(WAIT_WITHIN_MS * 2);
+    assertThat(told).hasSize(2);
   }
 
   @Test
