@@ -121,9 +121,13 @@ public final class NodeProcess implements AutoCloseable {
   private String whyItFailed() {
     try {
       List<String> reasons = new ArrayList<>();
+      boolean afterError = false;
       for (String line : Files.readAllLines(log)) {
-        if (line.contains(" ERROR ") || line.startsWith("Caused by:") || line.startsWith("SEVERE")
-            || line.startsWith("Exception in thread") || line.startsWith("# A fatal error")) {
+        // The exception an error is logged with stands on the line after it.
+        boolean exception = afterError && !line.isEmpty() && Character.isLetter(line.charAt(0));
+        afterError = line.contains(" ERROR ") || line.startsWith("SEVERE");
+        if (afterError || exception || line.startsWith("Caused by:") || line.startsWith("Exception in thread")
+            || line.startsWith("# A fatal error") || line.startsWith("Terminating due to")) {
           reasons.add(line.strip());
         }
       }
