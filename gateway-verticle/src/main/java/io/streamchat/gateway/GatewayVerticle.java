@@ -133,7 +133,9 @@ public final class GatewayVerticle extends VerticleBase {
         .setPerFrameWebSocketCompressionSupported(false)
         .setIdleTimeout(settings.idleTimeoutSeconds()), settings.tls()));
     return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
-        .compose(v -> server.requestHandler(router()).listen())
+        .compose(v -> server.requestHandler(router()).listen().recover(failure -> Future.failedFuture(
+            new IllegalStateException("cannot listen on " + settings.host() + ":" + settings.port() + ": "
+                + failure.getMessage(), failure))))
         .onSuccess(s -> {
           ready = true;
           LOG.info("Gateway listening on port {}{}", s.actualPort(), settings.tls().enabled() ? " (HTTPS and WSS)" : "");
