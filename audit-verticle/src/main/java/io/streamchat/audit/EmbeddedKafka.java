@@ -76,8 +76,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("transaction.state.log.min.isr", "1");
     props.put("group.initial.rebalance.delay.ms", "0");
     props.put("log.flush.interval.messages", "1");
-    // The log cleaner compacts only the consumer-offsets topic here (the audit topic is deleted by
-    // age), and its dedupe map lives on the node's heap: 16 MB of it, not the default 128 MB.
+    // The log cleaner compacts only the consumer offsets of outside readers here (the audit topic
+    // is never compacted), and its dedupe map lives on the node's heap: 16 MB, not the default 128 MB.
     props.put("log.cleaner.dedupe.buffer.size", Integer.toString(16 << 20));
     // A record may hold a whole long answer (the producer allows as much).
     props.put("message.max.bytes", Integer.toString(64 << 20));

@@ -29,7 +29,9 @@ public final class NodeProcess implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
 
-  /** Ports {@link #freePortBlock} returned: never returned again by this JVM. */
+  /** Ports reserved after each block: Hazelcast members count up from the block's first port. */
+  private static final int SPILL = 16;
+  /** Ports {@link #freePortBlock} reserved: never returned again by this JVM. */
   private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
   public final String nodeId;
@@ -254,14 +256,12 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   /**
-   * The first of {@code count} consecutive free ports, below the kernel's ephemeral range (32768
-   * and up), where outgoing connections could take them between the check and the bind.
-   */
-  /**
-   * A block of {@code count} consecutive free ports, below the kernel's ephemeral range, reserved for
-   * this JVM: no later call returns one of them. Nodes bind their ports seconds after they were
-   * chosen, so a port that was handed out must not be handed out again meanwhile (a node's HTTP port
-   * inside the cluster's block would be taken by its own Hazelcast member first).
+   * The first of {@code count} consecutive free ports, below the kernel's ephemeral range (32768 and
+   * up), where outgoing connections could take them between the check and the bind. Nodes bind
+   * their ports seconds after they were chosen, so a block is reserved for this JVM: no later call
+   * returns one of its ports, nor one of the {@link #SPILL} ports after it, which a cluster's
+   * Hazelcast members take when more of them run than the block has ports (a node's HTTP port there
+   * would be taken by a member first, and the node could not start).
    */
   public static synchronized int freePortBlock(int count) {
     Random random = new Random();
@@ -269,7 +269,10 @@ public final class NodeProcess implements AutoCloseable {
       int first = 10_000 + random.nextInt(20_000);
       boolean free = true;
       for (int port = first; port < first + count && free; port++) {
-        free = !HANDED_OUT.contains(port);
+        if (HANDED_OUT.contains(port)) {
+          free = false;
+          break;
+        }
         try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
           socket.setReuseAddress(true);
         } catch (IOException taken) {
@@ -277,7 +280,7 @@ public final class NodeProcess implements AutoCloseable {
         }
       }
       if (free) {
-        for (int port = first; port < first + count; port++) {
+        for (int port = first; port < first + count + SPILL; port++) {
           HANDED_OUT.add(port);
         }
         return first;
@@ -286,9 +289,8 @@ public final class NodeProcess implements AutoCloseable {
     throw new IllegalStateException("no block of " + count + " free ports");
   }
 
+  /** A free port, reserved as {@link #freePortBlock} reserves them. */
   public static int freePort() throws IOException {
-    // Below the kernel's ephemeral range, like the cluster ports: a node binds its HTTP port seconds
-    // after it was chosen, and an outbound connection (Hazelcast, Redis) could take an ephemeral one meanwhile.
     return freePortBlock(1);
   }
 

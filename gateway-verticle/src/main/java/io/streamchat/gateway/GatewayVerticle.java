@@ -134,12 +134,17 @@ public final class GatewayVerticle extends VerticleBase {
         .setIdleTimeout(settings.idleTimeoutSeconds()), settings.tls()));
     return Future.join(frames.completion(), chatApi.completion(), memberLeft.completion())
         .compose(v -> server.requestHandler(router()).listen().recover(failure -> Future.failedFuture(
-            new IllegalStateException("cannot listen on " + settings.host() + ":" + settings.port() + ": "
-                + failure.getMessage(), failure))))
+            new IllegalStateException("cannot listen on " + hostAndPort(settings.host(), settings.port()) + ": "
+                + failure, failure))))
         .onSuccess(s -> {
           ready = true;
           LOG.info("Gateway listening on port {}{}", s.actualPort(), settings.tls().enabled() ? " (HTTPS and WSS)" : "");
         });
+  }
+
+  /** {@code host:port}, an IPv6 address in brackets. */
+  private static String hostAndPort(String host, int port) {
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
   private static HttpServerOptions withTls(HttpServerOptions options, GatewaySettings.Tls tls) {

@@ -52,7 +52,12 @@ final class AppendPipeline {
   interface Clock {
     long nowMs();
 
-    void schedule(long delayMs, Runnable task);
+    Timer schedule(long delayMs, Runnable task);
+
+    /** A task scheduled: cancelled, it does not run (if it has not yet). */
+    interface Timer {
+      void cancel();
+    }
   }
 
   /** Reports a session whose appends started failing (once per run of failures). */

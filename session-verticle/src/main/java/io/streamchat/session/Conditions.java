@@ -5,7 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.function.BooleanSupplier;
 
-/** Time-bound waits for state that the event loop itself changes (stored events, written batches). */
+/** Time-bound waits for state that the event loop itself changes (stored events, the audit log's progress). */
 final class Conditions {
 
   private static final long CHECK_EVERY_MS = 20;

@@ -492,13 +492,20 @@ public final class SessionVerticle extends VerticleBase {
       return System.currentTimeMillis();
     }
 
+    /** Called on this verticle's event loop, as every user of the clock is. */
     @Override
-    public void schedule(long delayMs, Runnable task) {
+    public Timer schedule(long delayMs, Runnable task) {
       if (delayMs <= 0) {
-        context.runOnContext(v -> task.run());
-      } else {
-        vertx.setTimer(delayMs, id -> task.run());
+        boolean[] cancelled = {false};
+        context.runOnContext(v -> {
+          if (!cancelled[0]) {
+            task.run();
+          }
+        });
+        return () -> cancelled[0] = true;
       }
+      long timer = vertx.setTimer(delayMs, id -> task.run());
+      return () -> vertx.cancelTimer(timer);
     }
   }
 }

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes items behind live work, in order: batches of at most {@code maxBatch}, one batch in
@@ -20,6 +22,7 @@ final class WriteBehind<T> {
     void write(List<T> batch, Consumer<Throwable> done);
   }
 
+  private static final Logger LOG = LoggerFactory.getLogger(WriteBehind.class);
   private static final long MAX_BACKOFF_MS = 5000;
 
   private final Sink<T> sink;
@@ -28,7 +31,7 @@ final class WriteBehind<T> {
   private final int maxPending;
   private final BiConsumer<Integer, Throwable> onFailure;
   private final ArrayDeque<T> pending = new ArrayDeque<>();
-  /** Each waits for pending items of its own, at most for the time it gave: no more than the items accepted. */
+  /** Each waits for pending items of its own, at most for the time it gave. */
   private final List<Waiter<T>> waiters = new ArrayList<>();
   private List<T> inFlight;
   private boolean scheduled;
@@ -65,26 +68,43 @@ final class WriteBehind<T> {
   }
 
   /**
-   * Tells {@code then} true once no item that matches waits any more: at once when none does, else
-   * after the batch that writes the last of them; or false after {@code withinMs}, when some still
-   * wait (a sink that keeps failing). Each waiter waits for items accepted before it, so it is
-   * released by a bounded amount of work.
+   * Tells {@code then} true once no item that matches is pending (items offered after this call
+   * included): at once when none is, else after the batch that writes the last of them; or false
+   * after {@code withinMs} when some still are (a sink that keeps failing, or a stream of new ones).
    */
   void whenWritten(Predicate<T> match, long withinMs, Consumer<Boolean> then) {
     if (!anyPending(match)) {
       then.accept(true);
       return;
     }
-    Waiter<T> waiter = new Waiter<>(match, () -> then.accept(true));
+    Waiter<T> waiter = new Waiter<>(match, then);
     waiters.add(waiter);
-    clock.schedule(withinMs, () -> {
-      if (waiters.removeIf(other -> other == waiter)) {
-        then.accept(false);
+    waiter.limit = clock.schedule(withinMs, () -> {
+      if (waiters.remove(waiter)) {
+        waiter.tell(false);
       }
     });
   }
 
-  private record Waiter<T>(Predicate<T> match, Runnable then) {
+  /** Compared by identity: each is removed once, by its batch or by its time limit. */
+  private static final class Waiter<T> {
+    final Predicate<T> match;
+    final Consumer<Boolean> then;
+    AppendPipeline.Clock.Timer limit;
+
+    Waiter(Predicate<T> match, Consumer<Boolean> then) {
+      this.match = match;
+      this.then = then;
+    }
+
+    void tell(boolean written) {
+      try {
+        then.accept(written);
+      } catch (RuntimeException e) {
+        // The others waiting are told all the same.
+        LOG.warn("A waiter for written items failed", e);
+      }
+    }
   }
 
   /** Items not yet written, the batch in flight included. */
@@ -104,9 +124,12 @@ final class WriteBehind<T> {
   }
 
   private void releaseWaiters() {
-    List<Runnable> ready = new ArrayList<>();
-    waiters.removeIf(waiter -> !anyPending(waiter.match()) && ready.add(waiter.then()));
-    ready.forEach(Runnable::run);
+    List<Waiter<T>> ready = new ArrayList<>();
+    waiters.removeIf(waiter -> !anyPending(waiter.match) && ready.add(waiter));
+    for (Waiter<T> waiter : ready) {
+      waiter.limit.cancel();
+      waiter.tell(true);
+    }
   }
 
   private void flush() {

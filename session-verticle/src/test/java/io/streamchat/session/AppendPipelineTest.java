@@ -38,8 +38,10 @@ class AppendPipelineTest {
         }
 
         @Override
-        public void schedule(long delayMs, Runnable task) {
-          scheduled.add(new Task(now + delayMs, task));
+        public Timer schedule(long delayMs, Runnable task) {
+          Task scheduledTask = new Task(now + delayMs, task);
+          scheduled.add(scheduledTask);
+          return () -> scheduled.remove(scheduledTask);
         }
       },
       (sessionId, failure) -> failures.add(sessionId), 100, lingerMs);

@@ -81,8 +81,9 @@ class AuditShipperTest {
         }
 
         @Override
-        public void schedule(long delayMs, Runnable task) {
+        public Timer schedule(long delayMs, Runnable task) {
           scheduled.add(task);
+          return () -> scheduled.remove(task);
         }
       },
       new AuditShipper.Listener() {
