@@ -12,7 +12,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Readiness asks every dependency: a hung Redis makes the node unready, with the reason, until it
- * answers again. Cross-origin calls get CORS headers only for the listed origins.
+ * answers again. Cross-origin calls get CORS headers for the listed origins, or for any origin
+ * when none is listed and authentication is off.
  */
 class HealthAndCorsTest {
 
@@ -57,6 +58,10 @@ class HealthAndCorsTest {
   }
 
   private static HttpResponse<String> fromPage(String origin, String method) throws Exception {
+    return fromPage(node, origin, method);
+  }
+
+  private static HttpResponse<String> fromPage(TestNode node, String origin, String method) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port
         + "/api/history/cors-check")).header("Origin", origin);
     if (method.equals("OPTIONS")) {
@@ -80,5 +85,18 @@ class HealthAndCorsTest {
     HttpResponse<String> other = fromPage("https://evil.example", "GET");
     assertThat(other.statusCode()).isEqualTo(403);
     assertThat(new JsonObject(other.body()).getJsonObject("error").getString("code")).isEqualTo("forbidden");
+  }
+
+  @Test
+  void withNoOriginListedAndAuthenticationOffAPageOfAnyOriginMayCall() throws Exception {
+    try (TestNode open = new TestNode(new JsonObject())) {
+      HttpResponse<String> preflight = fromPage(open, "http://localhost:3000", "OPTIONS");
+      assertThat(preflight.statusCode()).isBetween(200, 204);
+      assertThat(preflight.headers().firstValue("access-control-allow-origin")).hasValue("*");
+      assertThat(preflight.headers().firstValue("access-control-allow-methods").orElse("")).contains("POST", "DELETE");
+      HttpResponse<String> call = fromPage(open, "http://localhost:3000", "GET");
+      assertThat(call.statusCode()).isEqualTo(200);
+      assertThat(call.headers().firstValue("access-control-allow-origin")).hasValue("*");
+    }
   }
 }

@@ -170,8 +170,8 @@ public final class GatewayVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     List<String> corsOrigins = origins.configured();
-    if (!corsOrigins.isEmpty()) {
-      CorsHandler cors = corsOrigins.contains("*") ? CorsHandler.create() : CorsHandler.create().addOrigins(corsOrigins);
+    if (origins.any() || !corsOrigins.isEmpty()) {
+      CorsHandler cors = origins.any() ? CorsHandler.create() : CorsHandler.create().addOrigins(corsOrigins);
       cors.allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS))
           .allowedHeaders(Set.of("content-type", "authorization", "last-event-id"))
           .exposedHeaders(Set.of("retry-after"))

@@ -32,7 +32,12 @@ final class Origins {
     return host != null && host.equalsIgnoreCase(authorityOf(origin.strip().toLowerCase(Locale.ROOT)));
   }
 
-  /** The origins configured explicitly, answered with CORS headers; {@code *} for any. */
+  /** Whether every origin may call: {@code *} is listed, or none is and authentication is off. */
+  boolean any() {
+    return anyOrigin;
+  }
+
+  /** The origins listed, answered with CORS headers (every origin when {@link #any()}). */
   List<String> configured() {
     return allowed;
   }
