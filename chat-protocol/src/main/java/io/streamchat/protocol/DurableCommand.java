@@ -16,14 +16,18 @@ public sealed interface DurableCommand {
   record Write(String sessionId, String userId, String messageId, String messageJson, String title,
                boolean streaming, long atMs) {
 
+    /** The title of a conversation whose first question has no visible character. */
+    public static final String UNTITLED = "New chat";
+
     /**
-     * A conversation's title from its first question: the first line, at most 80 characters. A
-     * U+0000 in it becomes U+FFFD: PostgreSQL's text cannot hold it (the message itself is stored
-     * as JSON, where it is escaped).
+     * A conversation's title from its first question: the first line, at most 80 characters, or
+     * {@link #UNTITLED} when the question shows nothing (only spaces and line breaks): a title is
+     * never empty, as a rename's is not. A U+0000 in it becomes U+FFFD: PostgreSQL's text cannot
+     * hold it (the message itself is stored as JSON, where it is escaped).
      */
     public static String titleOf(String content) {
       String line = content.strip().lines().findFirst().orElse("").strip();
-      return Characters.first(line, 80).replace('\u0000', '\uFFFD');
+      return line.isEmpty() ? UNTITLED : Characters.first(line, 80).replace('\u0000', '\uFFFD');
     }
   }
 

@@ -28,5 +28,6 @@ class CharactersTest {
     assertThat(DurableCommand.Write.titleOf("\n  first line  \nsecond")).isEqualTo("first line");
     assertThat(DurableCommand.Write.titleOf(EMOJI.repeat(90))).isEqualTo(EMOJI.repeat(80));
     assertThat(DurableCommand.Write.titleOf("a\u0000b")).as("PostgreSQL text cannot hold U+0000").isEqualTo("a\uFFFDb");
+    assertThat(DurableCommand.Write.titleOf(" \n\t \n")).as("a question with nothing to show").isEqualTo("New chat");
   }
 }
