@@ -11,6 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,6 +22,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /** One node of the cluster as its own JVM process, started from the test classpath, that tests kill, stop and pause. */
 public final class NodeProcess implements AutoCloseable {
@@ -31,6 +36,13 @@ public final class NodeProcess implements AutoCloseable {
 
   /** Ports reserved after each block: Hazelcast members count up from the block's first port. */
   private static final int SPILL = 16;
+  /** Log lines a failed test reports: warnings and errors of the node's and Hazelcast's loggers, a JVM crash. */
+  private static final Pattern NOTABLE = Pattern.compile(
+      "^\\S+ (WARN|ERROR) |^(WARNING|SEVERE):|^Exception in thread|^# A fatal error|^Terminating due to");
+  /** The thread's name after a log line's time and level. */
+  private static final Pattern THREAD = Pattern.compile("^(\\S+ \\S+)\\s+\\[[^\\]]*\\] ");
+  /** What Hazelcast puts before each message: the member's address, the cluster's name, its version. */
+  private static final Pattern HAZELCAST_PREFIX = Pattern.compile("\\[[0-9.]+\\]:\\d+ \\[[^\\]]+\\] \\[[0-9.]+\\] ");
   /** Ports {@link #freePortBlock} reserved: never returned again by this JVM. */
   private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
@@ -41,6 +53,8 @@ public final class NodeProcess implements AutoCloseable {
 
   /** CHAT_DATA_DIR when set: servers the node embeds keep their files there. */
   private final String dataDir;
+  /** When the node was last stopped with SIGSTOP and not continued since, else 0. */
+  private volatile long pausedAtMillis;
 
   private NodeProcess(String nodeId, int httpPort, Process process, Path log, String dataDir) {
     this.nodeId = nodeId;
@@ -140,6 +154,32 @@ public final class NodeProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * The node's state and the last {@code lines} warnings and errors of its log, one short line each:
+   * what a failed test's message carries, for a report that shows nothing else.
+   */
+  public String digest(int lines) {
+    long pausedAt = pausedAtMillis;
+    String state = process.isAlive()
+        ? (pausedAt == 0 ? "running" : "paused since " + LocalTime.ofInstant(Instant.ofEpochMilli(pausedAt),
+            ZoneId.systemDefault()).truncatedTo(ChronoUnit.MILLIS))
+        : "exited with code " + process.exitValue();
+    List<String> notable = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(log)) {
+        if (NOTABLE.matcher(line).find() && !line.contains("AUTHENTICATION IS OFF")
+            && !line.contains("Java modular environment") && !line.contains("Some of the ports seem occupied")) {
+          String shortened = HAZELCAST_PREFIX.matcher(THREAD.matcher(line).replaceFirst("$1 ")).replaceFirst("").strip();
+          notable.add("  " + (shortened.length() > 170 ? shortened.substring(0, 170) + "…" : shortened));
+        }
+      }
+    } catch (IOException e) {
+      notable.add("  log unreadable: " + e);
+    }
+    return nodeId + " (" + state + ")" + (notable.isEmpty() ? "" : "\n")
+        + String.join("\n", notable.subList(Math.max(0, notable.size() - lines), notable.size()));
+  }
+
   /** Appends the node's thread dump to its log (jcmd), to see where it is stuck. */
   private void threadDump() {
     try {
@@ -174,10 +214,12 @@ public final class NodeProcess implements AutoCloseable {
 
   public void pause() throws Exception {
     Signals.send(process, "STOP");
+    pausedAtMillis = System.currentTimeMillis();
   }
 
   public void resume() throws Exception {
     Signals.send(process, "CONT");
+    pausedAtMillis = 0;
   }
 
   /** Resident memory of the process, from /proc, in bytes. */
