@@ -19,9 +19,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A node with its default settings streams 2,000 answers at once: none refused, none failed.
@@ -30,6 +32,11 @@ import org.junit.jupiter.api.Test;
 class CapacityTest {
 
   private static final int ANSWERS = 2000;
+
+  private final List<NodeProcess> nodes = new CopyOnWriteArrayList<>();
+
+  @RegisterExtension
+  final NodeLogsInFailures nodeLogsInFailures = new NodeLogsInFailures(() -> nodes);
 
   @Test
   void twoThousandConcurrentAnswersOnOneNodeWithDefaultSettingsAreNeitherRefusedNorFailed() throws Exception {
@@ -45,6 +52,7 @@ class CapacityTest {
           "CHAT_KAFKA_BOOTSTRAP", "none",
           "CHAT_AI_PROVIDER", "openai",
           "CHAT_AI_BASE_URL", ai.baseUrl()), List.of("-Xmx768m"));
+      nodes.add(node);
       try {
         node.awaitReady(1, Duration.ofSeconds(60));
         HttpClientAgent http = vertx.createHttpClient(new HttpClientOptions().setDefaultPort(node.httpPort)

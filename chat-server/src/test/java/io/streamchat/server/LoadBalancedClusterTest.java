@@ -26,6 +26,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,6 +45,11 @@ class LoadBalancedClusterTest {
   @TempDir
   Path nginxDir;
 
+  private final List<NodeProcess> started = new CopyOnWriteArrayList<>();
+
+  @RegisterExtension
+  final NodeLogsInFailures nodeLogsInFailures = new NodeLogsInFailures(() -> started);
+
   @Test
   void aRollingRestartBehindNginxCompletesEveryAnswerExactlyWhileTheMetricsMove() throws Exception {
     assumeTrue(Files.isExecutable(NGINX), "nginx is not installed (apt-get install nginx-light); CI installs it");
@@ -51,7 +57,6 @@ class LoadBalancedClusterTest {
     int firstHttpPort = NodeProcess.freePortBlock(4);
     int balancerPort = firstHttpPort + 3;
     Vertx vertx = Vertx.vertx();
-    List<NodeProcess> started = new CopyOnWriteArrayList<>();
     Process nginx = null;
     EmbeddedRedis redis = EmbeddedRedis.start();
     try {
