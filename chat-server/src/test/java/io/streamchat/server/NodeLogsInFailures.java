@@ -11,6 +11,7 @@ import java.util.function.Supplier;
 
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
+import org.opentest4j.TestAbortedException;
 
 /**
  * A test of node processes that fails carries, in its message, each node's state and its last
@@ -31,7 +32,7 @@ final class NodeLogsInFailures implements TestExecutionExceptionHandler {
   @Override
   public void handleTestExecutionException(ExtensionContext context, Throwable thrown) throws Throwable {
     List<NodeProcess> started = new ArrayList<>(nodes.get());
-    if (started.isEmpty()) {
+    if (started.isEmpty() || thrown instanceof TestAbortedException) {
       throw thrown;
     }
     StringBuilder message = new StringBuilder(String.valueOf(thrown.getMessage()).strip()).append("\nThe nodes at ")

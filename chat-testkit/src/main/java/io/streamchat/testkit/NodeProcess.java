@@ -36,9 +36,11 @@ public final class NodeProcess implements AutoCloseable {
 
   /** Ports reserved after each block: Hazelcast members count up from the block's first port. */
   private static final int SPILL = 16;
-  /** Log lines a failed test reports: warnings and errors of the node's and Hazelcast's loggers, a JVM crash. */
-  private static final Pattern NOTABLE = Pattern.compile(
-      "^\\S+ (WARN|ERROR) |^(WARNING|SEVERE):|^Exception in thread|^# A fatal error|^Terminating due to");
+  /** What a JVM prints as it dies: an uncaught exception, a crash, an exit on running out of memory. */
+  private static final String JVM_DEATH = "^Exception in thread|^# A fatal error|^Terminating due to";
+  /** Log lines a failed test reports: warnings and errors of the node's and Hazelcast's loggers, the JVM's death. */
+  private static final Pattern NOTABLE = Pattern.compile("^\\S+ (WARN|ERROR) |^(WARNING|SEVERE):|" + JVM_DEATH);
+  private static final Pattern DEATH = Pattern.compile(JVM_DEATH);
   /** The thread's name after a log line's time and level. */
   private static final Pattern THREAD = Pattern.compile("^(\\S+ \\S+)\\s+\\[[^\\]]*\\] ");
   /** What Hazelcast puts before each message: the member's address, the cluster's name, its version. */
@@ -142,8 +144,7 @@ public final class NodeProcess implements AutoCloseable {
         // The exception an error is logged with stands on the line after it.
         boolean exception = afterError && !line.isEmpty() && Character.isLetter(line.charAt(0));
         afterError = line.contains(" ERROR ") || line.startsWith("SEVERE");
-        if (afterError || exception || line.startsWith("Caused by:") || line.startsWith("Exception in thread")
-            || line.startsWith("# A fatal error") || line.startsWith("Terminating due to")) {
+        if (afterError || exception || line.startsWith("Caused by:") || DEATH.matcher(line).find()) {
           reasons.add(line.strip());
         }
       }
