@@ -42,6 +42,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.EnumSet;
 import java.util.List;
@@ -172,7 +173,7 @@ public final class ChatServer {
       server.stop();
       throw e;
     }
-    LOG.info("Node {} started with roles {}{}{}{}", config.nodeId(), config.roles(),
+    LOG.info("Node {} started with {} on {} event loops{}{}{}", config.nodeId(), server.verticles(), config.eventLoops(),
         redis == null ? "" : ", an embedded Redis at " + redis.url(),
         postgres == null ? "" : ", an embedded PostgreSQL at " + postgres.url(),
         kafka == null ? "" : ", an embedded Kafka at " + kafka.bootstrap());
@@ -233,7 +234,8 @@ public final class ChatServer {
           // One Kafka producer per node: it batches the records of every session verticle instance.
           int instances = audits ? 1 : config.instances(role);
           DeploymentOptions options = new DeploymentOptions().setConfig(verticleConfig).setInstances(instances);
-          node.deployments.push(new Deployment(role, node.vertx.deployVerticle(VERTICLES.get(role), options).await()));
+          node.deployments.push(new Deployment(role, node.vertx.deployVerticle(VERTICLES.get(role), options).await(),
+              instances));
         }
       }
     } catch (Exception e) {
@@ -426,7 +428,15 @@ public final class ChatServer {
     LOG.debug("Stopped {} in {} ms", what, System.currentTimeMillis() - startedMs);
   }
 
-  private record Deployment(String role, String id) {
+  private record Deployment(String role, String id, int instances) {
+  }
+
+  /** The verticles running, in the order they started, with their instances: "gateway ×2, session ×2, …". */
+  private synchronized String verticles() {
+    List<String> started = new ArrayList<>();
+    running.deployments.descendingIterator()
+        .forEachRemaining(deployment -> started.add(deployment.role() + " ×" + deployment.instances()));
+    return started.isEmpty() ? "no verticles" : String.join(", ", started);
   }
 
   /** One run of the node's Vert.x, cluster member and verticles. */
