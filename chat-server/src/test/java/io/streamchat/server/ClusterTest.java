@@ -118,9 +118,6 @@ class ClusterTest {
     return new JsonObject().put("type", "message").put("content", content);
   }
 
-  private static ChatFollower.Message answer(ChatFollower follower) {
-    return follower.messages().values().stream().filter(m -> m.role.equals("assistant")).reduce((a, b) -> b).orElseThrow();
-  }
 
   @Test
   void twoClientsOfOneSessionOnDifferentNodesReceiveIdenticalEvents() throws Exception {
@@ -137,7 +134,7 @@ class ClusterTest {
       assertThat(seenByA).hasSize(63).isEqualTo(seenByB);
     }
     assertThat(first.violations()).isEmpty();
-    assertThat(answer(first).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(60));
+    assertThat(first.lastAnswer().content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(60));
   }
 
   @Test
@@ -259,8 +256,8 @@ class ClusterTest {
       }
       failoverMs.add((firstChunkAt - killedAt) / 1_000_000);
       assertThat(follower.violations()).as(session).isEmpty();
-      assertThat(answer(follower).status).isEqualTo("completed");
-      assertThat(answer(follower).content.toString()).as(session).isEqualTo(StreamingProtocolTest.expectedAnswer(150));
+      assertThat(follower.lastAnswer().status).isEqualTo("completed");
+      assertThat(follower.lastAnswer().content.toString()).as(session).isEqualTo(StreamingProtocolTest.expectedAnswer(150));
       owner = startNode(NO_BRIDGE).awaitReady(3, Duration.ofSeconds(60));
     }
     Collections.sort(failoverMs);
@@ -290,7 +287,7 @@ class ClusterTest {
         generator.kill();
         long killedAt = System.nanoTime();
         List<Long> arrivals = new ArrayList<>();
-        while (!"completed".equals(answer(follower).status)) {
+        while (!"completed".equals(follower.lastAnswer().status)) {
           assertThat(socket.poll(Duration.ofSeconds(20))).as("frames keep coming after the generator died").isNotNull();
           recordArrivals(follower, arrivals);
         }
@@ -299,7 +296,7 @@ class ClusterTest {
         bridges.add(startNode(bridgeOnly));
       }
       assertThat(follower.violations()).as(session).isEmpty();
-      assertThat(answer(follower).content.toString()).as(session + ": every token once, in order")
+      assertThat(follower.lastAnswer().content.toString()).as(session + ": every token once, in order")
           .isEqualTo(StreamingProtocolTest.expectedAnswer(150));
       for (NodeProcess node : bridges) {
         node.awaitReady(3, Duration.ofSeconds(60));
@@ -367,7 +364,7 @@ class ClusterTest {
       long killedAt = System.nanoTime();
       List<Long> arrivals = new ArrayList<>();
       try (TestSocket socket = follow(survivor, session, follower)) {
-        while (!"completed".equals(answer(follower).status)) {
+        while (!"completed".equals(follower.lastAnswer().status)) {
           assertThat(socket.poll(Duration.ofSeconds(20))).as("frames keep coming after owner and generator died")
               .isNotNull();
           recordArrivals(follower, arrivals);
@@ -375,7 +372,7 @@ class ClusterTest {
       }
       nextTokenMs.add((arrivals.get(continuedFrom("survive everything, round " + round)) - killedAt) / 1_000_000);
       assertThat(follower.violations()).as(session).isEmpty();
-      assertThat(answer(follower).content.toString()).as(session).isEqualTo(StreamingProtocolTest.expectedAnswer(150));
+      assertThat(follower.lastAnswer().content.toString()).as(session).isEqualTo(StreamingProtocolTest.expectedAnswer(150));
       cluster.remove(doomed);
       cluster.add(startNode(ALL));
       for (NodeProcess node : cluster) {
@@ -542,7 +539,7 @@ class ClusterTest {
       while (chunksFromNewOwner < 20) {
         assertThat(System.currentTimeMillis()).as("20 chunks from the new owner; %d came, the epoch is %s (%s before),"
             + " the answer is %s with %d chunks", chunksFromNewOwner, follower.epoch(), firstEpoch,
-            answer(follower).status, answer(follower).nextIndex).isLessThan(deadline);
+            follower.lastAnswer().status, follower.lastAnswer().nextIndex).isLessThan(deadline);
         JsonObject frame = socket.poll(Duration.ofMillis(200));
         if (frame == null) {
           if (socket.isClosed()) {
@@ -561,9 +558,9 @@ class ClusterTest {
         }
       }
       owner.resume();
-      while (!"completed".equals(answer(follower).status)) {
+      while (!"completed".equals(follower.lastAnswer().status)) {
         assertThat(System.currentTimeMillis()).as("the answer completes; it is %s with %d chunks",
-            answer(follower).status, answer(follower).nextIndex).isLessThan(deadline + 30_000);
+            follower.lastAnswer().status, follower.lastAnswer().nextIndex).isLessThan(deadline + 30_000);
         JsonObject frame = socket.poll(Duration.ofMillis(200));
         if (frame == null) {
           if (socket.isClosed()) {
@@ -579,7 +576,7 @@ class ClusterTest {
     }
     Map<Long, JsonObject> afterReset = seenByEpoch.getOrDefault(follower.epoch(), Map.of());
     assertThat(follower.violations()).isEmpty();
-    assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(1500));
+    assertThat(follower.lastAnswer().content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(1500));
     Thread.sleep(1500);
     List<JsonObject> log = StoredLog.read(vertx, redis.url(), "paused");
     for (int i = 0; i < log.size(); i++) {
@@ -869,7 +866,7 @@ class ClusterTest {
       socket.send(message("with a majority again"));
       assertThat(socket.until("complete").getString("status")).isEqualTo("completed");
     }
-    assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(5));
+    assertThat(follower.lastAnswer().content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(5));
   }
 
   @Test
@@ -968,13 +965,13 @@ class ClusterTest {
       try (TestSocket socket = follow(cluster.get(1 + s % 2), "drain-" + s, follower)) {
         JsonObject status = socket.next();
         assertThat(status.getString("status")).as("graceful hand-off keeps the epoch").isEqualTo("recovered");
-        while (!"completed".equals(answer(follower).status)) {
+        while (!"completed".equals(follower.lastAnswer().status)) {
           socket.next();
         }
       }
       assertThat(follower.epoch()).isEqualTo(epoch);
       assertThat(follower.violations()).isEmpty();
-      assertThat(answer(follower).content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(100));
+      assertThat(follower.lastAnswer().content.toString()).isEqualTo(StreamingProtocolTest.expectedAnswer(100));
     }
     assertThat(exited.get()).as("the node exits by itself").isTrue();
   }

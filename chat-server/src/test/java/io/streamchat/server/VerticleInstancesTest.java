@@ -62,7 +62,7 @@ class VerticleInstancesTest {
         socket.send(StreamingProtocolTest.message("question " + i, "q-" + i));
         if (cancels(i)) {
           socket.until("chunk");
-          socket.send(new JsonObject().put("type", "cancel").put("message_id", answer(follower).id));
+          socket.send(new JsonObject().put("type", "cancel").put("message_id", follower.lastAnswer().id));
           assertThat(socket.until("cancel_ack").getString("status")).isEqualTo("cancelling");
         }
         sockets.add(socket);
@@ -76,7 +76,7 @@ class VerticleInstancesTest {
         }
         try (TestSocket resumed = node.follow(entry.getKey(), entry.getValue())) {
           assertThat(resumed.next().getString("type")).as("the first frame of a resume").isEqualTo("recovery_status");
-          while (answer(entry.getValue()).status.equals("streaming")) {
+          while (entry.getValue().lastAnswer().status.equals("streaming")) {
             resumed.until("complete");
           }
         }
@@ -86,8 +86,8 @@ class VerticleInstancesTest {
         JsonArray messages = history.getJsonArray("messages");
         assertThat(messages).hasSize(2);
         JsonObject stored = messages.getJsonObject(1);
-        assertThat(answer(follower).content.toString()).as(entry.getKey()).isEqualTo(stored.getString("content"));
-        assertThat(answer(follower).status).isEqualTo(stored.getString("status"));
+        assertThat(follower.lastAnswer().content.toString()).as(entry.getKey()).isEqualTo(stored.getString("content"));
+        assertThat(follower.lastAnswer().status).isEqualTo(stored.getString("status"));
         if (cancelled) {
           assertThat(stored.getString("status")).isEqualTo("cancelled");
         } else {
@@ -103,7 +103,4 @@ class VerticleInstancesTest {
     return session % 4 == 3;
   }
 
-  private static ChatFollower.Message answer(ChatFollower follower) {
-    return follower.messages().values().stream().filter(m -> m.role.equals("assistant")).reduce((a, b) -> b).orElseThrow();
-  }
 }

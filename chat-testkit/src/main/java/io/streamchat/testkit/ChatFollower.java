@@ -74,6 +74,12 @@ public final class ChatFollower {
     return messages.get(id);
   }
 
+  /** The latest assistant message this client has seen; fails when it has seen none. */
+  public Message lastAnswer() {
+    return messages.values().stream().filter(m -> m.role.equals("assistant")).reduce((a, b) -> b)
+        .orElseThrow(() -> new IllegalStateException("no answer seen yet"));
+  }
+
   public void apply(JsonObject frame) {
     String type = frame.getString("type");
     if ("history".equals(type)) {
